@@ -1,0 +1,302 @@
+"""Configuration: frozen dataclasses for data, model and training; presets; overrides; validation.
+
+Every parameter of SPEC sections 1-2 is a field. Shape-determining fields (k, d, P, C_p, m,
+N_train, N_test, q) are static under jit; the others can be traced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A user-caused configuration error; the message names field, value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The multi-view distribution of SPEC section 1."""
+
+    k: int = 5                      # classes
+    d: int = 1000                   # patch dimension
+    P: int = 0                      # patches per input (paper: k^2); 0 means 2*k*C_p
+    C_p: int = 1                    # patches per feature
+    views: str = "orthonormal"      # "orthonormal" or "incoherent" (random unit vectors)
+    s: float = 2.0                  # each off-class view is in V' with probability s/k
+    off_mode: str = "bernoulli"     # "bernoulli" (s/k each) or "one" (exactly one, the deck)
+    mu: float = 0.1                 # single-view probability of the test distribution
+    mu_train: float = -1.0          # single-view fraction of the training set; < 0 means "= mu"
+    z_own: tuple[float, float] = (1.0, 2.0)       # Z of own views (multi) and the strong view
+    z_off_multi: tuple[float, float] = (0.2, 0.4)  # Z of off-class views in multi-view samples
+    rho: float = 0.05               # faint own view in single-view samples: Z in [rho, rho_spread*rho]
+    rho_spread: float = 2.0
+    Gamma: float = 0.3              # off-class views in single-view samples: Z in [Gamma_lo*Gamma, Gamma]
+    Gamma_lo: float = 0.5
+    gamma: float = 0.0              # feature noise: each patch carries alpha*v, alpha ~ U[0, gamma], every view v
+    sigma_p: float = 0.1            # Gaussian patch noise, per coordinate (norm sigma_p*sqrt(d))
+    N_train: int = 200
+    N_test: int = 2000
+
+    @property
+    def n_patches(self) -> int:
+        return self.P if self.P > 0 else 2 * self.k * self.C_p
+
+    @property
+    def mu_train_resolved(self) -> float:
+        return self.mu if self.mu_train < 0 else self.mu_train
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The two-layer smoothed-ReLU network of SPEC section 2."""
+
+    m: int = 2                      # neurons per class
+    q: int = 4                      # power of the smoothed ReLU
+    varrho: float = 3.0             # threshold of the smoothed ReLU (ϱ; not the data's ρ)
+    sigma0: float = 0.06            # init scale, w ~ N(0, sigma0^2 I)
+    learned_factor: float = 1.0     # a view counts as learned when Λ >= learned_factor * varrho
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Full-batch training (SPEC section 2)."""
+
+    optimizer: str = "gd"           # "gd", "momentum", "adam"
+    lr: float = 5.0
+    momentum: float = 0.9
+    steps: int = 3000               # maximum number of steps
+    stop: str = "train_acc"         # "train_acc" (stop each member at train accuracy >= stop_value), "loss", "none"
+    stop_value: float = 1.0
+    chunk: int = 100                # steps per compiled chunk (progress, NaN checks, stopping)
+    dtype: str = "float32"          # "float32" or "float64"
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+# --- presets ------------------------------------------------------------------------------
+
+PRESETS: dict[str, dict] = {
+    # the default: a regime where the lottery shows at small k on a 2-core CPU (docs/regime.md)
+    "small": {},
+    # the deck's 2-class / 4-feature example: 80% both views, 10% each single view,
+    # exactly one off-class view at 0.1, no faint own view (SPEC section 1)
+    "deck": {
+        "data": dict(k=2, P=8, C_p=1, off_mode="one", mu=0.2, z_own=(1.0, 1.0),
+                     z_off_multi=(0.1, 0.1), rho=0.0, Gamma=0.1, Gamma_lo=1.0),
+    },
+    # GPU scale: larger k, P = k^2, d >> everything
+    "paper": {
+        "data": dict(k=20, d=2000, P=40, N_train=2000, N_test=10000),
+        "model": dict(m=4),
+    },
+}
+
+
+def preset(name: str) -> Config:
+    if name not in PRESETS:
+        raise ConfigError(f"preset: unknown value {name!r}; allowed: {', '.join(PRESETS)}")
+    cfg = Config()
+    for section, values in PRESETS[name].items():
+        cfg = replace(cfg, **{section: replace(getattr(cfg, section), **values)})
+    return validate(cfg)
+
+
+# --- overrides ----------------------------------------------------------------------------
+
+def _field_type(cls, name):
+    hints = typing.get_type_hints(cls)
+    return hints[name]
+
+
+def _coerce(section: str, name: str, raw, cls):
+    """Turn a raw value (string from the CLI, or a JSON/TOML value) into the field's type."""
+    where = f"{section}.{name}"
+    typ = _field_type(cls, name)
+    try:
+        if typ is bool:
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).lower() in ("1", "true", "yes"):
+                return True
+            if str(raw).lower() in ("0", "false", "no"):
+                return False
+            raise ValueError
+        if typ is int:
+            if isinstance(raw, bool):
+                raise ValueError
+            if isinstance(raw, float):
+                if not raw.is_integer():
+                    raise ValueError
+                return int(raw)
+            return int(str(raw), 10)
+        if typ is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            v = float(raw)
+            return v
+        if typ is str:
+            if not isinstance(raw, str):
+                raise ValueError
+            return raw
+        if typing.get_origin(typ) is tuple:
+            if isinstance(raw, str):
+                parts = [p for p in raw.strip("()[] ").split(",") if p.strip()]
+            else:
+                parts = list(raw)
+            if len(parts) != 2:
+                raise ValueError
+            return tuple(float(p) for p in parts)
+    except (ValueError, TypeError):
+        pass
+    tname = getattr(typ, "__name__", str(typ)).replace("tuple[float, float]", "pair of floats")
+    if typing.get_origin(typ) is tuple:
+        tname = "a pair of floats 'lo,hi'"
+    raise ConfigError(f"{where}: value {raw!r} has the wrong type; expected {tname}")
+
+
+def override(cfg: Config, assignments: dict[str, object]) -> Config:
+    """Apply {"section.field": value} overrides (values raw strings or JSON/TOML values)."""
+    updates: dict[str, dict] = {}
+    for key, raw in assignments.items():
+        if "." not in key:
+            raise ConfigError(f"{key}: unknown field; write SECTION.FIELD with SECTION in "
+                              f"{', '.join(SECTIONS)}")
+        section, name = key.split(".", 1)
+        if section not in SECTIONS:
+            raise ConfigError(f"{key}: unknown section {section!r}; allowed: {', '.join(SECTIONS)}")
+        cls = SECTIONS[section]
+        names = [f.name for f in fields(cls)]
+        if name not in names:
+            raise ConfigError(f"{key}: unknown field; fields of {section}: {', '.join(names)}")
+        updates.setdefault(section, {})[name] = _coerce(section, name, raw, cls)
+    for section, values in updates.items():
+        cfg = replace(cfg, **{section: replace(getattr(cfg, section), **values)})
+    return validate(cfg)
+
+
+def parse_set(items: list[str]) -> dict[str, str]:
+    """Parse CLI `--set section.field=value` items."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected SECTION.FIELD=VALUE")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def load_file(path: str | Path) -> dict[str, object]:
+    """Read overrides from a JSON or TOML file: {"data": {"mu": 0.1}, ...} -> flat dict."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"--config: file {str(p)!r} not found")
+    try:
+        text = p.read_text()
+        tree = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"--config: cannot parse {str(p)!r}: {e}") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"--config: {str(p)!r} must hold a table/object of sections")
+    flat = {}
+    for section, values in tree.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{section}: unknown section in {str(p)!r}; allowed: {', '.join(SECTIONS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{section}: in {str(p)!r} must be a table of fields")
+        for name, v in values.items():
+            flat[f"{section}.{name}"] = v
+    return flat
+
+
+def from_dict(tree: dict) -> Config:
+    """Rebuild a Config from `Config.to_dict()` output (e.g. check.json's "config")."""
+    flat = {f"{s}.{n}": v for s, vals in tree.items() if s in SECTIONS for n, v in vals.items()}
+    return override(Config(), flat)
+
+
+# --- validation ---------------------------------------------------------------------------
+
+def _need(cond: bool, where: str, value, allowed: str):
+    if not cond:
+        raise ConfigError(f"{where}: value {value!r} is not allowed; {allowed}")
+
+
+def validate(cfg: Config) -> Config:
+    """Check every field and the combinations; raise ConfigError naming field, value, allowed."""
+    D, M, T = cfg.data, cfg.model, cfg.train
+    _need(isinstance(D.P, int) and D.P >= 0, "data.P", D.P,
+          "allowed: an integer >= 0 (0 means 2*k*C_p)")
+    for name, v in (("data.k", D.k), ("data.d", D.d), ("data.C_p", D.C_p),
+                    ("data.N_train", D.N_train), ("data.N_test", D.N_test), ("model.m", M.m),
+                    ("train.steps", T.steps), ("train.chunk", T.chunk)):
+        _need(isinstance(v, int) and v >= 1, name, v, "allowed: an integer >= 1")
+    _need(D.k >= 2, "data.k", D.k, "allowed: k >= 2")
+    _need(D.d >= 2 * D.k, "data.d", D.d,
+          f"allowed: d >= 2k = {2 * D.k} (the 2k views must be orthonormal)")
+    _need(D.n_patches >= 2 * D.k * D.C_p, "data.P", D.P,
+          f"allowed: P >= 2*k*C_p = {2 * D.k * D.C_p} (too few patches for the features: "
+          f"every one of the 2k views needs C_p patches of its own)")
+    _need(D.views in ("orthonormal", "incoherent"), "data.views", D.views,
+          "allowed: 'orthonormal' or 'incoherent'")
+    _need(D.off_mode in ("bernoulli", "one"), "data.off_mode", D.off_mode,
+          "allowed: 'bernoulli' or 'one'")
+    _need(0 <= D.s <= D.k, "data.s", D.s, f"allowed: 0 <= s <= k = {D.k} (s/k is a probability)")
+    _need(0.0 <= D.mu <= 1.0, "data.mu", D.mu, "allowed: 0 <= mu <= 1")
+    _need(D.mu_train < 0 or D.mu_train <= 1.0, "data.mu_train", D.mu_train,
+          "allowed: 0 <= mu_train <= 1, or a negative value meaning 'same as mu'")
+    for name, (lo, hi) in (("data.z_own", D.z_own), ("data.z_off_multi", D.z_off_multi)):
+        _need(0 <= lo <= hi, name, (lo, hi), "allowed: 0 <= lo <= hi")
+    _need(D.z_own[0] > 0, "data.z_own", D.z_own, "allowed: lo > 0 (own views must be present)")
+    _need(D.rho >= 0, "data.rho", D.rho, "allowed: rho >= 0")
+    _need(D.rho_spread >= 1, "data.rho_spread", D.rho_spread, "allowed: rho_spread >= 1")
+    _need(D.Gamma >= 0, "data.Gamma", D.Gamma, "allowed: Gamma >= 0")
+    _need(0 <= D.Gamma_lo <= 1, "data.Gamma_lo", D.Gamma_lo, "allowed: 0 <= Gamma_lo <= 1")
+    _need(0 <= D.gamma < 1, "data.gamma", D.gamma, "allowed: 0 <= gamma < 1")
+    _need(D.sigma_p >= 0 and math.isfinite(D.sigma_p), "data.sigma_p", D.sigma_p,
+          "allowed: a finite sigma_p >= 0")
+    _need(M.q >= 3, "model.q", M.q, "allowed: an integer q >= 3")
+    _need(M.varrho > 0, "model.varrho", M.varrho, "allowed: varrho > 0")
+    _need(M.sigma0 > 0, "model.sigma0", M.sigma0, "allowed: sigma0 > 0")
+    _need(M.learned_factor > 0, "model.learned_factor", M.learned_factor, "allowed: > 0")
+    _need(T.optimizer in ("gd", "momentum", "adam"), "train.optimizer", T.optimizer,
+          "allowed: 'gd', 'momentum', 'adam'")
+    _need(T.lr > 0 and math.isfinite(T.lr), "train.lr", T.lr, "allowed: a finite lr > 0")
+    _need(0 <= T.momentum < 1, "train.momentum", T.momentum, "allowed: 0 <= momentum < 1")
+    _need(T.stop in ("train_acc", "loss", "none"), "train.stop", T.stop,
+          "allowed: 'train_acc', 'loss', 'none'")
+    if T.stop == "train_acc":
+        _need(0 < T.stop_value <= 1, "train.stop_value", T.stop_value,
+              "allowed with stop='train_acc': 0 < stop_value <= 1")
+    if T.stop == "loss":
+        _need(T.stop_value > 0, "train.stop_value", T.stop_value,
+              "allowed with stop='loss': stop_value > 0")
+    _need(T.dtype in ("float32", "float64"), "train.dtype", T.dtype,
+          "allowed: 'float32' or 'float64'")
+    return cfg
+
+
+def resolve(preset_name: str = "small", config_file: str | None = None,
+            sets: list[str] | None = None) -> Config:
+    """Preset, then file overrides, then --set overrides; validated."""
+    cfg = preset(preset_name)
+    if config_file:
+        cfg = override(cfg, load_file(config_file))
+    if sets:
+        cfg = override(cfg, parse_set(sets))
+    return cfg

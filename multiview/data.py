@@ -1,0 +1,137 @@
+"""The multi-view data of SPEC section 1: views, multi-view and single-view samples.
+
+A sample X has P patches in R^d. Class y owns views v_{y,1}, v_{y,2}. Each view present in X
+occupies C_p patches of its own (disjoint); the per-view total Z = sum of its patch weights.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .config import DataConfig
+
+
+class Dataset(NamedTuple):
+    """Inputs, labels and the ground truth used by the diagnostics."""
+
+    x: jax.Array            # [n, P, d] patches
+    y: jax.Array            # [n] labels in [0, k)
+    single: jax.Array       # [n] bool: single-view sample
+    strong: jax.Array       # [n] surviving (strong) own view of a single-view sample, -1 for multi-view
+    off: jax.Array          # [n, k, 2] bool: off-class views present (V')
+    Z: jax.Array            # [n, k, 2] per-view totals (0 where absent)
+
+
+@functools.partial(jax.jit, static_argnames=("cfg",))
+def make_views(key: jax.Array, cfg: DataConfig) -> jax.Array:
+    """V[k, 2, d]: orthonormal views (QR of a Gaussian), or incoherent random unit vectors."""
+    g = jax.random.normal(key, (cfg.d, 2 * cfg.k))
+    if cfg.views == "orthonormal":
+        q, r = jnp.linalg.qr(g)
+        q = q * jnp.sign(jnp.diagonal(r))[None, :]
+    else:
+        q = g / jnp.linalg.norm(g, axis=0, keepdims=True)
+    return q.T.reshape(cfg.k, 2, cfg.d)
+
+
+def _uniform(key, shape, lo_hi):
+    lo, hi = lo_hi
+    return jax.random.uniform(key, shape, minval=lo, maxval=hi)
+
+
+def sample_totals(key: jax.Array, cfg: DataConfig, n: int, mu):
+    """Labels, single-view flags and the per-view totals Z[n, k, 2] (SPEC section 1)."""
+    k = cfg.k
+    ky, ks, kl, koff, kone, k1, k2, k3, k4 = jax.random.split(key, 9)
+    y = jax.random.randint(ky, (n,), 0, k)
+    single = jax.random.bernoulli(ks, mu, (n,))
+    lhat = jax.random.randint(kl, (n,), 0, 2)
+    own = jax.nn.one_hot(y, k, dtype=bool)[:, :, None] & jnp.ones((1, 1, 2), bool)
+    if cfg.off_mode == "bernoulli":
+        off = jax.random.bernoulli(koff, cfg.s / k, (n, k, 2)) & ~own
+    else:  # exactly one off-class view, uniformly among the 2(k-1)
+        logits = jnp.where(own.reshape(n, 2 * k), -jnp.inf, 0.0)
+        pick = jax.random.categorical(kone, logits, axis=-1)
+        off = jax.nn.one_hot(pick, 2 * k, dtype=bool).reshape(n, k, 2)
+    strong_own = _uniform(k1, (n, k, 2), cfg.z_own)
+    faint = _uniform(k2, (n, k, 2), (cfg.rho, cfg.rho * cfg.rho_spread))
+    off_multi = _uniform(k3, (n, k, 2), cfg.z_off_multi)
+    off_single = _uniform(k4, (n, k, 2), (cfg.Gamma * cfg.Gamma_lo, cfg.Gamma))
+    is_strong = jax.nn.one_hot(lhat, 2, dtype=bool)[:, None, :]          # [n,1,2]
+    own_z = jnp.where(single[:, None, None] & ~is_strong, faint, strong_own)
+    off_z = jnp.where(single[:, None, None], off_single, off_multi)
+    Z = jnp.where(own, own_z, jnp.where(off, off_z, 0.0))
+    strong = jnp.where(single, lhat, -1)
+    return y, single, strong, off, Z
+
+
+@functools.partial(jax.jit, static_argnames=("cfg", "n"))
+def generate(key: jax.Array, cfg: DataConfig, views: jax.Array, n: int, mu) -> Dataset:
+    """Draw n samples; each single-view with probability mu (SPEC section 1).
+
+    Patch layout: each of the 2k views owns C_p patch slots (used only when the view is present),
+    remaining slots hold noise only; slots are shuffled per sample. Within a view, Z is split
+    over its C_p patches by random proportions. Every patch also gets feature noise
+    sum_v alpha_v v with alpha_v ~ U[0, gamma] and Gaussian noise N(0, sigma_p^2 I).
+    """
+    k, C, P, d = cfg.k, cfg.C_p, cfg.n_patches, cfg.d
+    kt, ksplit, kperm, kfn, kxi = jax.random.split(key, 5)
+    y, single, strong, off, Z = sample_totals(kt, cfg, n, mu)
+    # split each view's total over its C_p patches
+    u = jax.random.uniform(ksplit, (n, 2 * k, C), minval=0.5, maxval=1.5)
+    z = Z.reshape(n, 2 * k, 1) * u / u.sum(-1, keepdims=True)              # [n, 2k, C]
+    # coefficient of view j in slot (j*C + c) is z[:, j, c]; extra slots are empty
+    coef = jnp.einsum("njc,jl->njcl", z, jnp.eye(2 * k)).reshape(n, 2 * k * C, 2 * k)
+    coef = jnp.pad(coef, ((0, 0), (0, P - 2 * k * C), (0, 0)))
+    perm = jax.vmap(lambda kk: jax.random.permutation(kk, P))(jax.random.split(kperm, n))
+    coef = jnp.take_along_axis(coef, perm[:, :, None], axis=1)             # [n, P, 2k]
+    if cfg.gamma > 0:
+        coef = coef + jax.random.uniform(kfn, (n, P, 2 * k), maxval=cfg.gamma)
+    x = coef @ views.reshape(2 * k, d)
+    x = x + cfg.sigma_p * jax.random.normal(kxi, (n, P, d))
+    return Dataset(x=x, y=y, single=single, strong=strong, off=off, Z=Z)
+
+
+class Problem(NamedTuple):
+    """Views plus one training and one test set, all from one key."""
+
+    views: jax.Array
+    train: Dataset
+    test: Dataset
+
+
+def make_problem(key: jax.Array, cfg: DataConfig) -> Problem:
+    """Views, a training set (single-view fraction mu_train) and a test set (fraction mu)."""
+    kv, ktr, kte = jax.random.split(key, 3)
+    views = make_views(kv, cfg)
+    train = generate(ktr, cfg, views, cfg.N_train, cfg.mu_train_resolved)
+    test = generate(kte, cfg, views, cfg.N_test, cfg.mu)
+    return Problem(views, train, test)
+
+
+def summary(ds: Dataset, cfg: DataConfig) -> dict:
+    """Summary statistics of a data set (for `multiview data`)."""
+    import numpy as np
+
+    single = np.asarray(ds.single)
+    Z = np.asarray(ds.Z)
+    y = np.asarray(ds.y)
+    n = len(y)
+    own = Z[np.arange(n), y]                                              # [n, 2]
+    off = np.asarray(ds.off)
+    out = {
+        "n": int(n),
+        "single_view_fraction": float(single.mean()) if n else 0.0,
+        "class_counts": np.bincount(y, minlength=cfg.k).tolist(),
+        "own_Z_multi_mean": float(own[~single].mean()) if (~single).any() else None,
+        "strong_Z_single_mean": float(own[single].max(1).mean()) if single.any() else None,
+        "faint_Z_single_mean": float(own[single].min(1).mean()) if single.any() else None,
+        "off_views_per_sample": float(off.sum((1, 2)).mean()) if n else 0.0,
+        "x_norm_per_patch_mean": float(np.linalg.norm(np.asarray(ds.x), axis=-1).mean()),
+        "noise_norm_expected": float(cfg.sigma_p * np.sqrt(cfg.d)),
+    }
+    return out

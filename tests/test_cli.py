@@ -1,0 +1,88 @@
+"""End-to-end CLI: check/data/train outputs, exit statuses and error messages."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from multiview.cli import main
+
+from .conftest import tiny_sets
+
+
+def test_check_writes_the_spec_json(tmp_path, capsys):
+    rc = main(["check", "--seeds", "2", "--out", str(tmp_path), "--no-progress", *tiny_sets()])
+    assert rc == 0
+    res = json.loads((tmp_path / "check.json").read_text())
+    assert res["config"]["data"]["k"] == 3 and res["seeds"] == [0, 1]
+    for name in ("single", "ensemble"):
+        m = res["methods"][name]
+        for q in ("train_acc", "test_acc", "test_acc_multi", "test_acc_single"):
+            assert 0.0 <= m[q] <= 1.0 and q in m["std"]
+        assert set(m["views"]) == {"none", "one", "both"}
+        assert sum(m["views"].values()) == pytest.approx(1.0)
+    for p in res["predictions"]:
+        assert set(p) >= {"id", "source", "method", "quantity", "measured", "expected", "holds"}
+        assert p["holds"] == (p["expected"][0] <= p["measured"] <= p["expected"][1])
+    out = capsys.readouterr().out
+    assert "single" in out and "Theorem 1" in out
+
+
+def test_strict_exits_1_exactly_when_a_prediction_fails(tmp_path):
+    # 5 steps of training cannot reach 99% train accuracy: T1.train fails
+    rc = main(["check", "--seeds", "2", "--out", str(tmp_path), "--no-progress", "--strict",
+               *tiny_sets(), "--set", "train.steps=5", "--set", "train.chunk=5"])
+    res = json.loads((tmp_path / "check.json").read_text())
+    assert not all(p["holds"] for p in res["predictions"])
+    assert rc == 1
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["check", "--set", "data.mu=2"], "data.mu"),
+    (["check", "--set", "model.q=2"], "model.q"),
+    (["check", "--set", "data.d=3"], "data.d"),
+    (["check", "--set", "data.k=x"], "data.k"),
+    (["check", "--set", "data.P=2"], "too few patches"),
+    (["check", "--set", "model.width=3"], "unknown field"),
+    (["check", "--preset", "huge"], "preset"),
+    (["check", "--methods", "single,magic"], "--methods"),
+    (["data", "--config", "/nonexistent/x.toml"], "not found"),
+])
+def test_invalid_input_exits_2_with_a_one_line_message(argv, needle, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_invalid_input_from_the_console_has_no_traceback():
+    p = subprocess.run([sys.executable, "-m", "multiview", "check", "--set", "data.mu=1.5"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert "data.mu" in p.stderr and "0 <= mu <= 1" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_divergence_exits_with_a_message_naming_the_step(tmp_path, capsys):
+    rc = main(["check", "--seeds", "1", "--out", str(tmp_path), "--no-progress", *tiny_sets(),
+               "--set", "train.lr=1e30", "--set", "train.stop=none"])
+    assert rc == 3
+    assert "at step" in capsys.readouterr().err
+
+
+def test_data_summary_and_npz_export(tmp_path, capsys):
+    npz = tmp_path / "d.npz"
+    assert main(["data", "--n", "300", "--npz", str(npz), *tiny_sets()]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["n"] == 300 and len(info["class_counts"]) == 3
+    arr = np.load(npz)
+    assert arr["x"].shape == (300, 6, 40) and arr["views"].shape == (3, 2, 40)
+
+
+def test_train_saves_parameters_and_history(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--seeds", "2", "--out", str(out), "--no-progress", *tiny_sets()]) == 0
+    W = np.load(out / "params.npz")["W"]
+    h = np.load(out / "history.npz")
+    assert W.shape == (2, 3, 2, 40) and h["loss"].shape[1] == 2
+    assert json.loads((out / "train.json").read_text())["seeds"] == [0, 1]

@@ -1,0 +1,134 @@
+"""Generator invariants of SPEC section 1."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from multiview.config import override, preset
+from multiview.data import generate, make_problem, make_views
+
+
+def _cfg(**kw):
+    base = {"data.k": 4, "data.d": 64, "data.C_p": 2, "data.sigma_p": 0.0, "data.gamma": 0.0}
+    base.update(kw)
+    return override(preset("small"), base).data
+
+
+def test_shapes_and_ground_truth_fields():
+    cfg = _cfg()
+    views = make_views(jax.random.PRNGKey(0), cfg)
+    ds = generate(jax.random.PRNGKey(1), cfg, views, 50, 0.3)
+    assert views.shape == (4, 2, 64)
+    assert ds.x.shape == (50, cfg.n_patches, 64) and cfg.n_patches == 16
+    assert ds.y.shape == (50,) and ds.single.shape == (50,) and ds.strong.shape == (50,)
+    assert ds.off.shape == (50, 4, 2) and ds.Z.shape == (50, 4, 2)
+    assert set(np.unique(ds.y)) <= set(range(4))
+    assert np.all((np.asarray(ds.strong) == -1) == ~np.asarray(ds.single))
+
+
+@pytest.mark.parametrize("mode", ["orthonormal", "incoherent"])
+def test_views_are_unit_and_orthonormal_when_asked(mode):
+    cfg = _cfg(**{"data.views": mode, "data.d": 200})
+    V = np.asarray(make_views(jax.random.PRNGKey(3), cfg)).reshape(8, 200)
+    G = V @ V.T
+    np.testing.assert_allclose(np.diag(G), 1.0, atol=1e-5)
+    off = np.abs(G - np.diag(np.diag(G))).max()
+    if mode == "orthonormal":
+        assert off < 1e-5
+    else:  # random unit vectors in d = 200: |<u,v>| ~ 1/sqrt(d), well below 0.5
+        assert 1e-5 < off < 0.5
+
+
+def test_single_view_fraction_and_coefficient_totals_in_their_ranges():
+    cfg = _cfg(**{"data.mu": 0.3})
+    views = make_views(jax.random.PRNGKey(0), cfg)
+    n = 4000
+    ds = generate(jax.random.PRNGKey(2), cfg, views, n, cfg.mu)
+    single = np.asarray(ds.single)
+    # binomial(4000, 0.3): std 0.0072, 5 sigma
+    assert abs(single.mean() - 0.3) < 0.036
+    Z, y, off = np.asarray(ds.Z), np.asarray(ds.y), np.asarray(ds.off)
+    own = Z[np.arange(n), y]
+    lo, hi = cfg.z_own
+    assert np.all((own[~single] >= lo) & (own[~single] <= hi))
+    strong = own[single, np.asarray(ds.strong)[single]]
+    faint = own[single, 1 - np.asarray(ds.strong)[single]]
+    assert np.all((strong >= lo) & (strong <= hi))
+    assert np.all((faint >= cfg.rho - 1e-7) & (faint <= cfg.rho * cfg.rho_spread + 1e-7))
+    mask = np.ones_like(off)
+    mask[np.arange(n), y] = False
+    offz_multi = Z[~single][off[~single]]
+    offz_single = Z[single][off[single]]
+    assert np.all((offz_multi >= cfg.z_off_multi[0] - 1e-7) & (offz_multi <= cfg.z_off_multi[1] + 1e-7))
+    assert np.all((offz_single >= cfg.Gamma * cfg.Gamma_lo - 1e-7) & (offz_single <= cfg.Gamma + 1e-7))
+    # absent views have Z = 0 and own views are never marked off-class
+    assert not off[np.arange(n), y].any()
+    assert np.all(Z[(mask == 1) & ~off] == 0)
+    # each off-class view present with probability s/k: 4000*6 Bernoulli(0.25), 5 sigma
+    assert abs(off.sum() / (n * 6) - cfg.s / cfg.k) < 5 * np.sqrt(0.25 * 0.75 / (n * 6))
+
+
+def test_patches_carry_exactly_the_view_totals_without_noise():
+    cfg = _cfg()
+    views = make_views(jax.random.PRNGKey(0), cfg)
+    ds = generate(jax.random.PRNGKey(5), cfg, views, 30, 0.5)
+    proj = np.einsum("npd,kld->npkl", np.asarray(ds.x), np.asarray(views))      # [n,P,k,2]
+    np.testing.assert_allclose(proj.sum(1), np.asarray(ds.Z), atol=1e-5)
+    # disjoint patches: each patch carries at most one view
+    assert ((np.abs(proj) > 1e-6).sum((2, 3)) <= 1).all()
+    # each present view occupies exactly C_p patches
+    occupied = (np.abs(proj) > 1e-6).sum(1)
+    assert np.all(occupied[np.asarray(ds.Z) > 0] == cfg.C_p)
+
+
+def test_gaussian_noise_has_the_configured_scale():
+    cfg = _cfg(**{"data.sigma_p": 0.1, "data.d": 256})
+    views = make_views(jax.random.PRNGKey(0), cfg)
+    clean = generate(jax.random.PRNGKey(7), _cfg(**{"data.d": 256}), views, 200, 0.1)
+    noisy = generate(jax.random.PRNGKey(7), cfg, views, 200, 0.1)
+    xi = np.asarray(noisy.x - clean.x)
+    # 200*16*256 samples: the empirical std is within 1% of sigma_p
+    assert np.std(xi) == pytest.approx(0.1, rel=0.01)
+    assert abs(np.mean(xi)) < 0.001
+
+
+def test_feature_noise_adds_small_multiples_of_every_view():
+    cfg = _cfg(**{"data.gamma": 0.05})
+    views = make_views(jax.random.PRNGKey(0), cfg)
+    clean = generate(jax.random.PRNGKey(7), _cfg(), views, 100, 0.1)
+    noisy = generate(jax.random.PRNGKey(7), cfg, views, 100, 0.1)
+    alpha = np.einsum("npd,kld->npkl", np.asarray(noisy.x - clean.x), np.asarray(views))
+    assert alpha.min() >= -1e-6 and alpha.max() <= 0.05 + 1e-6
+    assert alpha.mean() == pytest.approx(0.025, rel=0.05)
+
+
+def test_same_key_same_numbers_and_other_key_other_numbers(tiny):
+    a = make_problem(jax.random.PRNGKey(0), tiny.data)
+    b = make_problem(jax.random.PRNGKey(0), tiny.data)
+    c = make_problem(jax.random.PRNGKey(1), tiny.data)
+    assert np.array_equal(a.train.x, b.train.x) and np.array_equal(a.test.y, b.test.y)
+    assert not np.array_equal(a.train.x, c.train.x)
+
+
+def test_training_single_view_fraction_is_its_own_knob(tiny):
+    cfg = override(tiny, {"data.mu": 0.5, "data.mu_train": 0.0, "data.N_train": 400})
+    p = make_problem(jax.random.PRNGKey(0), cfg.data)
+    assert not np.asarray(p.train.single).any()
+    assert 0.4 < np.asarray(p.test.single).mean() < 0.6
+
+
+def test_deck_example_has_one_off_class_view_at_0_1_and_no_faint_view():
+    cfg = preset("deck").data
+    views = make_views(jax.random.PRNGKey(0), cfg)
+    ds = generate(jax.random.PRNGKey(1), cfg, views, 3000, cfg.mu)
+    off, Z, y, single = map(np.asarray, (ds.off, ds.Z, ds.y, ds.single))
+    assert np.all(off.sum((1, 2)) == 1)
+    np.testing.assert_allclose(Z[off], 0.1, rtol=1e-6)
+    own = Z[np.arange(3000), y]
+    np.testing.assert_allclose(own[~single], 1.0)
+    assert np.all(np.sort(own[single], 1) == np.array([0.0, 1.0]))
+    # 80 / 10 / 10: single-view with probability 0.2, each view half of that; 5 sigma
+    assert abs(single.mean() - 0.2) < 5 * np.sqrt(0.16 / 3000)
+    strong = np.asarray(ds.strong)[single]
+    assert abs(strong.mean() - 0.5) < 5 * np.sqrt(0.25 / single.sum())
