@@ -14,18 +14,29 @@ import numpy as np
 from . import theory
 from .config import Config
 from .data import Dataset, make_problem
-from .learners import logits_of, train_single
+from .learners import (logits_of, ntk_eval_logits, rf_eval_logits, train_ntk, train_rf,
+                       train_single, train_students, truncated_softmax)
+from .model import phi_lam
 from .metrics import slice_accuracies, views_fractions, views_learned
 
-METHODS = ("single", "ensemble")
+METHODS = ("single", "ensemble", "kd", "self_distill", "ensemble_kd", "sum_trained", "kd_hard",
+           "rf_single", "rf_ensemble", "rf_sum", "rf_kd",
+           "ntk_single", "ntk_ensemble", "ntk_sum", "ntk_kd")
+
+# PRNG streams of one run: fold_in(PRNGKey(seed), stream), then fold_in(., member)
+STREAMS = {"data": 0, "single": 1, "student": 2, "sum": 3, "rf": 4, "rf_sum": 5, "rf_kd": 6,
+           "ntk": 7, "ntk_sum": 8, "ntk_kd": 9}
+
+
+def stream_keys(seed: int, stream: str, n: int):
+    """n member keys of one named stream of the run with base seed `seed`."""
+    base = jax.random.fold_in(jax.random.PRNGKey(seed), STREAMS[stream])
+    return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(n))
 
 
 def member_keys(seed: int, L: int):
-    """Data key and the L members' init keys of a run with base seed `seed`."""
-    base = jax.random.PRNGKey(seed)
-    data_key = jax.random.fold_in(base, 0)
-    init = jax.random.fold_in(base, 1)
-    return data_key, jax.vmap(lambda i: jax.random.fold_in(init, i))(jnp.arange(L))
+    """Data key and the L single members' init keys of a run with base seed `seed`."""
+    return jax.random.fold_in(jax.random.PRNGKey(seed), STREAMS["data"]), stream_keys(seed, "single", L)
 
 
 def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_counts) -> dict:
@@ -37,42 +48,164 @@ def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_count
     out = {name: float(np.mean(v)) for name, v in values.items()}
     out["std"] = {name: float(np.std(v)) for name, v in values.items()}
     out["per_model"] = {name: np.atleast_1d(v).tolist() for name, v in values.items()}
-    out["views"] = views_fractions(view_counts)
+    out["views"] = (views_fractions(view_counts) if view_counts is not None
+                    else {"none": None, "one": None, "both": None})
     return out
 
 
-def run_check(cfg: Config, L: int, seed: int = 0, methods=METHODS, progress: bool = True) -> dict:
+def _needed(methods) -> set[str]:
+    """Methods plus what they are built from."""
+    need = set(methods)
+    if need & {"ensemble", "kd", "self_distill", "ensemble_kd", "kd_hard"}:
+        need.add("single")
+    if "ensemble_kd" in need:
+        need.add("kd")
+    for fam in ("rf", "ntk"):
+        if need & {f"{fam}_ensemble", f"{fam}_kd"}:
+            need.add(f"{fam}_single")
+    return need
+
+
+def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble"),
+              progress: bool = True) -> dict:
     """Train what `methods` need and return the SPEC section 6 result dict."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"--methods: unknown {', '.join(unknown)}; allowed: {', '.join(METHODS)}")
     t0 = time.perf_counter()
+    need = _needed(methods)
     data_key, keys = member_keys(seed, L)
     problem = make_problem(data_key, cfg.data)
+    train, test = problem.train, problem.test
     threshold = cfg.model.learned_factor * cfg.model.varrho
-    single = train_single(keys, cfg, problem, progress=progress, desc=f"single ×{L}")
-    tr_logits = logits_of(single.params, problem.train.x, cfg)
-    te_logits = logits_of(single.params, problem.test.x, cfg)
-    counts = views_learned(single.fit.history["lam"][-1], threshold)          # [L, k]
-    results = {}
-    if "single" in methods:
-        results["single"] = _record(tr_logits, te_logits, problem.train, problem.test, counts)
-    if "ensemble" in methods:
+    res: dict[str, dict] = {}
+    extra: dict = {}
+    run_info = {"steps_run": {}, "stopped_at": {}}
+
+    def lam_counts(lam):
+        return views_learned(lam, threshold)
+
+    def net_eval(W):
+        return logits_of(W, train.x, cfg), logits_of(W, test.x, cfg)
+
+    def note(name, tr):
+        run_info["steps_run"][name] = tr.fit.steps_run
+        run_info["stopped_at"][name] = tr.fit.stopped_at.tolist()
+
+    if "single" in need:
+        single = train_single(keys, cfg, problem, progress=progress, desc=f"single ×{L}")
+        note("single", single)
+        s_tr, s_te = net_eval(single.params)
+        lam = single.fit.history["lam"][-1]
+        res["single"] = _record(s_tr, s_te, train, test, lam_counts(lam))
         # a view counts as learned by the ensemble when any member learned it
-        lam_any = single.fit.history["lam"][-1].max(0)
-        results["ensemble"] = _record(tr_logits.mean(0), te_logits.mean(0), problem.train,
-                                      problem.test, views_learned(lam_any, threshold)[None])
+        res["ensemble"] = _record(s_tr.mean(0), s_te.mean(0), train, test,
+                                  lam_counts(lam.max(0))[None])
+        ens_teacher = s_tr.mean(0)
+    student_keys = stream_keys(seed, "student", L)
+    if need & {"kd", "self_distill", "kd_hard"}:
+        # the counterfactual: the students' own initialisations trained on labels alone
+        alone = train_single(student_keys, cfg, problem, progress=progress, desc=f"labels-only ×{L}")
+        alone_learned = alone.fit.history["lam"][-1] >= threshold
+        extra["dark_knowledge"] = {"ensemble_teacher": dark_knowledge(ens_teacher, train, cfg)}
+        extra["views_gained"] = {}
+    for name, teacher, per_member, objective in (
+            ("kd", "ensemble", False, None), ("self_distill", "single", True, None),
+            ("kd_hard", "ensemble", False, "hard")):
+        if name not in need:
+            continue
+        G = ens_teacher if teacher == "ensemble" else s_tr
+        st = train_students(student_keys, cfg, problem, G, per_member=per_member,
+                            objective=objective, progress=progress, desc=f"{name} ×{L}")
+        note(name, st)
+        st_tr, st_te = net_eval(st.params)
+        lam = st.fit.history["lam"][-1]
+        res[name] = _record(st_tr, st_te, train, test, lam_counts(lam))
+        learned = lam >= threshold
+        extra["views_gained"][name] = {
+            "gained": float((learned & ~alone_learned).mean()),
+            "lost": float((~learned & alone_learned).mean()),
+            "labels_alone_both": float((alone_learned.sum(-1) == 2).mean())}
+        if name == "kd":
+            kd_logits, kd_lam = (st_tr, st_te), lam
+    if "ensemble_kd" in need:
+        res["ensemble_kd"] = _record(kd_logits[0].mean(0), kd_logits[1].mean(0), train, test,
+                                     lam_counts(kd_lam.max(0))[None])
+    if "sum_trained" in need:
+        S = cfg.train.sum_models
+        sm = train_single(stream_keys(seed, "sum", S), cfg, problem, m=L * cfg.model.m,
+                          progress=progress, desc=f"sum of {L} ×{S}")
+        note("sum_trained", sm)
+        res["sum_trained"] = _record(*net_eval(sm.params), train, test,
+                                     lam_counts(sm.fit.history["lam"][-1]))
+    for fam, trainer, evaluator in (("rf", train_rf, rf_eval_logits),
+                                    ("ntk", train_ntk, ntk_eval_logits)):
+        if not any(n.startswith(fam + "_") for n in need):
+            continue
+        kw_sum = {"width": L * cfg.fixed.rf_width} if fam == "rf" else {"m": L * cfg.model.m}
+
+        def record(tr, mean=False):
+            lt, le = evaluator(tr, train.x, cfg), evaluator(tr, test.x, cfg)
+            counts = None
+            if fam == "ntk":
+                lam = jax.vmap(lambda D, W0: phi_lam(D + W0, problem.views)[1])(
+                    tr.params, tr.extra["W0"])
+                counts = lam_counts(lam.max(0))[None] if mean else lam_counts(lam)
+            if mean:
+                lt, le = lt.mean(0), le.mean(0)
+            return _record(lt, le, train, test, counts), lt
+
+        if f"{fam}_single" in need:
+            one = trainer(stream_keys(seed, fam, L), cfg, problem, progress=progress,
+                          desc=f"{fam}_single ×{L}")
+            note(f"{fam}_single", one)
+            res[f"{fam}_single"], _ = record(one)
+            res[f"{fam}_ensemble"], fam_teacher = record(one, mean=True)
+        if f"{fam}_sum" in need:
+            S = cfg.train.sum_models
+            sm = trainer(stream_keys(seed, f"{fam}_sum", S), cfg, problem, progress=progress,
+                         desc=f"{fam}_sum ×{S}", **kw_sum)
+            note(f"{fam}_sum", sm)
+            res[f"{fam}_sum"], _ = record(sm)
+        if f"{fam}_kd" in need:
+            st = trainer(stream_keys(seed, f"{fam}_kd", L), cfg, problem, teacher=fam_teacher,
+                         objective=cfg.fixed.kd_objective, progress=progress,
+                         desc=f"{fam}_kd ×{L}")
+            note(f"{fam}_kd", st)
+            res[f"{fam}_kd"], _ = record(st)
+    results = {name: res[name] for name in METHODS if name in methods}
     preds = theory.check(results, L)
+    run_info.update({"seconds": time.perf_counter() - t0, "backend": jax.default_backend(),
+                     "devices": 1})
     return {
         "config": cfg.to_dict(),
         "seed": seed,
         "seeds": list(range(L)),
         "methods": results,
         "predictions": preds,
-        "run": {"seconds": time.perf_counter() - t0, "steps_run": single.fit.steps_run,
-                "stopped_at": single.fit.stopped_at.tolist(), "backend": jax.default_backend(),
-                "devices": 1},
+        "diagnostics": extra,
+        "run": run_info,
     }
+
+
+def dark_knowledge(teacher_logits, train: Dataset, cfg: Config) -> dict:
+    """Teacher's soft output for off-class j on multi-view training points, with vs without a
+    view of j among the point's off-class features (softmax, and the theorem's logit^tau)."""
+    off = np.asarray(train.off).any(-1)                                   # [n, k]
+    y = np.asarray(train.y)
+    multi = ~np.asarray(train.single)
+    notown = np.ones_like(off)
+    notown[np.arange(len(y)), y] = False
+    with_v = off & notown & multi[:, None]
+    without_v = ~off & notown & multi[:, None]
+    out = {}
+    for name, p in (("softmax", jax.nn.softmax(teacher_logits, -1)),
+                    ("logit_tau", truncated_softmax(teacher_logits, cfg.distill.tau))):
+        p = np.asarray(p)
+        a = float(p[with_v].mean()) if with_v.any() else float("nan")
+        b = float(p[without_v].mean()) if without_v.any() else float("nan")
+        out[name] = {"with_view": a, "without_view": b, "ratio": a / b if b > 0 else None}
+    return out
 
 
 def write_json(result: dict, out_dir: str | Path, name: str = "check.json") -> Path:
@@ -94,17 +227,19 @@ def format_table(result: dict) -> str:
     lines += [head, "-" * len(head)]
     for name, m in result["methods"].items():
         v = m["views"]
+        views = (f"{v['none']:>8.2f}{v['one']:>7.2f}{v['both']:>7.2f}" if v["none"] is not None
+                 else f"{'-':>8}{'-':>7}{'-':>7}")
         lines.append(f"{name:<14}{m['train_acc']:>8.3f}{m['test_acc']:>8.3f}"
                      f"{m['test_acc_multi']:>8.3f}{m['test_acc_single']:>8.3f}"
-                     f"{m['std']['test_acc_single']:>10.3f}"
-                     f"{v['none']:>8.2f}{v['one']:>7.2f}{v['both']:>7.2f}")
+                     f"{m['std']['test_acc_single']:>10.3f}{views}")
     lines.append("")
-    head = f"{'prediction':<12}{'source':<11}{'method':<13}{'quantity':<26}{'measured':>9}" \
+    head = f"{'prediction':<16}{'source':<17}{'method':<13}{'quantity':<28}{'measured':>9}" \
            f"{'expected':>15}  holds"
     lines += [head, "-" * len(head)]
     for p in result["predictions"]:
         lo, hi = p["expected"]
-        lines.append(f"{p['id']:<12}{p['source']:<11}{p['method']:<13}{p['quantity']:<26}"
-                     f"{p['measured']:>9.3f}{f'[{lo:.2f}, {hi:.2f}]':>15}  "
+        measured = "n/a" if p["measured"] is None else f"{p['measured']:.3f}"
+        lines.append(f"{p['id']:<16}{p['source']:<17}{p['method']:<13}{p['quantity']:<28}"
+                     f"{measured:>9}{f'[{lo:.2f}, {hi:.2f}]':>15}  "
                      f"{'yes' if p['holds'] else 'NO'}")
     return "\n".join(lines)

@@ -40,6 +40,8 @@ def cmd_check(args) -> int:
 
     cfg = _cfg(args)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if methods == ["all"]:
+        methods = list(METHODS)
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
         raise ConfigError(f"--methods: value {args.methods!r} is not allowed; "
@@ -65,7 +67,7 @@ def cmd_data(args) -> int:
     kv, kd = jax.random.split(jax.random.PRNGKey(args.seed))
     views = make_views(kv, cfg.data)
     mu = cfg.data.mu if args.split == "test" else cfg.data.mu_train_resolved
-    n = args.n or (cfg.data.N_test if args.split == "test" else cfg.data.N_train)
+    n = args.n or (cfg.data.N_test if args.split == "test" else cfg.data.n_train)
     ds = generate(kd, cfg.data, views, n, mu)
     info = summary(ds, cfg.data)
     info["config"] = cfg.to_dict()["data"]
@@ -109,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="run learners on one config and compare with the theorems")
     _add_config_args(p)
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
-    p.add_argument("--methods", default="single,ensemble", help="comma-separated learners")
+    p.add_argument("--methods", default="all",
+                   help="comma-separated learners, or 'all' (default): single, ensemble, kd, "
+                        "self_distill, ensemble_kd, sum_trained, kd_hard, rf_*, ntk_*")
     p.add_argument("--out", default=".", help="directory for check.json")
     p.add_argument("--devices", type=_positive("--devices"), default=1)
     p.add_argument("--strict", action="store_true", help="exit 1 when a prediction does not hold")

@@ -40,12 +40,16 @@ class DataConfig:
     Gamma_lo: float = 0.5
     gamma: float = 0.0              # feature noise: each patch carries alpha*v, alpha ~ U[0, gamma], every view v
     sigma_p: float = 0.1            # Gaussian patch noise, per coordinate (norm sigma_p*sqrt(d))
-    N_train: int = 200
+    N_train: int = 0                # training set size; 0 means 40 per class (40*k)
     N_test: int = 2000
 
     @property
     def n_patches(self) -> int:
         return self.P if self.P > 0 else 2 * self.k * self.C_p
+
+    @property
+    def n_train(self) -> int:
+        return self.N_train if self.N_train > 0 else 40 * self.k
 
     @property
     def mu_train_resolved(self) -> float:
@@ -75,6 +79,33 @@ class TrainConfig:
     stop_value: float = 1.0
     chunk: int = 100                # steps per compiled chunk (progress, NaN checks, stopping)
     dtype: str = "float32"          # "float32" or "float64"
+    sum_models: int = 3             # number of independently seeded sums for sum_trained (std over them)
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Distillation (SPEC section 3): the theorem's truncated-temperature update or Hinton's KD."""
+
+    objective: str = "theorem"      # "theorem" or "hinton"
+    tau: float = 0.25               # theorem: logit^tau_i = softmax_i(min(tau^2 F_i, 1) / tau)
+    eta_ratio: float = 20.0         # theorem: eta' / eta, the extra step on the one-sided term
+    T: float = 2.0                  # hinton: temperature
+    alpha: float = 0.9              # hinton: weight of the KL term (1 - alpha on labels)
+    lr: float = 0.0                 # student step size; 0 means train.lr
+    steps: int = 3000               # student steps (no early stop: the student must follow the teacher)
+
+
+@dataclass(frozen=True)
+class FixedConfig:
+    """Fixed-feature learners (SPEC section 3): random features and the NTK linearisation."""
+
+    rf_width: int = 200             # random features: number of frozen first-layer neurons
+    rf_sigma: float = 1.0           # random features: init scale of the frozen first layer
+    ntk_sigma: float = 1.0          # NTK: init scale W0 of the linearisation point
+    ntk_center: bool = True         # NTK: drop the constant F(W0) (a centred linearisation)
+    kd_objective: str = "hinton"    # distillation objective of rf_kd / ntk_kd
+    lr: float = 0.0                 # 0 means train.lr
+    steps: int = 2000
 
 
 @dataclass(frozen=True)
@@ -82,12 +113,15 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    fixed: FixedConfig = field(default_factory=FixedConfig)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
+            "distill": DistillConfig, "fixed": FixedConfig}
 
 # --- presets ------------------------------------------------------------------------------
 
@@ -102,7 +136,7 @@ PRESETS: dict[str, dict] = {
     },
     # GPU scale: larger k, P = k^2, d >> everything
     "paper": {
-        "data": dict(k=20, d=2000, P=40, N_train=2000, N_test=10000),
+        "data": dict(k=20, d=2000, P=40, N_test=10000),
         "model": dict(m=4),
     },
 }
@@ -239,12 +273,16 @@ def _need(cond: bool, where: str, value, allowed: str):
 
 def validate(cfg: Config) -> Config:
     """Check every field and the combinations; raise ConfigError naming field, value, allowed."""
-    D, M, T = cfg.data, cfg.model, cfg.train
+    D, M, T, K, X = cfg.data, cfg.model, cfg.train, cfg.distill, cfg.fixed
     _need(isinstance(D.P, int) and D.P >= 0, "data.P", D.P,
           "allowed: an integer >= 0 (0 means 2*k*C_p)")
+    _need(isinstance(D.N_train, int) and D.N_train >= 0, "data.N_train", D.N_train,
+          "allowed: an integer >= 0 (0 means 40*k)")
     for name, v in (("data.k", D.k), ("data.d", D.d), ("data.C_p", D.C_p),
-                    ("data.N_train", D.N_train), ("data.N_test", D.N_test), ("model.m", M.m),
-                    ("train.steps", T.steps), ("train.chunk", T.chunk)):
+                    ("data.N_test", D.N_test), ("model.m", M.m),
+                    ("train.steps", T.steps), ("train.chunk", T.chunk),
+                    ("train.sum_models", T.sum_models), ("distill.steps", K.steps),
+                    ("fixed.steps", X.steps), ("fixed.rf_width", X.rf_width)):
         _need(isinstance(v, int) and v >= 1, name, v, "allowed: an integer >= 1")
     _need(D.k >= 2, "data.k", D.k, "allowed: k >= 2")
     _need(D.d >= 2 * D.k, "data.d", D.d,
@@ -288,6 +326,18 @@ def validate(cfg: Config) -> Config:
               "allowed with stop='loss': stop_value > 0")
     _need(T.dtype in ("float32", "float64"), "train.dtype", T.dtype,
           "allowed: 'float32' or 'float64'")
+    _need(K.objective in ("theorem", "hinton"), "distill.objective", K.objective,
+          "allowed: 'theorem' or 'hinton'")
+    _need(K.tau > 0, "distill.tau", K.tau, "allowed: tau > 0")
+    _need(K.eta_ratio >= 0, "distill.eta_ratio", K.eta_ratio, "allowed: eta_ratio >= 0")
+    _need(K.T > 0, "distill.T", K.T, "allowed: T > 0")
+    _need(0 <= K.alpha <= 1, "distill.alpha", K.alpha, "allowed: 0 <= alpha <= 1")
+    for name, v in (("distill.lr", K.lr), ("fixed.lr", X.lr)):
+        _need(v >= 0 and math.isfinite(v), name, v, "allowed: a finite lr >= 0 (0: train.lr)")
+    _need(X.kd_objective in ("theorem", "hinton"), "fixed.kd_objective", X.kd_objective,
+          "allowed: 'theorem' or 'hinton'")
+    for name, v in (("fixed.rf_sigma", X.rf_sigma), ("fixed.ntk_sigma", X.ntk_sigma)):
+        _need(v > 0, name, v, "allowed: > 0")
     return cfg
 
 

@@ -108,7 +108,7 @@ def make_problem(key: jax.Array, cfg: DataConfig) -> Problem:
     """Views, a training set (single-view fraction mu_train) and a test set (fraction mu)."""
     kv, ktr, kte = jax.random.split(key, 3)
     views = make_views(kv, cfg)
-    train = generate(ktr, cfg, views, cfg.N_train, cfg.mu_train_resolved)
+    train = generate(ktr, cfg, views, cfg.n_train, cfg.mu_train_resolved)
     test = generate(kte, cfg, views, cfg.N_test, cfg.mu)
     return Problem(views, train, test)
 

@@ -1,9 +1,14 @@
-"""Learners (SPEC section 3) as thin uses of the one training engine in train.py."""
+"""Learners (SPEC section 3) as thin uses of the one training engine in train.py.
+
+A learner is a logits function (network, random features, NTK linearisation) combined with an
+objective (labels, the theorem's distillation update, Hinton's KD); `fit` trains it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -12,19 +17,93 @@ import optax
 
 from .config import Config
 from .data import Problem
-from .model import forward, init_params, phi_lam
+from .model import forward, init_params, phi_lam, smoothed_relu
 from .train import FitResult, fit
+
+# --- logits functions: (params, shared, member) -> logits [n, k] on the training inputs -------
 
 
 @functools.lru_cache(maxsize=None)
-def label_loss(q: int):
-    """Softmax cross-entropy of the network on labels, mean over the training set."""
-    def loss(W, shared, member):
-        logits = forward(W, shared["x"], q, shared["varrho"])
-        ce = optax.softmax_cross_entropy_with_integer_labels(logits, shared["y"]).mean()
-        return ce, (jnp.argmax(logits, -1) == shared["y"]).mean()
+def net_logits(q: int) -> Callable:
+    """The two-layer network F(W, X) (SPEC section 2)."""
+    def logits(W, shared, member):
+        return forward(W, shared["x"], q, shared["varrho"])
+    return logits
+
+
+def rf_logits(A, shared, member):
+    """Random features: frozen features phi[n, width] of this member, trainable head A[k, width]."""
+    return member["phi"] @ A.T
+
+
+@functools.lru_cache(maxsize=None)
+def ntk_logits(q: int, center: bool) -> Callable:
+    """NTK linearisation F(W0) + <W - W0, grad F(W0)>, parameterised by D = W - W0;
+    centred (the constant F(W0) dropped) when `center`."""
+    def logits(D, shared, member):
+        f = lambda W: forward(W, shared["x"], q, shared["varrho"])  # noqa: E731
+        f0, df = jax.jvp(f, (member["W0"],), (D,))
+        return df if center else f0 + df
+    return logits
+
+
+# --- objectives -----------------------------------------------------------------------------
+
+def truncated_softmax(F, tau):
+    """logit^tau_i(F) = exp(min(tau^2 F_i, 1) / tau) / sum_j exp(min(tau^2 F_j, 1) / tau)."""
+    return jax.nn.softmax(jnp.minimum(tau**2 * F, 1.0) / tau, axis=-1)
+
+
+def hinton_kd(student, teacher, labels, T, alpha):
+    """(1 - alpha) CE(labels) + alpha T^2 KL(softmax(G/T) || softmax(F/T)); sums over classes,
+    means over samples (the 'batchmean' reduction)."""
+    ce = optax.softmax_cross_entropy_with_integer_labels(student, labels).mean()
+    p_t = jax.nn.softmax(teacher / T, axis=-1)
+    log_p_t = jax.nn.log_softmax(teacher / T, axis=-1)
+    log_p_s = jax.nn.log_softmax(student / T, axis=-1)
+    kl = (p_t * (log_p_t - log_p_s)).sum(-1).mean()
+    return (1.0 - alpha) * ce + alpha * T**2 * kl
+
+
+def theorem_kd_surrogate(student, teacher, labels, tau, eta_ratio):
+    """A loss whose gradient step is the theorem's update (SPEC section 3):
+    grad CE(labels) + (eta'/eta) E[(logit^tau_i(F) - logit^tau_i(G))^- grad F_i];
+    (a)^- = min(a, 0), held constant (stop_gradient), so only classes where the student is
+    below the teacher are pushed up."""
+    ce = optax.softmax_cross_entropy_with_integer_labels(student, labels).mean()
+    gap = jnp.minimum(truncated_softmax(student, tau) - truncated_softmax(teacher, tau), 0.0)
+    return ce + eta_ratio * (jax.lax.stop_gradient(gap) * student).sum(-1).mean()
+
+
+def _teacher(shared, member):
+    return member["teacher"] if "teacher" in member else shared["teacher"]
+
+
+@functools.lru_cache(maxsize=None)
+def make_loss(logits_fn: Callable, objective: str) -> Callable:
+    """loss(params, shared, member) -> (objective value, train accuracy)."""
+    def loss(p, shared, member):
+        F = logits_fn(p, shared, member)
+        y = shared["y"]
+        if objective == "labels":
+            value = optax.softmax_cross_entropy_with_integer_labels(F, y).mean()
+        elif objective == "theorem":
+            value = theorem_kd_surrogate(F, _teacher(shared, member), y, shared["tau"],
+                                         shared["eta_ratio"])
+        elif objective == "hinton":
+            value = hinton_kd(F, _teacher(shared, member), y, shared["T"], shared["alpha"])
+        else:
+            raise ValueError(objective)
+        return value, (jnp.argmax(F, -1) == y).mean()
     return loss
 
+
+def label_loss(q: int) -> Callable:
+    """Softmax cross-entropy of the network on labels, mean over the training set."""
+    return make_loss(net_logits(q), "labels")
+
+
+# --- monitors -------------------------------------------------------------------------------
 
 def view_monitor(W, shared):
     """Φ and Λ per class and view, logged every step."""
@@ -32,28 +111,83 @@ def view_monitor(W, shared):
     return {"phi": phi, "lam": lam}
 
 
+# --- shared inputs and initialisation -------------------------------------------------------
+
+def _dtype(cfg: Config):
+    return jnp.float64 if cfg.train.dtype == "float64" else jnp.float32
+
+
+def shared_inputs(cfg: Config, problem: Problem, teacher=None, y=None) -> dict:
+    """Arrays every member sees: training inputs, labels, views and traced hyperparameters."""
+    dt = _dtype(cfg)
+    out = {"x": problem.train.x.astype(dt), "y": problem.train.y if y is None else y,
+           "views": problem.views.astype(dt), "varrho": jnp.asarray(cfg.model.varrho, dt),
+           "tau": jnp.asarray(cfg.distill.tau, dt), "eta_ratio": jnp.asarray(cfg.distill.eta_ratio, dt),
+           "T": jnp.asarray(cfg.distill.T, dt), "alpha": jnp.asarray(cfg.distill.alpha, dt)}
+    if teacher is not None:
+        out["teacher"] = teacher.astype(dt)
+    return out
+
+
+def init_members(keys: jax.Array, cfg: Config, m: int | None = None, sigma: float | None = None):
+    """W[L, k, m, d] with N(0, sigma^2) entries (defaults: model.m, model.sigma0)."""
+    model = dataclasses.replace(cfg.model, m=m or cfg.model.m,
+                                sigma0=sigma if sigma is not None else cfg.model.sigma0)
+    return jax.vmap(lambda k: init_params(k, cfg.data, model, _dtype(cfg)))(keys)
+
+
+def _student_train_cfg(cfg: Config, section):
+    return dataclasses.replace(cfg.train, steps=section.steps, stop="none",
+                               lr=section.lr or cfg.train.lr)
+
+
 class Trained(NamedTuple):
-    params: jax.Array           # [L, k, m, d]
+    params: jax.Array           # [L, ...]
     fit: FitResult
+    extra: dict = {}            # what evaluation needs besides params (frozen layers)
 
 
-def shared_inputs(cfg: Config, problem: Problem) -> dict:
-    dtype = jnp.float64 if cfg.train.dtype == "float64" else jnp.float32
-    return {"x": problem.train.x.astype(dtype), "y": problem.train.y,
-            "views": problem.views.astype(dtype), "varrho": jnp.asarray(cfg.model.varrho, dtype)}
-
-
-def init_members(keys: jax.Array, cfg: Config) -> jax.Array:
-    dtype = jnp.float64 if cfg.train.dtype == "float64" else jnp.float32
-    return jax.vmap(lambda k: init_params(k, cfg.data, cfg.model, dtype))(keys)
-
+# --- the two-layer network: single, sum, students ----------------------------------------
 
 def train_single(keys: jax.Array, cfg: Config, problem: Problem, *, progress=True,
-                 desc="single", snapshots=False) -> Trained:
-    """L independently initialised networks on the same labels, trained under vmap."""
-    W0 = init_members(keys, cfg)
+                 desc="single", snapshots=False, m: int | None = None) -> Trained:
+    """L independently initialised networks on the same labels, trained under vmap.
+
+    With m = L'·model.m this is also `sum_trained`: a network with L'·m neurons per class is
+    exactly the sum of L' networks trained jointly.
+    """
+    W0 = init_members(keys, cfg, m=m)
     res = fit(label_loss(cfg.model.q), W0, shared_inputs(cfg, problem), None, cfg.train,
               monitor=view_monitor, progress=progress, desc=desc, snapshots=snapshots)
+    return Trained(res.params, res)
+
+
+def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train_logits, *,
+                   per_member: bool, objective: str | None = None, progress=True,
+                   desc="student") -> Trained:
+    """Fresh networks distilled from frozen teacher logits on the training set.
+
+    teacher_train_logits: [n, k] (one teacher for all students, e.g. the ensemble) or
+    [L, n, k] with per_member=True (self-distillation: student l learns from teacher l).
+    objective: "theorem", "hinton" (default: distill.objective) or "hard" (teacher's argmax
+    as labels).
+    """
+    objective = objective or cfg.distill.objective
+    W0 = init_members(keys, cfg)
+    tc = _student_train_cfg(cfg, cfg.distill)
+    q = cfg.model.q
+    if objective == "hard":
+        assert not per_member
+        shared = shared_inputs(cfg, problem, y=jnp.argmax(teacher_train_logits, -1))
+        res = fit(label_loss(q), W0, shared, None, tc, monitor=view_monitor,
+                  progress=progress, desc=desc)
+        return Trained(res.params, res)
+    if per_member:
+        shared, member = shared_inputs(cfg, problem), {"teacher": teacher_train_logits}
+    else:
+        shared, member = shared_inputs(cfg, problem, teacher=teacher_train_logits), None
+    res = fit(make_loss(net_logits(q), objective), W0, shared, member, tc, monitor=view_monitor,
+              progress=progress, desc=desc)
     return Trained(res.params, res)
 
 
@@ -67,3 +201,80 @@ def logits_of(W: jax.Array, x: jax.Array, cfg: Config, batch: int = 1000) -> jax
     out = [_member_logits(W, x[i:i + batch], cfg.model.q, cfg.model.varrho)
            for i in range(0, x.shape[0], batch)]
     return jnp.concatenate(out, axis=1)
+
+
+# --- random features ----------------------------------------------------------------------
+
+@functools.partial(jax.jit, static_argnames=("q",))
+def _rf_features(W1, x, q, varrho, scale):
+    """phi[L, n, width] = sum_p ReLU~(<w_r, x_p>) / scale for frozen W1[L, width, d]."""
+    def one(w):
+        n, P, d = x.shape
+        h = x.reshape(n * P, d) @ w.T
+        return smoothed_relu(h, q, varrho).reshape(n, P, -1).sum(1)
+    return jax.vmap(one)(W1) / scale
+
+
+def rf_layers(keys: jax.Array, cfg: Config, width: int):
+    """Frozen first layers W1[L, width, d] ~ N(0, rf_sigma^2) (not tied to classes)."""
+    return cfg.fixed.rf_sigma * jax.vmap(
+        lambda k: jax.random.normal(k, (width, cfg.data.d), _dtype(cfg)))(keys)
+
+
+def rf_features(W1, x, cfg: Config, batch: int = 1000):
+    """Raw random features phi[L, n, width] of inputs x (in batches to bound memory)."""
+    q, varrho = cfg.model.q, cfg.model.varrho
+    raw = jnp.concatenate([_rf_features(W1, x[i:i + batch], q, varrho, 1.0)
+                           for i in range(0, x.shape[0], batch)], axis=1)
+    return raw
+
+
+def train_rf(keys: jax.Array, cfg: Config, problem: Problem, *, width: int | None = None,
+             teacher=None, objective: str = "labels", progress=True, desc="rf") -> Trained:
+    """Random-feature models: frozen random first layer (width neurons, shared by all classes),
+    trainable linear head A[k, width] from zero. Feature scale: divided by sqrt(width) times the
+    features' RMS on the training set, so the head's step size does not depend on width."""
+    width = width or cfg.fixed.rf_width
+    W1 = rf_layers(keys, cfg, width)
+    phi_train = rf_features(W1, problem.train.x, cfg)
+    scale = jnp.sqrt(jnp.mean(phi_train**2, axis=(1, 2), keepdims=True)) * np.sqrt(width) + 1e-12
+    L = keys.shape[0]
+    A0 = jnp.zeros((L, cfg.data.k, width), _dtype(cfg))
+    tc = _student_train_cfg(cfg, cfg.fixed)
+    shared = shared_inputs(cfg, problem, teacher=teacher)
+    res = fit(make_loss(rf_logits, objective), A0, shared, {"phi": phi_train / scale}, tc,
+              progress=progress, desc=desc)
+    return Trained(res.params, res, {"W1": W1, "scale": scale})
+
+
+def rf_eval_logits(tr: Trained, x, cfg: Config):
+    phi = rf_features(tr.extra["W1"], x, cfg) / tr.extra["scale"]
+    return jnp.einsum("lnw,lkw->lnk", phi, tr.params)
+
+
+# --- NTK linearisation ----------------------------------------------------------------------
+
+def train_ntk(keys: jax.Array, cfg: Config, problem: Problem, *, m: int | None = None,
+              teacher=None, objective: str = "labels", progress=True, desc="ntk") -> Trained:
+    """The network linearised at W0 ~ N(0, ntk_sigma^2): F(W0) + <D, grad F(W0)>, D from zero."""
+    W0 = init_members(keys, cfg, m=m, sigma=cfg.fixed.ntk_sigma)
+    tc = _student_train_cfg(cfg, cfg.fixed)
+    shared = shared_inputs(cfg, problem, teacher=teacher)
+    res = fit(make_loss(ntk_logits(cfg.model.q, cfg.fixed.ntk_center), objective),
+              jnp.zeros_like(W0), shared,
+              {"W0": W0}, tc, progress=progress, desc=desc)
+    return Trained(res.params, res, {"W0": W0})
+
+
+@functools.partial(jax.jit, static_argnames=("q", "center"))
+def _ntk_eval(D, W0, x, q, varrho, center):
+    def one(d, w0):
+        f0, df = jax.jvp(lambda W: forward(W, x, q, varrho), (w0,), (d,))
+        return df if center else f0 + df
+    return jax.vmap(one)(D, W0)
+
+
+def ntk_eval_logits(tr: Trained, x, cfg: Config, batch: int = 1000):
+    return jnp.concatenate([_ntk_eval(tr.params, tr.extra["W0"], x[i:i + batch], cfg.model.q,
+                                      cfg.model.varrho, cfg.fixed.ntk_center)
+                            for i in range(0, x.shape[0], batch)], axis=1)
