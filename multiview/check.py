@@ -20,6 +20,7 @@ from .model import phi_lam
 from .metrics import slice_accuracies, views_fractions, views_learned
 
 METHODS = ("single", "ensemble", "kd", "self_distill", "ensemble_kd", "sum_trained", "kd_hard",
+           "self_distill_twin",
            "rf_single", "rf_ensemble", "rf_sum", "rf_kd",
            "ntk_single", "ntk_ensemble", "ntk_sum", "ntk_kd")
 
@@ -56,7 +57,7 @@ def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_count
 def _needed(methods) -> set[str]:
     """Methods plus what they are built from."""
     need = set(methods)
-    if need & {"ensemble", "kd", "self_distill", "ensemble_kd", "kd_hard"}:
+    if need & {"ensemble", "kd", "self_distill", "ensemble_kd", "kd_hard", "self_distill_twin"}:
         need.add("single")
     if "ensemble_kd" in need:
         need.add("kd")
@@ -103,18 +104,19 @@ def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble")
                                   lam_counts(lam.max(0))[None])
         ens_teacher = s_tr.mean(0)
     student_keys = stream_keys(seed, "student", L)
-    if need & {"kd", "self_distill", "kd_hard"}:
+    if need & {"kd", "self_distill", "kd_hard", "self_distill_twin"}:
         # the counterfactual: the students' own initialisations trained on labels alone
         alone = train_single(student_keys, cfg, problem, progress=progress, desc=f"labels-only ×{L}")
         alone_learned = alone.fit.history["lam"][-1] >= threshold
+        alone_train_logits = logits_of(alone.params, train.x, cfg)
         extra["dark_knowledge"] = {"ensemble_teacher": dark_knowledge(ens_teacher, train, cfg)}
         extra["views_gained"] = {}
     for name, teacher, per_member, objective in (
             ("kd", "ensemble", False, None), ("self_distill", "single", True, None),
-            ("kd_hard", "ensemble", False, "hard")):
+            ("kd_hard", "ensemble", False, "hard"), ("self_distill_twin", "twin", True, None)):
         if name not in need:
             continue
-        G = ens_teacher if teacher == "ensemble" else s_tr
+        G = {"ensemble": ens_teacher, "single": s_tr, "twin": alone_train_logits}[teacher]
         st = train_students(student_keys, cfg, problem, G, per_member=per_member,
                             objective=objective, progress=progress, desc=f"{name} ×{L}")
         note(name, st)

@@ -81,6 +81,12 @@ def predictions(L: int) -> list[Prediction]:
         Prediction("T4.below", "Theorem 4", "self_distill", "ensemble - test_acc_single",
                    (0.0, 1.0), _diff("ensemble", "self_distill", "test_acc_single"),
                    ("self_distill", "ensemble"), "self-distillation stays below the ensemble"),
+        Prediction("T4.twin", "Theorem 4 (mechanism)", "self_distill_twin",
+                   "test_acc_single - single", (-1.0, 0.05),
+                   _diff("self_distill_twin", "single", "test_acc_single"),
+                   ("self_distill_twin", "single"),
+                   "control: a teacher with the student's own initialisation knows no view the "
+                   "student would not learn itself, so it should give no gain"),
         Prediction("S.sum", "Training the sum", "sum_trained", "test_acc_single - single",
                    (-0.10, 0.10), _diff("sum_trained", "single", "test_acc_single"),
                    ("sum_trained", "single"), "no ensemble gain: error stays ≈ μ/2"),
