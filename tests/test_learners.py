@@ -1,0 +1,155 @@
+"""Learners of SPEC section 3 on tiny configs: losses, distillation, sum, RF, NTK."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from multiview.check import member_keys, stream_keys
+from multiview.config import override
+from multiview.data import make_problem
+from multiview.learners import (hinton_kd, logits_of, ntk_eval_logits, ntk_logits, rf_eval_logits,
+                                shared_inputs, theorem_kd_surrogate, train_ntk, train_rf,
+                                train_single, train_students, truncated_softmax)
+from multiview.model import forward
+
+
+def _problem(cfg, L=2):
+    data_key, keys = member_keys(0, L)
+    return keys, make_problem(data_key, cfg.data)
+
+
+def test_hinton_kd_matches_hand_computed_value():
+    F = jnp.array([[1.0, 0.0], [0.0, 2.0]])      # student logits
+    G = jnp.array([[2.0, 0.0], [0.0, 0.0]])      # teacher logits
+    y = jnp.array([0, 1])
+    T, alpha = 2.0, 0.75
+
+    def sm(v):
+        e = np.exp(np.asarray(v) - np.max(v))
+        return e / e.sum()
+
+    ce = np.mean([-math.log(sm([1, 0])[0]), -math.log(sm([0, 2])[1])])
+    kl = 0.0
+    for f, g in zip(np.asarray(F), np.asarray(G)):
+        pt, ps = sm(g / T), sm(f / T)
+        kl += float(np.sum(pt * (np.log(pt) - np.log(ps))))
+    kl /= 2                                          # batchmean: sum over classes, mean over samples
+    expect = (1 - alpha) * ce + alpha * T**2 * kl
+    assert float(hinton_kd(F, G, y, T, alpha)) == pytest.approx(expect, rel=1e-6)
+    # teacher = student and alpha = 1: zero loss
+    assert float(hinton_kd(F, F, y, T, 1.0)) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_truncated_softmax_caps_logits_at_one_over_tau_squared():
+    tau = 0.5
+    F = jnp.array([[0.0, 2.0, 100.0]])
+    # min(tau^2 F, 1)/tau = [0, 0.5, 1] / 0.5 = [0, 1, 2] -> softmax
+    e = np.exp([0.0, 1.0, 2.0])
+    np.testing.assert_allclose(truncated_softmax(F, tau)[0], e / e.sum(), rtol=1e-6)
+
+
+def test_theorem_kd_gradient_is_ce_plus_one_sided_push():
+    F = jnp.array([[0.5, 1.0, 0.0]])
+    G = jnp.array([[0.5, 3.0, -1.0]])
+    y = jnp.array([0])
+    tau, ratio = 0.5, 7.0
+    g = jax.grad(lambda f: theorem_kd_surrogate(f, G, y, tau, ratio))(F)
+    p = jax.nn.softmax(F)
+    ce_grad = p - jax.nn.one_hot(y, 3)
+    gap = np.minimum(truncated_softmax(F, tau) - truncated_softmax(G, tau), 0.0)
+    np.testing.assert_allclose(g, ce_grad + ratio * gap, rtol=1e-5, atol=1e-7)
+    # only the class where the student is below the teacher (class 1) gets the extra push
+    assert gap[0, 1] < 0 and gap[0, 0] == 0 and gap[0, 2] == 0
+
+
+@pytest.mark.parametrize("objective", ["theorem", "hinton"])
+def test_students_match_their_teacher_better_than_fresh_models(tiny, objective):
+    """On test points the distilled student agrees with its teacher's predictions (and, for
+    Hinton's KD, its soft outputs) more than a fresh model trained on labels does."""
+    cfg = override(tiny, {"distill.steps": 150, "distill.eta_ratio": 5.0, "train.steps": 200})
+    keys, problem = _problem(cfg)
+    teacher = train_single(keys, cfg, problem, progress=False)
+    G = logits_of(teacher.params, problem.train.x, cfg)
+    skeys = stream_keys(0, "student", 2)
+    fresh = train_single(skeys, cfg, problem, progress=False)
+    st = train_students(skeys, cfg, problem, G, per_member=True, objective=objective,
+                        progress=False)
+    assert st.params.shape == teacher.params.shape
+    x = problem.test.x
+    Gt, Ft, Ff = (logits_of(p, x, cfg) for p in (teacher.params, st.params, fresh.params))
+    agree = lambda a: float((jnp.argmax(a, -1) == jnp.argmax(Gt, -1)).mean())  # noqa: E731
+    assert agree(Ft) > agree(Ff)
+    if objective == "hinton":
+        T = cfg.distill.T
+        kl = lambda F: float((jax.nn.softmax(Gt / T, -1) * (jax.nn.log_softmax(Gt / T, -1)  # noqa: E731
+                                                             - jax.nn.log_softmax(F / T, -1))).sum(-1).mean())
+        assert kl(Ft) < kl(Ff)
+
+
+def test_hard_label_students_learn_the_teachers_argmax(tiny):
+    keys, problem = _problem(tiny)
+    teacher = train_single(keys, tiny, problem, progress=False)
+    G = logits_of(teacher.params, problem.train.x, tiny).mean(0)
+    cfg = override(tiny, {"distill.steps": 100})
+    st = train_students(stream_keys(0, "student", 2), cfg, problem, G, per_member=False,
+                        objective="hard", progress=False)
+    loss = st.fit.history["loss"]
+    assert np.all(loss[-1] < loss[0])
+
+
+def test_sum_of_models_is_one_wider_network(tiny):
+    keys, problem = _problem(tiny, L=1)
+    wide = train_single(keys, tiny, problem, m=3 * tiny.model.m, progress=False)
+    assert wide.params.shape == (1, 3, 3 * tiny.model.m, tiny.data.d)
+    # the wide network's logits are the sum of its three m-neuron blocks
+    W = wide.params[0].reshape(3, 3, tiny.model.m, -1).transpose(1, 0, 2, 3)
+    parts = sum(forward(W[j], problem.train.x, tiny.model.q, tiny.model.varrho) for j in range(3))
+    np.testing.assert_allclose(parts, forward(wide.params[0], problem.train.x, tiny.model.q,
+                                              tiny.model.varrho), rtol=1e-5, atol=1e-5)
+
+
+def test_random_feature_training_leaves_the_first_layer_untouched(tiny):
+    cfg = override(tiny, {"fixed.steps": 100, "fixed.rf_width": 30})
+    keys, problem = _problem(cfg)
+    tr = train_rf(keys, cfg, problem, progress=False)
+    from multiview.learners import rf_layers
+    np.testing.assert_array_equal(tr.extra["W1"], rf_layers(keys, cfg, 30))
+    assert tr.params.shape == (2, cfg.data.k, 30)
+    loss = tr.fit.history["loss"]
+    assert np.all(loss[-1] < loss[0])
+    assert rf_eval_logits(tr, problem.test.x, cfg).shape == (2, cfg.data.N_test, cfg.data.k)
+
+
+@pytest.mark.parametrize("center", [False, True])
+def test_ntk_model_is_linear_and_equals_the_network_to_first_order(tiny, center):
+    cfg = override(tiny, {"fixed.ntk_center": center, "fixed.ntk_sigma": 0.5})
+    keys, problem = _problem(cfg, L=1)
+    shared = shared_inputs(cfg, problem)
+    W0 = cfg.fixed.ntk_sigma * jax.random.normal(keys[0], (cfg.data.k, cfg.model.m, cfg.data.d))
+    f_lin = lambda D: ntk_logits(cfg.model.q, center)(D, shared, {"W0": W0})  # noqa: E731
+    f_net = lambda W: forward(W, shared["x"], cfg.model.q, cfg.model.varrho)  # noqa: E731
+    D1 = jax.random.normal(jax.random.PRNGKey(1), W0.shape)
+    D2 = jax.random.normal(jax.random.PRNGKey(2), W0.shape)
+    base = 0.0 if center else f_net(W0)
+    # linear in its parameters
+    np.testing.assert_allclose(f_lin(2.0 * D1 - 3.0 * D2) - base,
+                               2.0 * (f_lin(D1) - base) - 3.0 * (f_lin(D2) - base),
+                               rtol=1e-4, atol=1e-3)
+    # first-order agreement: |net(W0 + eps D) - net(W0) - (lin(eps D) - base)| = O(eps^2)
+    errs = []
+    for eps in (1e-2, 5e-3):
+        lin = f_lin(eps * D1) - base
+        errs.append(float(jnp.abs(f_net(W0 + eps * D1) - f_net(W0) - lin).max()))
+    assert errs[1] < 0.35 * errs[0]          # halving eps quarters the error (0.25 + slack)
+
+
+def test_ntk_training_reduces_the_loss(tiny):
+    cfg = override(tiny, {"fixed.steps": 80, "fixed.ntk_sigma": 0.5, "fixed.lr": 0.5})
+    keys, problem = _problem(cfg)
+    tr = train_ntk(keys, cfg, problem, progress=False)
+    loss = tr.fit.history["loss"]
+    assert np.all(loss[-1] < loss[0])
+    assert ntk_eval_logits(tr, problem.test.x, cfg).shape == (2, cfg.data.N_test, cfg.data.k)
