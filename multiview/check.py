@@ -178,7 +178,7 @@ def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble")
     results = {name: res[name] for name in METHODS if name in methods}
     preds = theory.check(results, L)
     run_info.update({"seconds": time.perf_counter() - t0, "backend": jax.default_backend(),
-                     "devices": 1})
+                     "devices": cfg.train.devices})
     return {
         "config": cfg.to_dict(),
         "seed": seed,

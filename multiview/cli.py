@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .config import ConfigError, resolve
+from .config import ConfigError, override, resolve
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -47,7 +47,7 @@ def cmd_check(args) -> int:
         raise ConfigError(f"--methods: value {args.methods!r} is not allowed; "
                           f"allowed: a comma-separated subset of {', '.join(METHODS)}")
     if args.devices != 1:
-        raise ConfigError(f"--devices: value {args.devices} is not supported yet; allowed: 1")
+        cfg = override(cfg, {"train.devices": args.devices})
     result = run_check(cfg, args.seeds, args.seed, methods, progress=not args.no_progress)
     path = write_json(result, args.out)
     print(format_table(result))
@@ -88,6 +88,8 @@ def cmd_train(args) -> int:
     from .learners import train_single
 
     cfg = _cfg(args)
+    if args.devices != 1:
+        cfg = override(cfg, {"train.devices": args.devices})
     data_key, keys = member_keys(args.seed, args.seeds)
     problem = make_problem(data_key, cfg.data)
     tr = train_single(keys, cfg, problem, progress=not args.no_progress, desc=f"single ×{args.seeds}")
@@ -115,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated learners, or 'all' (default): single, ensemble, kd, "
                         "self_distill, ensemble_kd, sum_trained, kd_hard, rf_*, ntk_*")
     p.add_argument("--out", default=".", help="directory for check.json")
-    p.add_argument("--devices", type=_positive("--devices"), default=1)
+    p.add_argument("--devices", type=_positive("--devices"), default=1,
+                   help="shard ensemble members across N devices (jax.sharding)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a prediction does not hold")
     p.set_defaults(func=cmd_check)
 
@@ -130,7 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(p)
     p.add_argument("--seeds", type=_positive("--seeds"), default=10)
     p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--devices", type=_positive("--devices"), default=1,
+                   help="shard members across N devices (jax.sharding)")
     p.set_defaults(func=cmd_train)
+
+    from . import plots, sweep
+    for name, module, text in (
+            ("sweep", sweep, "run learners over a grid of config values (resumable)"),
+            ("plot", plots, "draw a paper figure (PDF + PNG) from results")):
+        p = sub.add_parser(name, help=text)
+        module.add_arguments(p)
+        p.set_defaults(func=module.run)
 
     try:
         from .cifar import cli as cifar_cli

@@ -80,6 +80,7 @@ class TrainConfig:
     chunk: int = 100                # steps per compiled chunk (progress, NaN checks, stopping)
     dtype: str = "float32"          # "float32" or "float64"
     sum_models: int = 3             # number of independently seeded sums for sum_trained (std over them)
+    devices: int = 1                # shard members across this many devices (CLI --devices)
 
 
 @dataclass(frozen=True)
@@ -281,7 +282,8 @@ def validate(cfg: Config) -> Config:
     for name, v in (("data.k", D.k), ("data.d", D.d), ("data.C_p", D.C_p),
                     ("data.N_test", D.N_test), ("model.m", M.m),
                     ("train.steps", T.steps), ("train.chunk", T.chunk),
-                    ("train.sum_models", T.sum_models), ("distill.steps", K.steps),
+                    ("train.sum_models", T.sum_models), ("train.devices", T.devices),
+                    ("distill.steps", K.steps),
                     ("fixed.steps", X.steps), ("fixed.rf_width", X.rf_width)):
         _need(isinstance(v, int) and v >= 1, name, v, "allowed: an integer >= 1")
     _need(D.k >= 2, "data.k", D.k, "allowed: k >= 2")

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 
 
 class TrainingDiverged(RuntimeError):
@@ -100,12 +100,17 @@ def fit(loss_fn: Callable, params, shared: dict, member: dict | None, tc: TrainC
 
     member = {} if member is None else member
     L = jax.tree_util.tree_leaves(params)[0].shape[0]
+    if tc.devices > 1:
+        params, member, shared = _shard_members(params, member, shared, tc.devices)
+    Lp = jax.tree_util.tree_leaves(params)[0].shape[0]
     opt_spec = (tc.optimizer, float(tc.lr), float(tc.momentum))
     opt = optimizer(*opt_spec)
     opt_state = jax.vmap(opt.init)(params)
     params = jax.tree_util.tree_map(jnp.array, params)   # our own buffers: donated below
-    done = jnp.zeros((L,), bool)
-    stopped_at = jnp.full((L,), -1, jnp.int32)
+    done = jnp.zeros((Lp,), bool)
+    stopped_at = jnp.full((Lp,), -1, jnp.int32)
+    if tc.devices > 1:
+        done, stopped_at = _shard_members((done, stopped_at), {}, {}, tc.devices)[0]
     logs: list[dict] = []
     snaps: list = [(0, jax.device_get(params))] if snapshots else []
     step = 0
@@ -136,5 +141,33 @@ def fit(loss_fn: Callable, params, shared: dict, member: dict | None, tc: TrainC
                 break
     finally:
         bar.close()
-    history = {key: np.concatenate([c[key] for c in logs]) for key in logs[0]} if logs else {}
-    return FitResult(params, history, np.asarray(stopped_at), step, snaps)
+    history = {key: np.concatenate([c[key] for c in logs])[:, :L] for key in logs[0]} if logs else {}
+    if Lp != L:   # drop the padding members
+        params = jax.tree_util.tree_map(lambda a: a[:L], params)
+        snaps = [(t, jax.tree_util.tree_map(lambda a: a[:L], p)) for t, p in snaps]
+    return FitResult(params, history, np.asarray(stopped_at)[:L], step, snaps)
+
+
+def _shard_members(params, member, shared, devices: int):
+    """Place the member axis across `devices` devices (padding it to a multiple by repeating
+    the last member); `shared` is replicated. Members are independent, so the sharded program
+    computes the same numbers as the one-device one."""
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    avail = jax.devices()
+    if len(avail) < devices:
+        raise ConfigError(f"--devices: value {devices} is not allowed; {len(avail)} "
+                         f"{jax.default_backend()} device(s) available")
+    mesh = Mesh(np.array(avail[:devices]), ("members",))
+    L = jax.tree_util.tree_leaves(params)[0].shape[0]
+    pad = (-L) % devices
+
+    def place(a):
+        if pad:
+            a = jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)], axis=0)
+        spec = PartitionSpec("members", *([None] * (a.ndim - 1)))
+        return jax.device_put(a, NamedSharding(mesh, spec))
+
+    replicated = NamedSharding(mesh, PartitionSpec())
+    return (jax.tree_util.tree_map(place, params), jax.tree_util.tree_map(place, member),
+            jax.tree_util.tree_map(lambda a: jax.device_put(a, replicated), shared))
