@@ -224,24 +224,24 @@ def write_json(result: dict, out_dir: str | Path, name: str = "check.json") -> P
 def format_table(result: dict) -> str:
     """Readable terminal table: per method accuracies and views; then predictions."""
     lines = []
-    head = f"{'method':<14}{'train':>8}{'test':>8}{'multi':>8}{'single':>8}{'± single':>10}" \
+    head = f"{'method':<18}{'train':>8}{'test':>8}{'multi':>8}{'single':>8}{'± single':>10}" \
            f"{'views none/one/both':>22}"
     lines += [head, "-" * len(head)]
     for name, m in result["methods"].items():
         v = m["views"]
         views = (f"{v['none']:>8.2f}{v['one']:>7.2f}{v['both']:>7.2f}" if v["none"] is not None
                  else f"{'-':>8}{'-':>7}{'-':>7}")
-        lines.append(f"{name:<14}{m['train_acc']:>8.3f}{m['test_acc']:>8.3f}"
+        lines.append(f"{name:<18}{m['train_acc']:>8.3f}{m['test_acc']:>8.3f}"
                      f"{m['test_acc_multi']:>8.3f}{m['test_acc_single']:>8.3f}"
                      f"{m['std']['test_acc_single']:>10.3f}{views}")
     lines.append("")
-    head = f"{'prediction':<16}{'source':<17}{'method':<13}{'quantity':<28}{'measured':>9}" \
+    head = f"{'prediction':<16}{'source':<23}{'method':<18}{'quantity':<28}{'measured':>9}" \
            f"{'expected':>15}  holds"
     lines += [head, "-" * len(head)]
     for p in result["predictions"]:
         lo, hi = p["expected"]
         measured = "n/a" if p["measured"] is None else f"{p['measured']:.3f}"
-        lines.append(f"{p['id']:<16}{p['source']:<17}{p['method']:<13}{p['quantity']:<28}"
+        lines.append(f"{p['id']:<16}{p['source']:<23}{p['method']:<18}{p['quantity']:<28}"
                      f"{measured:>9}{f'[{lo:.2f}, {hi:.2f}]':>15}  "
                      f"{'yes' if p['holds'] else 'NO'}")
     return "\n".join(lines)
