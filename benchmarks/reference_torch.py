@@ -1,0 +1,94 @@
+"""The `single` learner written plainly in PyTorch: eager, one seed after another.
+
+This is what a researcher would write without `multiview`: the two-layer smoothed-ReLU
+network (SPEC section 2), softmax cross-entropy, full-batch gradient descent, loss / train
+accuracy / Φ / Λ logged every step, optional stop at 100% train accuracy. It is the yardstick
+of `multiview bench` ("vs_reference") and, in tests/test_bench.py, an independent slow path
+that must reproduce the package's loss trajectory. Not a runtime dependency of the package.
+
+    python benchmarks/reference_torch.py --npz train.npz --seeds 10 --steps 500
+(train.npz from `multiview data --npz train.npz`; without --npz, Gaussian data of the
+`small` preset's shape.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+
+def smoothed_relu(z, q: int, varrho: float):
+    """0 (z <= 0); z^q / (q varrho^(q-1)) (0 <= z <= varrho); z - (1 - 1/q) varrho (z >= varrho)."""
+    zc = z.clamp(0.0, varrho)
+    return torch.where(z >= varrho, z - (1.0 - 1.0 / q) * varrho, zc**q / (q * varrho ** (q - 1)))
+
+
+def forward(W, x, q: int, varrho: float):
+    """F[n, k] = sum_r sum_p ReLU~(<w_{i,r}, x_p>) for x[n, P, d], W[k, m, d]."""
+    n, P, d = x.shape
+    k, m, _ = W.shape
+    h = x.reshape(n * P, d) @ W.reshape(k * m, d).T
+    return smoothed_relu(h, q, varrho).reshape(n, P, k, m).sum((1, 3))
+
+
+def train_one(W0, x, y, views, *, q=4, varrho=3.0, lr=5.0, steps=3000, stop=True):
+    """Gradient descent from W0[k, m, d]; returns W and the per-step history (numpy)."""
+    W = W0.clone().requires_grad_(True)
+    hist = {"loss": [], "train_acc": [], "phi": [], "lam": []}
+    for _ in range(steps):
+        F = forward(W, x, q, varrho)
+        loss = torch.nn.functional.cross_entropy(F, y)
+        acc = (F.argmax(-1) == y).float().mean()
+        W.grad = None
+        loss.backward()
+        with torch.no_grad():
+            W -= lr * W.grad
+            a = torch.einsum("imd,ild->iml", W, views).clamp(min=0.0)      # [k, m, 2]
+        hist["loss"].append(loss.item())
+        hist["train_acc"].append(acc.item())
+        hist["phi"].append(a.sum(1).numpy().copy())
+        hist["lam"].append(a.amax(1).numpy().copy())
+        if stop and hist["train_acc"][-1] >= 1.0:
+            break
+    return W.detach(), {key: np.asarray(v) for key, v in hist.items()}
+
+
+def train_seeds(W0s, x, y, views, **kw):
+    """One model after another (the researcher's loop over seeds)."""
+    return [train_one(W0, x, y, views, **kw) for W0 in W0s]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--npz", help="data from `multiview data --npz` (x, y, views)")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--no-stop", action="store_true", help="run all steps")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    if a.npz:
+        z = np.load(a.npz)
+        x, y, views = (torch.from_numpy(np.asarray(z[f], dtype=dt)) for f, dt in
+                       (("x", np.float32), ("y", np.int64), ("views", np.float32)))
+    else:
+        g = torch.Generator().manual_seed(0)
+        x, y = 0.1 * torch.randn(200, 10, 1000, generator=g), torch.randint(0, 5, (200,), generator=g)
+        views = torch.linalg.qr(torch.randn(1000, 10, generator=g))[0].T.reshape(5, 2, 1000)
+    k, d = views.shape[0], views.shape[-1]
+    W0s = [0.06 * torch.randn(k, 2, d, generator=torch.Generator().manual_seed(s)) for s in range(a.seeds)]
+    t = time.perf_counter()
+    runs = train_seeds(W0s, x, y, views, steps=a.steps, stop=not a.no_stop)
+    dt = time.perf_counter() - t
+    steps = [len(h["loss"]) for _, h in runs]
+    print(f"{a.seeds} seeds, {sum(steps)} steps, {dt:.2f} s ({dt / sum(steps) * 1e3:.2f} ms/step); "
+          f"final train acc {[round(float(h['train_acc'][-1]), 3) for _, h in runs]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Single / ensemble / KD / self-distill / ensemble-of-KD / sum-trained on CIFAR (SPEC 3, 5).
+
+Stages, each one call of the training engine with L = len(seeds) members:
+  single        L models on labels
+  kd            L fresh students, teacher = mean of the single models' logits (frozen)
+  self_distill  L fresh students, student i taught by single model i
+  sum_trained   one model whose logits are the sum of L networks, trained on labels
+`ensemble` and `ensemble_kd` average the logits of `single` and `kd`. Teacher logits are
+computed once, in eval mode, on the un-augmented training images (ours).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import jax.numpy as jnp
+import numpy as np
+
+from multiview.cifar import config as config_mod
+from multiview.cifar.config import CifarConfig, ConfigError
+from multiview.cifar.data import CifarArrays
+from multiview.cifar.losses import HintonKD, label_objective
+from multiview.cifar.models import SumOfModels, build, resolve_arch
+from multiview.cifar.paper_tables import paper_row
+from multiview.cifar.train import DeviceData, Trainer, member_keys, steps_per_epoch
+
+STAGE_IDS = {"single": 1, "kd": 2, "self_distill": 3, "sum_trained": 4}
+NEEDS = {"single": ("single",), "ensemble": ("single",), "kd": ("single", "kd"),
+         "ensemble_kd": ("single", "kd"), "self_distill": ("single", "self_distill"),
+         "sum_trained": ("sum_trained",)}
+
+
+def stages_for(methods) -> list[str]:
+    """Training stages the requested methods need, in run order."""
+    needed = {s for m in methods for s in NEEDS[m]}
+    return [s for s in STAGE_IDS if s in needed]
+
+
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    return float((logits.argmax(-1) == labels).mean())
+
+
+def summarize(train_logits: np.ndarray, test_logits: np.ndarray, data: CifarArrays) -> dict:
+    """Method entry from per-model logits [n_models, N, C]: mean accuracies, std over models
+    (sample std, ddof = 1; 0 for one model) and the per-model values."""
+    per = {"train_acc": [accuracy(l, data.train_labels) for l in train_logits],
+           "test_acc": [accuracy(l, data.test_labels) for l in test_logits]}
+    n = len(train_logits)
+    return {
+        "train_acc": float(np.mean(per["train_acc"])),
+        "test_acc": float(np.mean(per["test_acc"])),
+        "std": {k: float(np.std(v, ddof=1)) if n > 1 else 0.0 for k, v in per.items()},
+        "n_models": n,
+        "per_model": per,
+    }
+
+
+def fingerprint(cfg: CifarConfig, data: CifarArrays, stage: str) -> str:
+    """Identifies what a stage's checkpoint was trained on (config, data, stage)."""
+    fields = config_mod.to_dict(cfg)
+    for key in ("methods", "sequential", "eval_batch_size"):
+        fields.pop(key)
+    fields["data"] = [len(data.train_labels), len(data.test_labels),
+                      hashlib.sha256(data.train_labels.tobytes()).hexdigest()[:16]]
+    fields["stage"] = stage
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def run(cfg: CifarConfig, data: CifarArrays, ckpt_dir: Path | None = None,
+        progress: Callable[[str, int], Callable[[dict], None]] | None = None) -> dict:
+    """Run every stage the methods need; returns the results (config, seeds, methods, paper).
+
+    progress(stage, total_epochs) -> on_epoch callback, e.g. a tqdm bar's update.
+    """
+    config_mod.validate(cfg)
+    t = cfg.train
+    if steps_per_epoch(t, len(data.train_labels)) == 0:
+        raise ConfigError(f"batch_size={t.batch_size} is out of range; allowed: at most the "
+                          f"{len(data.train_labels)} training images")
+    if data.num_classes != cfg.num_classes:
+        raise ConfigError(f"dataset={cfg.dataset!r} does not match data with "
+                          f"{data.num_classes} classes")
+    arch = resolve_arch(cfg.arch)
+    model = build(arch, cfg.num_classes, jnp.bfloat16 if t.bf16 else jnp.float32)
+    mean, std = data.channel_stats()
+    device = DeviceData(jnp.asarray(data.train_images), jnp.asarray(data.train_labels),
+                        jnp.asarray(mean), jnp.asarray(std))
+    seeds = cfg.seed_list
+    L = len(seeds)
+
+    trainer = Trainer(model, t, len(data.train_labels))
+    timing: dict[str, float] = {}
+    logits = {}
+
+    def train_stage(stage, engine, keys, objective, teacher=None):
+        start = time.perf_counter()
+        members = len(keys) if cfg.sequential else 1
+        callback = progress(stage, t.epochs * members) if progress else None
+        ckpt = None if ckpt_dir is None else Path(ckpt_dir) / f"{stage}.msgpack"
+        state = engine.fit(keys, device, objective, teacher, sequential=cfg.sequential,
+                            ckpt=ckpt, fingerprint=fingerprint(cfg, data, stage),
+                            on_epoch=callback)
+        logits[stage] = tuple(engine.predict(state, images, mean, std, cfg.eval_batch_size)
+                              for images in (data.train_images, data.test_images))
+        timing[stage] = time.perf_counter() - start
+
+    kd_objective = HintonKD(t.kd_temperature, t.kd_alpha)
+    for stage in stages_for(cfg.methods):
+        keys = member_keys(seeds, STAGE_IDS[stage])
+        if stage == "single":
+            train_stage(stage, trainer, keys, label_objective)
+        elif stage == "kd":  # every student distils from the ensemble's averaged logits
+            ensemble = logits["single"][0].mean(axis=0)
+            train_stage(stage, trainer, keys, kd_objective,
+                        jnp.broadcast_to(jnp.asarray(ensemble), (L, *ensemble.shape)))
+        elif stage == "self_distill":  # student i distils from single model i
+            train_stage(stage, trainer, keys, kd_objective, jnp.asarray(logits["single"][0]))
+        else:  # sum_trained: one member, the sum of L networks
+            sum_trainer = Trainer(SumOfModels(model, L), t, len(data.train_labels))
+            train_stage(stage, sum_trainer, keys[:1], label_objective)
+
+    methods = {}
+    for name in cfg.methods:
+        if name in ("ensemble", "ensemble_kd"):
+            source = logits["single" if name == "ensemble" else "kd"]
+            averaged = tuple(l.mean(axis=0, keepdims=True) for l in source)
+            methods[name] = summarize(*averaged, data) | {"members": L}
+        else:
+            methods[name] = summarize(*logits[name], data)
+            if name == "sum_trained":
+                methods[name]["members"] = L
+    return {
+        "config": config_mod.to_dict(cfg),
+        "data": {"dataset": cfg.dataset, "source": data.source,
+                 "n_train": int(len(data.train_labels)), "n_test": int(len(data.test_labels)),
+                 "num_classes": data.num_classes},
+        "seeds": seeds,
+        "methods": methods,
+        "paper": paper_row(arch.name, cfg.dataset),
+        "timing_s": timing,
+    }

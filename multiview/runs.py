@@ -1,0 +1,126 @@
+"""Trained arrays for the figures: Φ / Λ over training and the members' test logits.
+
+`check.run_check` keeps summary numbers only; the views-learned heat maps, the lottery
+dynamics and the ensemble-size curve need the arrays. `view_arrays` trains the same models as
+`run_check` (same PRNG streams: `check.member_keys`, `check.stream_keys`) through the public
+learners and returns plain numpy arrays, saved with `save_arrays` to an .npz that
+`multiview.plots` reads.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from .check import member_keys, stream_keys
+from .config import Config, ConfigError, from_dict
+from .data import make_problem
+from .learners import init_members, logits_of, train_single, train_students
+from .model import phi_lam
+
+STUDENTS = {"kd": ("ensemble", False), "self_distill": ("single", True)}
+
+
+def _thin(history: np.ndarray, max_points: int):
+    """Every s-th step of a [T, ...] history (and the last), at most ~max_points rows."""
+    T = history.shape[0]
+    s = max(1, int(np.ceil(T / max_points)))
+    idx = np.unique(np.r_[np.arange(0, T, s), T - 1])
+    return idx, history[idx]
+
+
+def view_arrays(cfg: Config, L: int, seed: int = 0, students=("kd", "self_distill"),
+                progress: bool = True, max_points: int = 400) -> dict[str, np.ndarray]:
+    """Train L single models (and the distilled students) as run_check does; return arrays.
+
+    Keys: `<name>_phi`, `<name>_lam` [T', L, k, 2] over training (thinned to ~max_points rows),
+    `<name>_step` [T'] (steps 1..T after which they were logged), `<name>_lam0` [L, k, 2] at
+    init (the same initialisations), for name in single and the students; `single_test_logits` [L, n, k] and the test
+    set's `test_y`, `test_single`, `test_strong`; `single_stopped_at` [L]; `config` (JSON).
+    """
+    data_key, keys = member_keys(seed, L)
+    problem = make_problem(data_key, cfg.data)
+    out: dict[str, np.ndarray] = {}
+
+    def keep(name, tr, init_keys):
+        for q in ("phi", "lam"):
+            idx, h = _thin(np.asarray(tr.fit.history[q]), max_points)
+            out[f"{name}_{q}"] = h
+        out[f"{name}_step"] = idx + 1
+        phi0, lam0 = jax.vmap(phi_lam, in_axes=(0, None))(init_members(init_keys, cfg),
+                                                          problem.views)
+        out[f"{name}_phi0"], out[f"{name}_lam0"] = np.asarray(phi0), np.asarray(lam0)
+
+    single = train_single(keys, cfg, problem, progress=progress, desc=f"single ×{L}")
+    keep("single", single, keys)
+    out["single_stopped_at"] = np.asarray(single.fit.stopped_at)
+    s_tr = logits_of(single.params, problem.train.x, cfg)
+    out["single_test_logits"] = np.asarray(logits_of(single.params, problem.test.x, cfg))
+    out["single_train_logits"] = np.asarray(s_tr)
+    for name in ("y", "single", "strong"):
+        out[f"test_{name}"] = np.asarray(getattr(problem.test, name))
+        out[f"train_{name}"] = np.asarray(getattr(problem.train, name))
+    student_keys = stream_keys(seed, "student", L)
+    for name in students:
+        teacher, per_member = STUDENTS[name]
+        G = s_tr if per_member else s_tr.mean(0)
+        st = train_students(student_keys, cfg, problem, G, per_member=per_member,
+                            progress=progress, desc=f"{name} ×{L}")
+        keep(name, st, student_keys)
+        out[f"{name}_test_logits"] = np.asarray(logits_of(st.params, problem.test.x, cfg))
+    out["config"] = np.array(json.dumps(cfg.to_dict()))
+    out["seed"] = np.array(seed)
+    return out
+
+
+def ensemble_curve(test_logits: np.ndarray, y: np.ndarray, single: np.ndarray,
+                   draws: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
+    """Single-view test accuracy of ensembles of L' = 1..L members (random subsets of the L
+    trained ones): mean and std over `draws` subsets (all of them when there are fewer)."""
+    import itertools
+    import math
+
+    L = test_logits.shape[0]
+    rng = np.random.default_rng(seed)
+    mean, std, multi = [], [], []
+    for size in range(1, L + 1):
+        if math.comb(L, size) <= draws:
+            subsets = [list(c) for c in itertools.combinations(range(L), size)]
+        else:
+            subsets = [rng.choice(L, size, replace=False) for _ in range(draws)]
+        acc_s, acc_m = [], []
+        for sub in subsets:
+            correct = test_logits[sub].mean(0).argmax(-1) == y
+            acc_s.append(correct[single].mean())
+            acc_m.append(correct[~single].mean())
+        mean.append(np.mean(acc_s))
+        std.append(np.std(acc_s))
+        multi.append(np.mean(acc_m))
+    return {"L": np.arange(1, L + 1), "single_mean": np.array(mean), "single_std": np.array(std),
+            "multi_mean": np.array(multi)}
+
+
+def save_arrays(arrays: dict, path: str | Path) -> Path:
+    """np.savez_compressed through a temporary file and a rename (no partial .npz)."""
+    import os
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def load_arrays(path: str | Path) -> dict:
+    """Read an .npz written by save_arrays; `config` comes back as a Config."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"--in: {str(p)!r} not found (write it with experiments/make_figures.py)")
+    with np.load(p) as z:
+        out = {k: z[k] for k in z.files}
+    out["config"] = from_dict(json.loads(str(out["config"])))
+    return out

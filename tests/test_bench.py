@@ -1,0 +1,92 @@
+"""The bench: schema of a quick run, FLOP count vs XLA, and the PyTorch reference as an
+independent slow path that reproduces the package's training trajectory. No timed assertions."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from multiview import bench
+from multiview.cli import build_parser
+from multiview.config import override
+from multiview.learners import label_loss, view_monitor
+from multiview.train import fit
+
+
+def _positive(v):
+    return isinstance(v, float) and math.isfinite(v) and v > 0
+
+
+def test_quick_bench_writes_every_field_of_the_schema(tmp_path):
+    r = bench.run_bench(tmp_path, quick=True, progress=False)
+    assert json.loads((tmp_path / "bench.json").read_text()) == json.loads(json.dumps(r))
+    assert "matmul roofline" in (tmp_path / "bench.txt").read_text()
+    assert isinstance(r["machine"], dict) and r["machine"]["backend"]
+    assert _positive(r["matmul_gflops"])
+    assert set(r["train_step"]) == {"L1", "L10", "L100"}
+    for v in r["train_step"].values():
+        for key in ("seconds", "gflops", "fraction_of_matmul"):
+            assert _positive(v[key]), (key, v)
+    for key in ("vmap_vs_loop", "data_samples_per_s", "peak_memory_mb"):
+        assert _positive(r[key]), key
+    assert isinstance(r["compile_s"], float) and r["compile_s"] >= 0
+    if r["vs_reference"] is None:
+        assert r["vs_reference_detail"]["reason"]
+    else:
+        assert _positive(r["vs_reference"])
+        # the reference trained the same models: same losses up to float32 rounding
+        assert r["vs_reference_detail"]["loss_max_rel_diff"] < 1e-4
+    ks = r["k_scaling"]
+    assert len(ks["k"]) == len(ks["seconds"]) >= 2 and all(_positive(s) for s in ks["seconds"])
+    assert isinstance(ks["exponent"], float) and math.isfinite(ks["exponent"])
+    # the second run with other seeds reuses the compiled chunk
+    assert r["recompiles_across_seeds"] == 0
+
+
+def test_analytic_flops_agree_with_xla_cost_analysis(tiny):
+    cfg = override(tiny, {"train.stop": "none"})
+    _, W0, shared = bench._setup(cfg, 4, gaussian=True)
+    xla = bench.xla_step_flops(cfg, W0, shared)
+    if xla is None:
+        pytest.skip("this backend gives no cost analysis")
+    # XLA also counts the elementwise work (smoothed ReLU, softmax): a little above the matmuls
+    assert 1.0 <= xla / bench.step_flops(cfg, 4) < 1.5
+
+
+def test_bench_subcommand_is_wired_into_the_cli(tmp_path):
+    args = build_parser().parse_args(["bench", "--quick", "--out", str(tmp_path),
+                                      "--throughput", "2,3"])
+    assert args.func is bench.run and args.quick and args.throughput == (2, 3)
+
+
+def test_torch_reference_follows_the_same_loss_trajectory(tiny):
+    pytest.importorskip("torch", reason="torch not installed: pip install torch==2.13.0 (CPU)")
+    import torch
+
+    ref, why = bench._load_reference()
+    assert ref is not None, why
+    cfg = override(tiny, {"train.stop": "none", "train.steps": 60})
+    # same data and initial weights, exported from JAX
+    problem, W0, shared = bench._setup(cfg, 3)
+    res = fit(label_loss(cfg.model.q), W0, shared, None, cfg.train, monitor=view_monitor,
+              progress=False)
+    x, views = (torch.tensor(np.asarray(a)) for a in (problem.train.x, problem.views))
+    y = torch.tensor(np.asarray(problem.train.y), dtype=torch.int64)
+    runs = ref.train_seeds([torch.tensor(np.asarray(w)) for w in W0], x, y, views,
+                           q=cfg.model.q, varrho=cfg.model.varrho, lr=cfg.train.lr,
+                           steps=cfg.train.steps, stop=False)
+    h = res.history
+    loss = np.stack([r["loss"] for _, r in runs], axis=1)
+    assert np.all(h["loss"][-1] < 0.8 * h["loss"][0]), "the trajectory should move"
+    # float32 both sides, different summation orders: the per-step relative difference is
+    # ~1e-7 and grows to ~1e-6 over 60 steps (measured); a wrong formula (smoothed-ReLU
+    # piece, reduction, step) is off by >= 1e-2. 1e-4 leaves two orders of margin each way.
+    np.testing.assert_allclose(loss, h["loss"], rtol=1e-4)
+    # accuracies are counts / n: identical counts, up to the rounding of the mean
+    acc = np.stack([r["train_acc"] for _, r in runs], axis=1)
+    np.testing.assert_allclose(acc, h["train_acc"], atol=1e-6)
+    lam = np.stack([r["lam"] for _, r in runs], axis=1)
+    np.testing.assert_allclose(lam, h["lam"], rtol=1e-4, atol=1e-5)
+    W = np.stack([w.numpy() for w, _ in runs])
+    np.testing.assert_allclose(W, np.asarray(res.params), rtol=1e-4, atol=1e-6)
