@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 check: $(STAMP)
 	$(VENV)/bin/multiview check --preset small --seeds 10 --out out
 
+# every figure of figures/ (PDF + PNG); results cached under runs/figures (docs/figures.md)
+figures: $(STAMP)
+	$(VENV)/bin/python experiments/make_figures.py
+
 # pytest exit status 5 means "no tests collected": treated as a failure here too,
 # since this suite always has tests.
 test: $(STAMP)

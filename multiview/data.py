@@ -26,16 +26,50 @@ class Dataset(NamedTuple):
     Z: jax.Array            # [n, k, 2] per-view totals (0 where absent)
 
 
-@functools.partial(jax.jit, static_argnames=("cfg",))
-def make_views(key: jax.Array, cfg: DataConfig) -> jax.Array:
-    """V[k, 2, d]: orthonormal views (QR of a Gaussian), or incoherent random unit vectors."""
-    g = jax.random.normal(key, (cfg.d, 2 * cfg.k))
-    if cfg.views == "orthonormal":
+class Shape(NamedTuple):
+    """The fields of DataConfig that fix array shapes or program structure: the only static
+    arguments of the compiled generator. Every other field (mu, s, rho, Gamma, gamma, sigma_p,
+    the view-weight ranges) is passed as a traced value, so a sweep over them never recompiles."""
+
+    k: int
+    d: int
+    C_p: int
+    P: int
+    views: str
+    off_mode: str
+    feature_noise: bool          # gamma > 0
+
+
+def _shape(cfg: DataConfig) -> Shape:
+    return Shape(cfg.k, cfg.d, cfg.C_p, cfg.n_patches, cfg.views, cfg.off_mode, cfg.gamma > 0)
+
+
+def _values(cfg: DataConfig, mu) -> dict:
+    """The traced numbers of one draw; products are formed here in Python (float64) exactly as
+    the constants of a config-specialised program would be."""
+    f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
+    return {"mu": f32(mu), "p_off": f32(cfg.s / cfg.k),
+            "own": (f32(cfg.z_own[0]), f32(cfg.z_own[1])),
+            "faint": (f32(cfg.rho), f32(cfg.rho * cfg.rho_spread)),
+            "off_multi": (f32(cfg.z_off_multi[0]), f32(cfg.z_off_multi[1])),
+            "off_single": (f32(cfg.Gamma * cfg.Gamma_lo), f32(cfg.Gamma)),
+            "gamma": f32(cfg.gamma), "sigma_p": f32(cfg.sigma_p)}
+
+
+@functools.partial(jax.jit, static_argnames=("shape",))
+def _make_views(key: jax.Array, shape: Shape) -> jax.Array:
+    g = jax.random.normal(key, (shape.d, 2 * shape.k))
+    if shape.views == "orthonormal":
         q, r = jnp.linalg.qr(g)
         q = q * jnp.sign(jnp.diagonal(r))[None, :]
     else:
         q = g / jnp.linalg.norm(g, axis=0, keepdims=True)
-    return q.T.reshape(cfg.k, 2, cfg.d)
+    return q.T.reshape(shape.k, 2, shape.d)
+
+
+def make_views(key: jax.Array, cfg: DataConfig) -> jax.Array:
+    """V[k, 2, d]: orthonormal views (QR of a Gaussian), or incoherent random unit vectors."""
+    return _make_views(key, _shape(cfg))
 
 
 def _uniform(key, shape, lo_hi):
@@ -43,24 +77,23 @@ def _uniform(key, shape, lo_hi):
     return jax.random.uniform(key, shape, minval=lo, maxval=hi)
 
 
-def sample_totals(key: jax.Array, cfg: DataConfig, n: int, mu):
-    """Labels, single-view flags and the per-view totals Z[n, k, 2] (SPEC section 1)."""
-    k = cfg.k
+def _sample_totals(key: jax.Array, shape: Shape, n: int, v: dict):
+    k = shape.k
     ky, ks, kl, koff, kone, k1, k2, k3, k4 = jax.random.split(key, 9)
     y = jax.random.randint(ky, (n,), 0, k)
-    single = jax.random.bernoulli(ks, mu, (n,))
+    single = jax.random.bernoulli(ks, v["mu"], (n,))
     lhat = jax.random.randint(kl, (n,), 0, 2)
     own = jax.nn.one_hot(y, k, dtype=bool)[:, :, None] & jnp.ones((1, 1, 2), bool)
-    if cfg.off_mode == "bernoulli":
-        off = jax.random.bernoulli(koff, cfg.s / k, (n, k, 2)) & ~own
+    if shape.off_mode == "bernoulli":
+        off = jax.random.bernoulli(koff, v["p_off"], (n, k, 2)) & ~own
     else:  # exactly one off-class view, uniformly among the 2(k-1)
         logits = jnp.where(own.reshape(n, 2 * k), -jnp.inf, 0.0)
         pick = jax.random.categorical(kone, logits, axis=-1)
         off = jax.nn.one_hot(pick, 2 * k, dtype=bool).reshape(n, k, 2)
-    strong_own = _uniform(k1, (n, k, 2), cfg.z_own)
-    faint = _uniform(k2, (n, k, 2), (cfg.rho, cfg.rho * cfg.rho_spread))
-    off_multi = _uniform(k3, (n, k, 2), cfg.z_off_multi)
-    off_single = _uniform(k4, (n, k, 2), (cfg.Gamma * cfg.Gamma_lo, cfg.Gamma))
+    strong_own = _uniform(k1, (n, k, 2), v["own"])
+    faint = _uniform(k2, (n, k, 2), v["faint"])
+    off_multi = _uniform(k3, (n, k, 2), v["off_multi"])
+    off_single = _uniform(k4, (n, k, 2), v["off_single"])
     is_strong = jax.nn.one_hot(lhat, 2, dtype=bool)[:, None, :]          # [n,1,2]
     own_z = jnp.where(single[:, None, None] & ~is_strong, faint, strong_own)
     off_z = jnp.where(single[:, None, None], off_single, off_multi)
@@ -69,18 +102,16 @@ def sample_totals(key: jax.Array, cfg: DataConfig, n: int, mu):
     return y, single, strong, off, Z
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "n"))
-def generate(key: jax.Array, cfg: DataConfig, views: jax.Array, n: int, mu) -> Dataset:
-    """Draw n samples; each single-view with probability mu (SPEC section 1).
+def sample_totals(key: jax.Array, cfg: DataConfig, n: int, mu):
+    """Labels, single-view flags and the per-view totals Z[n, k, 2] (SPEC section 1)."""
+    return _sample_totals(key, _shape(cfg), n, _values(cfg, mu))
 
-    Patch layout: each of the 2k views owns C_p patch slots (used only when the view is present),
-    remaining slots hold noise only; slots are shuffled per sample. Within a view, Z is split
-    over its C_p patches by random proportions. Every patch also gets feature noise
-    sum_v alpha_v v with alpha_v ~ U[0, gamma] and Gaussian noise N(0, sigma_p^2 I).
-    """
-    k, C, P, d = cfg.k, cfg.C_p, cfg.n_patches, cfg.d
+
+@functools.partial(jax.jit, static_argnames=("shape", "n"))
+def _generate(key: jax.Array, shape: Shape, views: jax.Array, n: int, v: dict) -> Dataset:
+    k, C, P, d = shape.k, shape.C_p, shape.P, shape.d
     kt, ksplit, kperm, kfn, kxi = jax.random.split(key, 5)
-    y, single, strong, off, Z = sample_totals(kt, cfg, n, mu)
+    y, single, strong, off, Z = _sample_totals(kt, shape, n, v)
     # split each view's total over its C_p patches
     u = jax.random.uniform(ksplit, (n, 2 * k, C), minval=0.5, maxval=1.5)
     z = Z.reshape(n, 2 * k, 1) * u / u.sum(-1, keepdims=True)              # [n, 2k, C]
@@ -89,11 +120,23 @@ def generate(key: jax.Array, cfg: DataConfig, views: jax.Array, n: int, mu) -> D
     coef = jnp.pad(coef, ((0, 0), (0, P - 2 * k * C), (0, 0)))
     perm = jax.vmap(lambda kk: jax.random.permutation(kk, P))(jax.random.split(kperm, n))
     coef = jnp.take_along_axis(coef, perm[:, :, None], axis=1)             # [n, P, 2k]
-    if cfg.gamma > 0:
-        coef = coef + jax.random.uniform(kfn, (n, P, 2 * k), maxval=cfg.gamma)
+    if shape.feature_noise:
+        coef = coef + jax.random.uniform(kfn, (n, P, 2 * k), maxval=v["gamma"])
     x = coef @ views.reshape(2 * k, d)
-    x = x + cfg.sigma_p * jax.random.normal(kxi, (n, P, d))
+    x = x + v["sigma_p"] * jax.random.normal(kxi, (n, P, d))
     return Dataset(x=x, y=y, single=single, strong=strong, off=off, Z=Z)
+
+
+def generate(key: jax.Array, cfg: DataConfig, views: jax.Array, n: int, mu) -> Dataset:
+    """Draw n samples; each single-view with probability mu (SPEC section 1).
+
+    Patch layout: each of the 2k views owns C_p patch slots (used only when the view is present),
+    remaining slots hold noise only; slots are shuffled per sample. Within a view, Z is split
+    over its C_p patches by random proportions. Every patch also gets feature noise
+    sum_v alpha_v v with alpha_v ~ U[0, gamma] and Gaussian noise N(0, sigma_p^2 I).
+    Compiled once per (Shape, n): configs that differ only in values share the program.
+    """
+    return _generate(key, _shape(cfg), views, n, _values(cfg, mu))
 
 
 class Problem(NamedTuple):

@@ -74,12 +74,22 @@ def _label(field: str) -> str:
 
 # --- views learned ------------------------------------------------------------------------
 
+def _config_of(arrays: dict):
+    """The Config of view_arrays' output, fresh (a JSON string) or read back by load_arrays."""
+    from .config import from_dict
+
+    cfg = arrays["config"]
+    if isinstance(cfg, np.ndarray):
+        cfg = str(cfg)
+    return from_dict(json.loads(cfg)) if isinstance(cfg, str) else cfg
+
+
 def fig_views(arrays: dict, seeds: int = 4):
     """Λ/ϱ per (class, view) at the end of training: single models of several seeds and their
     ensemble (max over members), then KD and self-distilled students of the same seeds."""
     import matplotlib.pyplot as plt
 
-    cfg = arrays["config"]
+    cfg = _config_of(arrays)
     varrho, thr = cfg.model.varrho, cfg.model.learned_factor
     rows = [("single", "single")] + [(n, METHOD_LABEL[n]) for n in ("kd", "self_distill")
                                      if f"{n}_lam" in arrays]
@@ -145,7 +155,7 @@ def fig_lottery(arrays: dict, cls: int | None = None, seeds: list[int] | None = 
     different view in each) and the KD student; the threshold ϱ dashed."""
     import matplotlib.pyplot as plt
 
-    cfg = arrays["config"]
+    cfg = _config_of(arrays)
     varrho, thr = cfg.model.varrho, cfg.model.learned_factor
     lam = arrays["single_lam"] / varrho
     lam0 = arrays["single_lam0"] / varrho
@@ -287,9 +297,9 @@ def fig_methods(check: dict, methods: list[str] | None = None):
         ax.set_ylabel("accuracy (%)")
         lo = min(100 * check["methods"][n]["test_acc_single"] for n in names)
         ax.set_ylim(max(0, 10 * np.floor((lo - 12) / 10)), 103)
-        ax.legend(ncol=2, loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1)
-        ax.text(1.0, 1.02, f"{L} seeds; error bars: std", transform=ax.transAxes, ha="right",
-                va="bottom", fontsize=6)
+        leg = ax.legend(ncol=2, loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1,
+                        title=f"{L} seeds; error bars: std over seeds", title_fontsize=6)
+        leg._legend_box.align = "left"
     return fig
 
 
@@ -331,7 +341,9 @@ def fig_fixed(check: dict):
                 ax.bar(xs, vals, width * 0.92, color=colour, label=label, zorder=2)
                 ax.errorbar(xs, vals, yerr=errs, fmt="none", ecolor="black", elinewidth=0.6,
                             capsize=1.0, zorder=3)
-            ax.set_xticks(range(len(fams)), [f.replace("random ", "random\n") for f, _ in fams])
+            ax.set_xticks(range(len(fams)), [{"network": "net-\nwork", "random features":
+                                              "random\nfeat.", "NTK": "NTK"}.get(f, f)
+                                             for f, _ in fams])
             ax.set_title(title, fontsize=7, pad=2)
             vals = [100 * m[q] for n, m in check["methods"].items()
                     if any(n in mm.values() for _, mm in fams)]
@@ -429,7 +441,6 @@ def fig_phase(sweep: dict, x: str, y: str, fixed: dict | None = None):
                      solid_capstyle="round")
             ax.set_xticks(range(len(xs)), [_fmt(v) for v in xs])
             ax.set_yticks(range(len(ys)), [_fmt(v) for v in ys] if c == 0 else [])
-            ax.set_xlabel(_label(x))
             ax.tick_params(length=0)
             for s in ax.spines.values():
                 s.set_visible(False)
@@ -439,10 +450,11 @@ def fig_phase(sweep: dict, x: str, y: str, fixed: dict | None = None):
             cb.set_label(title, fontsize=6.5, labelpad=2)
             cb.outline.set_linewidth(0.4)
         axes[0].set_ylabel(_label(y))
+        fig.supxlabel(_label(x), y=-0.02, fontsize=8)
         note = f"{L} seeds per cell; outlined: Theorem 1–2 bands hold"
         if fixed:
             note += "; " + ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in fixed.items())
-        fig.text(0.5, -0.08, note, ha="center", va="top", fontsize=6)
+        fig.text(0.5, -0.1, note, ha="center", va="top", fontsize=6)
     return fig
 
 

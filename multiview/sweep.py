@@ -108,9 +108,18 @@ def _canon(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=float)
 
 
+def _identity_config(cfg: Config) -> dict:
+    """The config as it determines results: train.devices left out (sharding members across
+    devices gives the same numbers, tests/test_devices.py), so a sweep resumed on another
+    number of devices reuses the finished points."""
+    d = json.loads(json.dumps(cfg.to_dict(), default=float))
+    d["train"].pop("devices", None)
+    return d
+
+
 def point_key(cfg: Config, methods, L: int, seed: int) -> str:
     """Hash of everything that determines a point's result: config, methods, seeds, seed."""
-    ident = {"format": FORMAT, "config": cfg.to_dict(), "methods": canonical_methods(methods),
+    ident = {"format": FORMAT, "config": _identity_config(cfg), "methods": canonical_methods(methods),
              "seeds": L, "seed": seed}
     return hashlib.sha256(_canon(ident).encode()).hexdigest()[:20]
 
@@ -146,8 +155,9 @@ def load_point(path: Path, key: str, cfg: Config, methods) -> tuple[dict | None,
     if record.get("checksum") != _checksum(record):
         return None, "checksum mismatch (file edited or damaged)"
     result = record.get("result")
-    if not isinstance(result, dict) or _canon(result.get("config")) != _canon(
-            json.loads(json.dumps(cfg.to_dict()))):
+    if not isinstance(result, dict) or not isinstance(result.get("config"), dict) or \
+            _canon({**result["config"], "train": {k: v for k, v in result["config"].get(
+                "train", {}).items() if k != "devices"}}) != _canon(_identity_config(cfg)):
         return None, "result config differs from the point's config"
     for m in canonical_methods(methods):
         entry = result.get("methods", {}).get(m)
@@ -288,7 +298,7 @@ def run_batched(cfgs: list[Config], L: int, seed: int, methods, progress: bool =
         out.append({
             "config": cfg.to_dict(), "seed": seed, "seeds": list(range(L)), "methods": results,
             "predictions": theory.check(results, L), "diagnostics": {},
-            "run": {"seconds": seconds, "backend": jax.default_backend(), "devices": 1,
+            "run": {"seconds": seconds, "backend": jax.default_backend(), "devices": cfg.train.devices,
                     "batched_with": len(cfgs), "steps_run": {"single": int(steps_run[g])}}})
     return out
 
@@ -429,6 +439,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-points", type=_positive("--batch-points"), default=4,
                    help="grid points trained together in one vmapped call (single/ensemble, "
                         "gd; default 4); 1: point by point")
+    p.add_argument("--devices", type=_positive("--devices"), default=1,
+                   help="shard the members of each training call (grid points x seeds) across "
+                        "N devices (jax.sharding)")
 
 
 def run(args) -> int:
@@ -438,6 +451,8 @@ def run(args) -> int:
     cfg = resolve(args.preset, args.config, args.set)
     if not args.grid:
         raise ConfigError("--grid: missing; give at least one --grid SECTION.FIELD=V1,V2,...")
+    if args.devices != 1:
+        cfg = override(cfg, {"train.devices": args.devices})
     grid = parse_grid(args.grid, cfg)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     methods = list(METHODS) if methods == ["all"] else canonical_methods(methods)

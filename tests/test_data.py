@@ -132,3 +132,23 @@ def test_deck_example_has_one_off_class_view_at_0_1_and_no_faint_view():
     assert abs(single.mean() - 0.2) < 5 * np.sqrt(0.16 / 3000)
     strong = np.asarray(ds.strong)[single]
     assert abs(strong.mean() - 0.5) < 5 * np.sqrt(0.25 / single.sum())
+
+
+def test_configs_differing_only_in_values_share_one_compiled_generator():
+    # sweeps over mu, sigma_p, rho, Gamma, s, gamma>0 ... must not recompile the generator
+    from multiview import data as D
+
+    base = _cfg(**{"data.gamma": 0.01})
+    views = make_views(jax.random.PRNGKey(0), base)
+    D.generate(jax.random.PRNGKey(1), base, views, 17, 0.1)
+    before = D._generate._cache_size()
+    for sets in ({"data.mu": 0.3, "data.sigma_p": 0.2}, {"data.rho": 0.07, "data.Gamma": 0.25},
+                 {"data.s": 1.0, "data.gamma": 0.05, "data.z_own": (1.0, 3.0)}):
+        cfg = _cfg(**{"data.gamma": 0.01, **sets})
+        D.generate(jax.random.PRNGKey(1), cfg, views, 17, cfg.mu)
+    assert D._generate._cache_size() == before
+    # a different value does give a different draw (the values really are used)
+    a = D.generate(jax.random.PRNGKey(1), base, views, 17, 0.1).x
+    b = D.generate(jax.random.PRNGKey(1), _cfg(**{"data.gamma": 0.01, "data.sigma_p": 0.3}),
+                   views, 17, 0.1).x
+    assert not np.allclose(np.asarray(a), np.asarray(b))

@@ -1,0 +1,131 @@
+"""Regenerate every figure in figures/ (PDF + PNG) from fresh runs of the `small` preset.
+
+    python experiments/make_figures.py [--figures figures] [--runs runs/figures] [--seeds 10]
+                                       [--tiny] [--only NAME[,NAME...]]
+    make figures                        (the same, through the Makefile)
+
+What it runs (all of `small`, seed 0, L = --seeds members), each result kept under --runs so
+that a rerun redraws without retraining (the sweeps resume point by point; delete a result
+to recompute it):
+
+  runs/figures/check/check.json     `multiview check --methods all`     -> methods, fixed
+  runs/figures/arrays.npz           Φ/Λ over training, test logits     -> views, lottery,
+                                    (multiview.runs.view_arrays)          ensemble_size
+  runs/figures/sweep_mu_sigma0/     4 x 4 sweep of data.mu x model.sigma0 (single, ensemble)
+                                                                        -> phase_mu_sigma0
+  runs/figures/sweep_q_varrho/      3 x 4 sweep of model.q x model.varrho -> phase_q_varrho
+
+--tiny swaps in the tests' tiny configuration and tiny grids (a self-check in a minute; do not
+commit its figures). Wall times of the last full run are in docs/figures.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from multiview import plots
+from multiview.check import METHODS, run_check, write_json
+from multiview.config import from_dict, override, preset
+from multiview.runs import load_arrays, save_arrays, view_arrays
+from multiview.sweep import parse_grid, run_sweep
+
+TINY = {"data.k": 3, "data.d": 40, "data.N_train": 60, "data.N_test": 200, "data.sigma_p": 0.02,
+        "model.m": 2, "model.varrho": 1.0, "model.sigma0": 0.05,
+        "train.steps": 60, "train.chunk": 20, "train.lr": 2.0}
+SWEEPS = {   # name -> grid items (`multiview sweep --grid` syntax)
+    "mu_sigma0": ["data.mu=0.02,0.05,0.1,0.2", "model.sigma0=0.03,0.045,0.06,0.09"],
+    "q_varrho": ["model.q=3,4,5", "model.varrho=1.5,3,4.5,6"],
+}
+TINY_SWEEPS = {"mu_sigma0": ["data.mu=0.1,0.3", "model.sigma0=0.03,0.06"],
+               "q_varrho": ["model.q=3,4", "model.varrho=0.5,1.0"]}
+FIGURES = ("methods", "fixed", "views", "lottery", "ensemble_size", "phase_mu_sigma0",
+           "phase_q_varrho")
+
+
+def log(msg: str) -> None:
+    print(f"[make_figures {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def cached_check(cfg, L: int, path: Path) -> dict:
+    """check.json of all methods at `path`, computed unless one for this config and L exists."""
+    if path.is_file():
+        try:
+            res = json.loads(path.read_text())
+            if (from_dict(res["config"]) == cfg and len(res["seeds"]) == L
+                    and set(res["methods"]) == set(METHODS)):
+                log(f"reusing {path}")
+                return res
+        except (ValueError, KeyError, TypeError) as e:
+            log(f"{path} unusable ({e}); recomputing")
+    log(f"check: all methods, {L} seeds (the longest step) ...")
+    res = run_check(cfg, L, 0, list(METHODS))
+    write_json(res, path.parent)
+    return res
+
+
+def cached_arrays(cfg, L: int, path: Path) -> dict:
+    if path.is_file():
+        arrays = load_arrays(path)
+        if arrays["config"] == cfg and arrays["single_test_logits"].shape[0] == L:
+            log(f"reusing {path}")
+            return arrays
+    log(f"arrays: single models and students over training, {L} seeds ...")
+    save_arrays(view_arrays(cfg, L), path)
+    return load_arrays(path)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--figures", default="figures", help="output folder of the PDF/PNG files")
+    ap.add_argument("--runs", default="runs/figures", help="folder of the cached results")
+    ap.add_argument("--seeds", type=int, default=10, help="L, members per method (default 10)")
+    ap.add_argument("--tiny", action="store_true", help="tiny config (a self-check)")
+    ap.add_argument("--only", default=",".join(FIGURES),
+                    help=f"comma-separated subset of {', '.join(FIGURES)}")
+    args = ap.parse_args(argv)
+    only = [f.strip() for f in args.only.split(",") if f.strip()]
+    bad = [f for f in only if f not in FIGURES]
+    if bad or args.seeds < 2:
+        ap.error(f"--only: unknown {bad}; allowed {', '.join(FIGURES)}" if bad else
+                 "--seeds: value must be >= 2 (ensembles)")
+    cfg = override(preset("small"), TINY) if args.tiny else preset("small")
+    runs, figs = Path(args.runs), Path(args.figures)
+    t0 = time.perf_counter()
+    written: list[Path] = []
+
+    def draw(fig, name):
+        written.extend(plots.save(fig, figs, name))
+
+    if {"methods", "fixed"} & set(only):
+        check = cached_check(cfg, args.seeds, runs / "check" / "check.json")
+        if "methods" in only:
+            draw(plots.fig_methods(check), "methods")
+        if "fixed" in only:
+            draw(plots.fig_fixed(check), "fixed")
+    if {"views", "lottery", "ensemble_size"} & set(only):
+        arrays = cached_arrays(cfg, args.seeds, runs / "arrays.npz")
+        for name, fn in (("views", plots.fig_views), ("lottery", plots.fig_lottery),
+                         ("ensemble_size", plots.fig_ensemble_size)):
+            if name in only:
+                draw(fn(arrays), name)
+    for name, items in (TINY_SWEEPS if args.tiny else SWEEPS).items():
+        if f"phase_{name}" not in only:
+            continue
+        grid = parse_grid(items, cfg)
+        log(f"sweep {name}: {' x '.join(grid)} (resumes; finished points are reused) ...")
+        summary = run_sweep(cfg, grid, ["single", "ensemble"], args.seeds, 0,
+                            runs / f"sweep_{name}", log=log)
+        x, y = list(grid)
+        draw(plots.fig_phase(summary, x, y), f"phase_{name}")
+    for p in written:
+        print(p)
+    log(f"{len(written)} files in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Notebooks: every notebooks/*.ipynb runs top to bottom on the tests' tiny configuration.
+
+Each notebook is executed with nbclient in a fresh `python3` kernel of this interpreter (so it
+imports `multiview` from this checkout) with MULTIVIEW_NOTEBOOK_TINY=1 (the notebooks switch to
+the tiny configuration of conftest.py and write their results to a temporary directory) and
+MPLBACKEND=Agg. The kernel's working directory and TMPDIR are the test's tmp_path; the JAX
+compilation cache is shared by the three kernels (they compile the same tiny programs).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+import multiview  # noqa: E402
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NAMES = ["01_data_explorer.ipynb", "02_theorem_check.ipynb", "03_phase_plots.ipynb"]
+CELL_TIMEOUT = 120          # seconds per cell
+
+
+@pytest.fixture(scope="module")
+def kernel_env(tmp_path_factory):
+    """A `python3` kernelspec that runs this interpreter, found first through JUPYTER_PATH
+    (whatever python3 kernelspec the user has installed), and a shared JAX compile cache."""
+    from ipykernel.kernelspec import write_kernel_spec
+
+    share = tmp_path_factory.mktemp("jupyter")
+    write_kernel_spec(share / "kernels" / "python3")        # argv: [sys.executable, -m, ...]
+    cache = tmp_path_factory.mktemp("jax-cache")
+    return {"JUPYTER_PATH": os.pathsep.join(filter(None, [str(share),
+                                                          os.environ.get("JUPYTER_PATH")])),
+            "JAX_COMPILATION_CACHE_DIR": str(cache),
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+
+
+def execute(name: str, tmp_path: Path, kernel_env: dict, monkeypatch) -> "nbformat.NotebookNode":
+    """Run notebook `name` top to bottom in tmp_path; a failing cell raises CellExecutionError."""
+    for key, value in kernel_env.items():   # read here (kernelspec lookup) and by the kernel
+        monkeypatch.setenv(key, value)
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    env = dict(os.environ, MULTIVIEW_NOTEBOOK_TINY="1", MPLBACKEND="Agg", JAX_PLATFORMS="cpu",
+               TMPDIR=str(tmp_path),
+               PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute(env=env)
+    return nb
+
+
+def text_of(nb) -> str:
+    """All stream and text/plain output of the executed notebook."""
+    out = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            out.append(o.get("text", "") if o["output_type"] == "stream"
+                       else o.get("data", {}).get("text/plain", ""))
+    return "\n".join(out)
+
+
+def check_ran(nb):
+    """Every code cell ran, the kernel imported this checkout's multiview, and the notebook
+    ran in tiny mode."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code)
+    text = text_of(nb)
+    assert f"multiview from {multiview.__file__}" in text
+    assert "tiny configuration" in text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebook_is_clean(name):
+    """The committed notebook is valid nbformat v4 for the python3 kernel, with no outputs."""
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nbformat.validate(nb)
+    assert nb.nbformat == 4
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert 'os.environ.get("MULTIVIEW_NOTEBOOK_TINY")' in first.source
+
+
+def test_all_notebooks_are_tested():
+    """Every notebook in notebooks/ is in NAMES (a new notebook gets run by these tests)."""
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
+
+
+def test_explorer_without_ipywidgets(monkeypatch, capsys):
+    """Without ipywidgets, 02's explorer cell prints a note instead of failing (run here, in
+    process, with the import blocked; nothing is trained)."""
+    nb = nbformat.read(NOTEBOOKS / "02_theorem_check.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.get("id") == "widgets")
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)        # import raises ImportError
+    exec(cell.source, {"cfg": None, "L_EXPLORE": 2, "explore": None, "display": None})
+    assert "ipywidgets is not installed" in capsys.readouterr().out
+
+
+def test_data_explorer(tmp_path, kernel_env, monkeypatch):
+    """01 runs on the tiny configuration: draws a problem, prints its summary and draws the
+    patch x view projections of a multi-view and a single-view sample."""
+    nb = execute("01_data_explorer.ipynb", tmp_path, kernel_env, monkeypatch)
+    check_ran(nb)
+    text = text_of(nb)
+    assert "single_view_fraction" in text
+    assert "Figure" in text                       # the figures were displayed (Agg: as text)
+
+
+def test_theorem_check(tmp_path, kernel_env, monkeypatch):
+    """02 runs on the tiny configuration: run_check (single, ensemble) with its table and the
+    methods figure, then the interactive explorer is built (ipywidgets sliders and button)
+    and its callback reruns a check once without blocking."""
+    nb = execute("02_theorem_check.ipynb", tmp_path, kernel_env, monkeypatch)
+    check_ran(nb)
+    text = text_of(nb)
+    assert "T1.single" in text                    # the prediction table
+    written = list(tmp_path.glob("multiview-nb-*/check.json"))
+    assert len(written) == 1
+    assert (written[0].parent / "methods.png").stat().st_size > 0
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        assert "ipywidgets is not installed" in text
+    else:
+        views = [o for c in nb.cells for o in c.get("outputs", [])
+                 if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        assert views, "the explorer's widgets were not displayed"
+
+
+def test_phase_plots(tmp_path, kernel_env, monkeypatch):
+    """03 runs on the tiny configuration: a 2 x 2 sweep into a temporary directory and its
+    phase plot, then view_arrays and the views / lottery / ensemble-size figures."""
+    nb = execute("03_phase_plots.ipynb", tmp_path, kernel_env, monkeypatch)
+    check_ran(nb)
+    out = list(tmp_path.glob("multiview-nb-*"))
+    assert len(out) == 1
+    assert (out[0] / "sweep_mu_sigma0" / "sweep.json").is_file()
+    for fig in ("phase_mu_sigma0", "views", "lottery", "ensemble_size"):
+        assert (out[0] / f"{fig}.png").stat().st_size > 0, fig
