@@ -94,6 +94,12 @@ def test_array_figures_write_pdf_and_png(arrays, tmp_path, fig):
     _written(plots.save(fig(arrays), tmp_path, fig.__name__))
 
 
+@pytest.mark.parametrize("fig", [plots.fig_views, plots.fig_lottery])
+def test_array_figures_take_view_arrays_output_before_saving(tiny, tmp_path, fig):
+    # view_arrays returns the config as a JSON string; load_arrays turns it into a Config
+    _written(plots.save(fig(synthetic_arrays(tiny)), tmp_path, fig.__name__))
+
+
 def test_method_comparison_and_fixed_feature_figures(tmp_path):
     check = synthetic_check()
     _written(plots.save(plots.fig_methods(check), tmp_path, "methods"))
