@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
-import json
 import math
 import os
 import platform
@@ -36,6 +35,7 @@ import numpy as np
 from .config import Config, override, preset
 from .data import generate, make_problem, make_views
 from .learners import init_members, label_loss, shared_inputs, view_monitor
+from .check import write_json
 from .train import fit
 
 REFERENCE = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_torch.py"
@@ -380,10 +380,7 @@ def run_bench(out_dir, quick: bool = False, progress: bool = True,
     result["machine"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     result["seconds"] = time.perf_counter() - t_start
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f"bench.json.tmp{os.getpid()}"
-    tmp.write_text(json.dumps(result, indent=2))
-    os.replace(tmp, out / "bench.json")
+    write_json(result, out, "bench.json")
     (out / "bench.txt").write_text(format_summary(result) + "\n")
     return result
 

@@ -259,6 +259,20 @@ def load_file(path: str | Path) -> dict[str, object]:
     return flat
 
 
+def read_result(path: str | Path, name: str, made_by: str) -> dict:
+    """A JSON result file (`path`, or `path`/`name` for a directory) for `--in`; a missing or
+    unparsable file is a ConfigError naming it and the command that writes it."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / name
+    if not p.is_file():
+        raise ConfigError(f"--in: {str(p)!r} not found (run `{made_by}` first)")
+    try:
+        return json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"--in: cannot parse {str(p)!r}: {e}") from None
+
+
 def from_dict(tree: dict) -> Config:
     """Rebuild a Config from `Config.to_dict()` output (e.g. check.json's "config")."""
     flat = {f"{s}.{n}": v for s, vals in tree.items() if s in SECTIONS for n, v in vals.items()}

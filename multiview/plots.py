@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError
+from .config import ConfigError, read_result
 
 # matplotlib.pyplot is imported inside the functions: the CLI's parser imports this module
 
@@ -464,15 +464,7 @@ KINDS = ("views", "lottery", "ensemble-size", "methods", "fixed", "phase")
 
 
 def _load_check(path) -> dict:
-    p = Path(path)
-    if p.is_dir():
-        p = p / "check.json"
-    if not p.is_file():
-        raise ConfigError(f"--in: {str(p)!r} not found (run `multiview check` first)")
-    try:
-        return json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--in: cannot parse {str(p)!r}: {e}") from None
+    return read_result(path, "check.json", "multiview check")
 
 
 def plot(kind: str, path: str | Path, out: str | Path, name: str | None = None,

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .config import Config, ConfigError, override, resolve
+from .config import Config, ConfigError, override, read_result, resolve
 
 # jax and the learners are imported where training happens, so that building the CLI's
 # parser (which imports this module) stays fast
@@ -112,9 +112,11 @@ def _identity_config(cfg: Config) -> dict:
     """The config as it determines results: train.devices left out (sharding members across
     devices gives the same numbers, tests/test_devices.py), so a sweep resumed on another
     number of devices reuses the finished points."""
-    d = json.loads(json.dumps(cfg.to_dict(), default=float))
-    d["train"].pop("devices", None)
-    return d
+    return _without_devices(json.loads(json.dumps(cfg.to_dict(), default=float)))
+
+
+def _without_devices(config: dict) -> dict:
+    return {**config, "train": {k: v for k, v in config.get("train", {}).items() if k != "devices"}}
 
 
 def point_key(cfg: Config, methods, L: int, seed: int) -> str:
@@ -156,8 +158,7 @@ def load_point(path: Path, key: str, cfg: Config, methods) -> tuple[dict | None,
         return None, "checksum mismatch (file edited or damaged)"
     result = record.get("result")
     if not isinstance(result, dict) or not isinstance(result.get("config"), dict) or \
-            _canon({**result["config"], "train": {k: v for k, v in result["config"].get(
-                "train", {}).items() if k != "devices"}}) != _canon(_identity_config(cfg)):
+            _canon(_without_devices(result["config"])) != _canon(_identity_config(cfg)):
         return None, "result config differs from the point's config"
     for m in canonical_methods(methods):
         entry = result.get("methods", {}).get(m)
@@ -411,15 +412,7 @@ def _unique(values: list) -> list:
 
 def load_sweep(path: str | Path) -> dict:
     """Read a sweep summary (OUT/sweep.json or the directory holding it)."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / "sweep.json"
-    if not p.is_file():
-        raise ConfigError(f"--in: {str(p)!r} not found (run `multiview sweep` first)")
-    try:
-        return json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--in: cannot parse {str(p)!r}: {e}") from None
+    return read_result(path, "sweep.json", "multiview sweep")
 
 
 # --- command line (wired into multiview.cli) ------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -80,14 +79,9 @@ def _progress_factory(enabled: bool):
     return make
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run `multiview cifar`; returns the exit status (2 with a one-line message on bad input)."""
+    from multiview.check import write_json
     from multiview.cifar import models, pipeline
     from multiview.cifar.checkpoint import CheckpointError
     from multiview.cifar.data import CifarDataError, load
@@ -111,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, CifarDataError, CheckpointError, OSError) as err:
         print(f"multiview cifar: error: {err}", file=sys.stderr)
         return 2
-    _write_json(out / RESULT_FILE, result)
+    write_json(result, out, RESULT_FILE)
     print(format_table(result))
     print(f"wrote {out / RESULT_FILE}")
     return 0

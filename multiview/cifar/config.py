@@ -10,14 +10,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from multiview.config import ConfigError  # noqa: F401  (one error type for the whole CLI)
+
 METHODS = ("single", "ensemble", "kd", "self_distill", "ensemble_kd", "sum_trained")
 DATASETS = ("cifar10", "cifar100")
 SCHEDULES = ("cosine", "step")
 PAD_MODES = ("reflect", "zero")
-
-
-class ConfigError(ValueError):
-    """A user-fixable configuration error (reported in one line, exit status 2)."""
 
 
 @dataclass(frozen=True)
