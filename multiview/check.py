@@ -15,7 +15,7 @@ from . import theory
 from .config import Config
 from .data import Dataset, make_problem
 from .learners import (logits_of, ntk_eval_logits, rf_eval_logits, train_ntk, train_rf,
-                       train_single, train_students, truncated_softmax)
+                       step_budget, train_single, train_students, truncated_softmax)
 from .model import phi_lam
 from .metrics import slice_accuracies, views_fractions, views_learned
 
@@ -103,12 +103,17 @@ def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble")
         res["ensemble"] = _record(s_tr.mean(0), s_te.mean(0), train, test,
                                   lam_counts(lam.max(0))[None])
         ens_teacher = s_tr.mean(0)
+        budget = step_budget(single.fit, cfg)
+        run_info["student_steps"] = cfg.distill.steps or budget
     student_keys = stream_keys(seed, "student", L)
     if need & {"kd", "self_distill", "kd_hard", "self_distill_twin"}:
         # the counterfactual: the students' own initialisations trained on labels alone
         alone = train_single(student_keys, cfg, problem, progress=progress, desc=f"labels-only ×{L}")
         alone_learned = alone.fit.history["lam"][-1] >= threshold
         alone_train_logits = logits_of(alone.params, train.x, cfg)
+        # the students' paired baseline: same initialisations, labels, single's stopping rule
+        extra["labels_alone"] = _record(alone_train_logits, logits_of(alone.params, test.x, cfg),
+                                        train, test, lam_counts(alone.fit.history["lam"][-1]))
         extra["dark_knowledge"] = {"ensemble_teacher": dark_knowledge(ens_teacher, train, cfg)}
         extra["views_gained"] = {}
     for name, teacher, per_member, objective in (
@@ -118,7 +123,8 @@ def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble")
             continue
         G = {"ensemble": ens_teacher, "single": s_tr, "twin": alone_train_logits}[teacher]
         st = train_students(student_keys, cfg, problem, G, per_member=per_member,
-                            objective=objective, progress=progress, desc=f"{name} ×{L}")
+                            objective=objective, steps=budget, progress=progress,
+                            desc=f"{name} ×{L}")
         note(name, st)
         st_tr, st_te = net_eval(st.params)
         lam = st.fit.history["lam"][-1]

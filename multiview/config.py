@@ -93,7 +93,9 @@ class DistillConfig:
     T: float = 2.0                  # hinton: temperature
     alpha: float = 0.9              # hinton: weight of the KL term (1 - alpha on labels)
     lr: float = 0.0                 # student step size; 0 means train.lr
-    steps: int = 3000               # student steps (no early stop: the student must follow the teacher)
+    steps: int = 0                  # student steps, no early stop; 0: the single models' budget
+                                    # (steps until the last one reached its stopping rule), so
+                                    # students and the models they are compared with train equally long
 
 
 @dataclass(frozen=True)
@@ -297,9 +299,10 @@ def validate(cfg: Config) -> Config:
                     ("data.N_test", D.N_test), ("model.m", M.m),
                     ("train.steps", T.steps), ("train.chunk", T.chunk),
                     ("train.sum_models", T.sum_models), ("train.devices", T.devices),
-                    ("distill.steps", K.steps),
                     ("fixed.steps", X.steps), ("fixed.rf_width", X.rf_width)):
         _need(isinstance(v, int) and v >= 1, name, v, "allowed: an integer >= 1")
+    _need(isinstance(K.steps, int) and K.steps >= 0, "distill.steps", K.steps,
+          "allowed: an integer >= 0 (0 means the single models' step budget)")
     _need(D.k >= 2, "data.k", D.k, "allowed: k >= 2")
     _need(D.d >= 2 * D.k, "data.d", D.d,
           f"allowed: d >= 2k = {2 * D.k} (the 2k views must be orthonormal)")

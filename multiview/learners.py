@@ -136,9 +136,29 @@ def init_members(keys: jax.Array, cfg: Config, m: int | None = None, sigma: floa
     return jax.vmap(lambda k: init_params(k, cfg.data, model, _dtype(cfg)))(keys)
 
 
-def _student_train_cfg(cfg: Config, section):
-    return dataclasses.replace(cfg.train, steps=section.steps, stop="none",
+def _student_train_cfg(cfg: Config, section, steps: int | None = None):
+    return dataclasses.replace(cfg.train, steps=steps or section.steps, stop="none",
                                lr=section.lr or cfg.train.lr)
+
+
+def step_budget(fit_result: FitResult, cfg: Config) -> int:
+    """Steps the L label-trained members used: the step at which the last of them met the
+    stopping rule (train.steps when one never did). Students get this many steps when
+    distill.steps = 0, so they train as long as the models they are compared with."""
+    stopped = np.asarray(fit_result.stopped_at)
+    if cfg.train.stop == "none" or (stopped < 0).any():
+        return int(cfg.train.steps)
+    return max(1, int(stopped.max()))
+
+
+def student_steps(cfg: Config, budget: int | None) -> int:
+    """distill.steps, or the given budget when distill.steps = 0."""
+    if cfg.distill.steps:
+        return cfg.distill.steps
+    if budget is None:
+        raise ValueError("distill.steps = 0 means 'the single models' step budget': pass "
+                         "steps=step_budget(single.fit, cfg) or set distill.steps >= 1")
+    return int(budget)
 
 
 class Trained(NamedTuple):
@@ -163,18 +183,20 @@ def train_single(keys: jax.Array, cfg: Config, problem: Problem, *, progress=Tru
 
 
 def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train_logits, *,
-                   per_member: bool, objective: str | None = None, progress=True,
-                   desc="student") -> Trained:
+                   per_member: bool, objective: str | None = None, steps: int | None = None,
+                   progress=True, desc="student") -> Trained:
     """Fresh networks distilled from frozen teacher logits on the training set.
 
     teacher_train_logits: [n, k] (one teacher for all students, e.g. the ensemble) or
     [L, n, k] with per_member=True (self-distillation: student l learns from teacher l).
     objective: "theorem", "hinton" (default: distill.objective) or "hard" (teacher's argmax
-    as labels).
+    as labels, same recipe otherwise).
+    steps: the budget used when distill.steps = 0 (see `step_budget`). Every student runs
+    exactly that many steps, with no early stop.
     """
     objective = objective or cfg.distill.objective
     W0 = init_members(keys, cfg)
-    tc = _student_train_cfg(cfg, cfg.distill)
+    tc = _student_train_cfg(cfg, cfg.distill, student_steps(cfg, steps))
     q = cfg.model.q
     if objective == "hard":
         assert not per_member

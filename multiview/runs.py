@@ -18,7 +18,7 @@ import numpy as np
 from .check import member_keys, stream_keys
 from .config import Config, ConfigError, from_dict
 from .data import make_problem
-from .learners import init_members, logits_of, train_single, train_students
+from .learners import init_members, logits_of, step_budget, train_single, train_students
 from .model import phi_lam
 
 STUDENTS = {"kd": ("ensemble", False), "self_distill": ("single", True)}
@@ -68,7 +68,8 @@ def view_arrays(cfg: Config, L: int, seed: int = 0, students=("kd", "self_distil
         teacher, per_member = STUDENTS[name]
         G = s_tr if per_member else s_tr.mean(0)
         st = train_students(student_keys, cfg, problem, G, per_member=per_member,
-                            progress=progress, desc=f"{name} ×{L}")
+                            steps=step_budget(single.fit, cfg), progress=progress,
+                            desc=f"{name} ×{L}")
         keep(name, st, student_keys)
         out[f"{name}_test_logits"] = np.asarray(logits_of(st.params, problem.test.x, cfg))
     out["config"] = np.array(json.dumps(cfg.to_dict()))

@@ -29,6 +29,12 @@ def test_check_writes_the_spec_json(tmp_path, capsys):
             assert p["holds"] is False
         else:
             assert p["holds"] == (p["expected"][0] <= p["measured"] <= p["expected"][1])
+    # students train exactly as many steps as the single models used (distill.steps = 0)
+    stopped = res["run"]["stopped_at"]["single"]
+    budget = max(stopped) if min(stopped) >= 0 else res["config"]["train"]["steps"]
+    assert res["run"]["student_steps"] == budget
+    for name in ("kd", "self_distill", "kd_hard", "self_distill_twin"):
+        assert res["run"]["steps_run"][name] == budget
     out = capsys.readouterr().out
     assert "single" in out and "Theorem 1" in out
 
@@ -48,6 +54,7 @@ def test_strict_exits_1_exactly_when_a_prediction_fails(tmp_path):
     (["check", "--set", "data.d=3"], "data.d"),
     (["check", "--set", "data.k=x"], "data.k"),
     (["check", "--set", "data.P=2"], "too few patches"),
+    (["check", "--set", "distill.steps=-1"], "distill.steps"),
     (["check", "--set", "model.width=3"], "unknown field"),
     (["check", "--preset", "huge"], "preset"),
     (["check", "--methods", "single,magic"], "--methods"),

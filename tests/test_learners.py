@@ -11,8 +11,10 @@ from multiview.check import member_keys, stream_keys
 from multiview.config import override
 from multiview.data import make_problem
 from multiview.learners import (hinton_kd, logits_of, ntk_eval_logits, ntk_logits, rf_eval_logits,
-                                shared_inputs, theorem_kd_surrogate, train_ntk, train_rf,
-                                train_single, train_students, truncated_softmax)
+                                shared_inputs, step_budget, student_steps, theorem_kd_surrogate,
+                                train_ntk, train_rf, train_single, train_students,
+                                truncated_softmax)
+from multiview.train import FitResult
 from multiview.model import forward
 
 
@@ -98,6 +100,21 @@ def test_hard_label_students_learn_the_teachers_argmax(tiny):
                         objective="hard", progress=False)
     loss = st.fit.history["loss"]
     assert np.all(loss[-1] < loss[0])
+
+
+def test_student_budget_is_the_single_models_last_stopping_step(tiny):
+    """distill.steps = 0: students get the step at which the last label-trained member met the
+    stopping rule; train.steps when one never met it or there is no rule; a positive
+    distill.steps wins; with neither, a ValueError names the field."""
+    def fr(stopped):
+        return FitResult(None, {}, np.asarray(stopped), 0, [])
+    assert step_budget(fr([3, 7, 5]), tiny) == 7
+    assert step_budget(fr([3, -1, 5]), tiny) == tiny.train.steps
+    assert step_budget(fr([3, 7, 5]), override(tiny, {"train.stop": "none"})) == tiny.train.steps
+    assert student_steps(tiny, 7) == 7
+    assert student_steps(override(tiny, {"distill.steps": 12}), 7) == 12
+    with pytest.raises(ValueError, match="distill.steps"):
+        student_steps(tiny, None)
 
 
 def test_sum_of_models_is_one_wider_network(tiny):
