@@ -15,7 +15,8 @@ from . import theory
 from .config import Config
 from .data import Dataset, make_problem
 from .learners import (logits_of, ntk_eval_logits, rf_eval_logits, train_ntk, train_rf,
-                       step_budget, train_single, train_students, truncated_softmax)
+                       step_budget, student_steps, train_single, train_students,
+                       truncated_softmax)
 from .model import phi_lam
 from .metrics import slice_accuracies, views_fractions, views_learned
 
@@ -104,7 +105,7 @@ def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble")
                                   lam_counts(lam.max(0))[None])
         ens_teacher = s_tr.mean(0)
         budget = step_budget(single.fit, cfg)
-        run_info["student_steps"] = cfg.distill.steps or budget
+        run_info["student_steps"] = student_steps(cfg, budget)
     student_keys = stream_keys(seed, "student", L)
     if need & {"kd", "self_distill", "kd_hard", "self_distill_twin"}:
         # the counterfactual: the students' own initialisations trained on labels alone

@@ -64,11 +64,12 @@ def view_arrays(cfg: Config, L: int, seed: int = 0, students=("kd", "self_distil
         out[f"test_{name}"] = np.asarray(getattr(problem.test, name))
         out[f"train_{name}"] = np.asarray(getattr(problem.train, name))
     student_keys = stream_keys(seed, "student", L)
+    budget = step_budget(single.fit, cfg)
     for name in students:
         teacher, per_member = STUDENTS[name]
         G = s_tr if per_member else s_tr.mean(0)
         st = train_students(student_keys, cfg, problem, G, per_member=per_member,
-                            steps=step_budget(single.fit, cfg), progress=progress,
+                            steps=budget, progress=progress,
                             desc=f"{name} ×{L}")
         keep(name, st, student_keys)
         out[f"{name}_test_logits"] = np.asarray(logits_of(st.params, problem.test.x, cfg))

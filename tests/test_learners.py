@@ -14,8 +14,8 @@ from multiview.learners import (hinton_kd, logits_of, ntk_eval_logits, ntk_logit
                                 shared_inputs, step_budget, student_steps, theorem_kd_surrogate,
                                 train_ntk, train_rf, train_single, train_students,
                                 truncated_softmax)
-from multiview.train import FitResult
 from multiview.model import forward
+from multiview.train import FitResult
 
 
 def _problem(cfg, L=2):
