@@ -14,6 +14,7 @@ import numpy as np
 from . import theory
 from .config import Config
 from .data import Dataset, make_problem
+from .keys import member_keys, stream_keys
 from .learners import (logits_of, ntk_eval_logits, rf_eval_logits, train_ntk, train_rf,
                        step_budget, student_steps, train_single, train_students,
                        truncated_softmax)
@@ -24,21 +25,6 @@ METHODS = ("single", "ensemble", "kd", "self_distill", "ensemble_kd", "sum_train
            "self_distill_twin",
            "rf_single", "rf_ensemble", "rf_sum", "rf_kd",
            "ntk_single", "ntk_ensemble", "ntk_sum", "ntk_kd")
-
-# PRNG streams of one run: fold_in(PRNGKey(seed), stream), then fold_in(., member)
-STREAMS = {"data": 0, "single": 1, "student": 2, "sum": 3, "rf": 4, "rf_sum": 5, "rf_kd": 6,
-           "ntk": 7, "ntk_sum": 8, "ntk_kd": 9}
-
-
-def stream_keys(seed: int, stream: str, n: int):
-    """n member keys of one named stream of the run with base seed `seed`."""
-    base = jax.random.fold_in(jax.random.PRNGKey(seed), STREAMS[stream])
-    return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(n))
-
-
-def member_keys(seed: int, L: int):
-    """Data key and the L single members' init keys of a run with base seed `seed`."""
-    return jax.random.fold_in(jax.random.PRNGKey(seed), STREAMS["data"]), stream_keys(seed, "single", L)
 
 
 def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_counts) -> dict:

@@ -83,7 +83,8 @@ def cmd_data(args) -> int:
 def cmd_train(args) -> int:
     import numpy as np
 
-    from .check import member_keys, write_json
+    from .check import write_json
+    from .keys import member_keys
     from .data import make_problem
     from .learners import train_single
 

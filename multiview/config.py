@@ -137,6 +137,13 @@ PRESETS: dict[str, dict] = {
         "data": dict(k=2, P=8, C_p=1, off_mode="one", mu=0.2, z_own=(1.0, 1.0),
                      z_off_multi=(0.1, 0.1), rho=0.0, Gamma=0.1, Gamma_lo=1.0),
     },
+    # the tests' configuration: every learner trains in well under a second (not a regime
+    # where the theorems show; a smoke size for tests, notebooks' self-checks and bench --quick)
+    "tiny": {
+        "data": dict(k=3, d=40, N_train=60, N_test=200, sigma_p=0.02),
+        "model": dict(m=2, varrho=1.0, sigma0=0.05),
+        "train": dict(steps=60, chunk=20, lr=2.0),
+    },
     # GPU scale: larger k, P = k^2, d >> everything
     "paper": {
         "data": dict(k=20, d=2000, P=40, N_test=10000),

@@ -15,7 +15,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from .check import member_keys, stream_keys
+from .keys import member_keys, stream_keys
 from .config import Config, ConfigError, from_dict
 from .data import make_problem
 from .learners import init_members, logits_of, step_budget, train_single, train_students

@@ -225,7 +225,7 @@ def train_points(cfgs: list[Config], L: int, seed: int, progress: bool = True,
     import numpy as np
     from tqdm.auto import tqdm
 
-    from .check import member_keys
+    from .keys import member_keys
     from .data import make_problem
     from .learners import _dtype, init_members
     from .model import phi_lam

@@ -6,23 +6,17 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import pytest  # noqa: E402
 
-from multiview.config import override, preset  # noqa: E402
+from multiview.config import PRESETS, preset  # noqa: E402
 
-TINY = {
-    "data.k": 3, "data.d": 40, "data.N_train": 60, "data.N_test": 200, "data.sigma_p": 0.02,
-    "model.m": 2, "model.varrho": 1.0, "model.sigma0": 0.05,
-    "train.steps": 60, "train.chunk": 20, "train.lr": 2.0,
-}
+# the `tiny` preset as flat SECTION.FIELD overrides (for tests that vary it)
+TINY = {f"{s}.{n}": v for s, fields in PRESETS["tiny"].items() for n, v in fields.items()}
 
 
 @pytest.fixture
 def tiny():
-    return override(preset("small"), TINY)
+    return preset("tiny")
 
 
 def tiny_sets() -> list[str]:
-    """The tiny config as CLI --set arguments."""
-    out = []
-    for k, v in TINY.items():
-        out += ["--set", f"{k}={v}"]
-    return out
+    """The tiny config as CLI arguments."""
+    return ["--preset", "tiny"]

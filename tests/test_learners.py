@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.check import member_keys, stream_keys
+from multiview.keys import member_keys, stream_keys
 from multiview.config import override
 from multiview.data import make_problem
 from multiview.learners import (hinton_kd, logits_of, ntk_eval_logits, ntk_logits, rf_eval_logits,

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from multiview.check import member_keys
+from multiview.keys import member_keys
 from multiview.config import override
 from multiview.data import make_problem
 from multiview.learners import train_single

@@ -1,0 +1,30 @@
+"""The named PRNG streams of a run: every command derives its keys here.
+
+Member l of stream s in a run with base seed S is initialised from
+fold_in(fold_in(PRNGKey(S), STREAMS[s]), l); the data (views, training and test sets) come
+from stream "data". Adding a stream never changes the keys of an existing one.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+STREAMS = {"data": 0, "single": 1, "student": 2, "sum": 3, "rf": 4, "rf_sum": 5, "rf_kd": 6,
+           "ntk": 7, "ntk_sum": 8, "ntk_kd": 9, "peer": 10, "dose": 11}
+
+
+def data_key(seed: int) -> jax.Array:
+    """The key of the data of the run with base seed `seed` (views, train and test sets)."""
+    return jax.random.fold_in(jax.random.PRNGKey(seed), STREAMS["data"])
+
+
+def stream_keys(seed: int, stream: str, n: int) -> jax.Array:
+    """n member keys of one named stream of the run with base seed `seed`."""
+    base = jax.random.fold_in(jax.random.PRNGKey(seed), STREAMS[stream])
+    return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(n))
+
+
+def member_keys(seed: int, L: int):
+    """Data key and the L single members' init keys of a run with base seed `seed`."""
+    return data_key(seed), stream_keys(seed, "single", L)
