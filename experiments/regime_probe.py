@@ -13,7 +13,7 @@ import argparse
 
 import numpy as np
 
-from multiview.check import member_keys
+from multiview.keys import member_keys
 from multiview.config import resolve
 from multiview.data import make_problem
 from multiview.dynamics import GROUPS, push_by_group

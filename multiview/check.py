@@ -8,27 +8,24 @@ import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from . import theory
 from .config import Config
-from .data import Dataset, make_problem
-from .keys import member_keys, stream_keys
-from .learners import (logits_of, ntk_eval_logits, rf_eval_logits, train_ntk, train_rf,
-                       step_budget, student_steps, train_single, train_students,
-                       truncated_softmax)
-from .model import phi_lam
+from .data import Dataset
+from .losses import truncated_softmax
 from .metrics import slice_accuracies, views_fractions, views_learned
+from .recipe import METHOD_NAMES as METHODS
+from .recipe import METHODS as TABLE
+from .recipe import STAGES, Run, method_logits, students_steps, train_methods
 
-METHODS = ("single", "ensemble", "kd", "self_distill", "ensemble_kd", "sum_trained", "kd_hard",
-           "self_distill_twin",
-           "rf_single", "rf_ensemble", "rf_sum", "rf_kd",
-           "ntk_single", "ntk_ensemble", "ntk_sum", "ntk_kd")
+RUN_NAMES = {"sum": "sum_trained", "twin": "self_distill_twin", "alone": "labels_alone"}
 
 
-def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_counts) -> dict:
-    """Accuracies (mean and std over the leading model axis) and views learned."""
+def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_counts,
+            lam_ratio=None) -> dict:
+    """Accuracies (mean and std over the leading model axis), views learned and, for trained
+    members, the median of Λ/ϱ over (model, class, view) at the end."""
     tr = slice_accuracies(train_logits, train)
     te = slice_accuracies(test_logits, test)
     values = {"train_acc": tr["acc"], "test_acc": te["acc"], "test_acc_multi": te["multi"],
@@ -38,140 +35,74 @@ def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_count
     out["per_model"] = {name: np.atleast_1d(v).tolist() for name, v in values.items()}
     out["views"] = (views_fractions(view_counts) if view_counts is not None
                     else {"none": None, "one": None, "both": None})
+    out["lam_over_varrho"] = None if lam_ratio is None else float(np.median(lam_ratio))
     return out
 
 
-def _needed(methods) -> set[str]:
-    """Methods plus what they are built from."""
-    need = set(methods)
-    if need & {"ensemble", "kd", "self_distill", "ensemble_kd", "kd_hard", "self_distill_twin"}:
-        need.add("single")
-    if "ensemble_kd" in need:
-        need.add("kd")
-    for fam in ("rf", "ntk"):
-        if need & {f"{fam}_ensemble", f"{fam}_kd"}:
-            need.add(f"{fam}_single")
-    return need
+def record_method(run: Run, method: str) -> dict:
+    """The check.json record of one method of a trained run."""
+    cfg, problem = run.cfg, run.problem
+    stage, how = TABLE[method]
+    lt, le = method_logits(run, method)
+    lam = run.stages[stage].lam
+    threshold = cfg.model.learned_factor * cfg.model.varrho
+    if lam is None:
+        counts, ratio = None, None
+    elif how == "mean":   # a view counts as learned by an ensemble when any member learned it
+        counts, ratio = views_learned(lam.max(0), threshold)[None], None
+    else:
+        counts, ratio = views_learned(lam, threshold), lam / cfg.model.varrho
+    return _record(lt, le, problem.train, problem.test, counts, ratio)
+
+
+def _diagnostics(run: Run) -> dict:
+    """labels_alone (the students' paired baseline), the teacher's dark knowledge and the views
+    each student kind gained over its label-only twin."""
+    cfg, problem, st = run.cfg, run.problem, run.stages
+    if "alone" not in st:
+        return {}
+    threshold = cfg.model.learned_factor * cfg.model.varrho
+    alone = st["alone"]
+    alone_learned = alone.lam >= threshold
+    out = {"labels_alone": _record(alone.train_logits, alone.test_logits, problem.train,
+                                   problem.test, views_learned(alone.lam, threshold),
+                                   alone.lam / cfg.model.varrho),
+           "dark_knowledge": {"ensemble_teacher": dark_knowledge(
+               st["single"].train_logits.mean(0), problem.train, cfg)},
+           "views_gained": {}}
+    for name in ("kd", "self_distill", "kd_hard", "twin"):
+        if name not in st:
+            continue
+        learned = st[name].lam >= threshold
+        out["views_gained"]["self_distill_twin" if name == "twin" else name] = {
+            "gained": float((learned & ~alone_learned).mean()),
+            "lost": float((~learned & alone_learned).mean()),
+            "labels_alone_both": float((alone_learned.sum(-1) == 2).mean())}
+    return out
 
 
 def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble"),
-              progress: bool = True) -> dict:
-    """Train what `methods` need and return the SPEC section 6 result dict."""
+              progress: bool = True, log=None) -> dict:
+    """Train what `methods` need (recipe.train_methods), record each method, check the theory."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"--methods: unknown {', '.join(unknown)}; allowed: {', '.join(METHODS)}")
     t0 = time.perf_counter()
-    need = _needed(methods)
-    data_key, keys = member_keys(seed, L)
-    problem = make_problem(data_key, cfg.data)
-    train, test = problem.train, problem.test
-    threshold = cfg.model.learned_factor * cfg.model.varrho
-    res: dict[str, dict] = {}
-    extra: dict = {}
-    run_info = {"steps_run": {}, "stopped_at": {}}
-
-    def lam_counts(lam):
-        return views_learned(lam, threshold)
-
-    def net_eval(W):
-        return logits_of(W, train.x, cfg), logits_of(W, test.x, cfg)
-
-    def note(name, tr):
-        run_info["steps_run"][name] = tr.fit.steps_run
-        run_info["stopped_at"][name] = tr.fit.stopped_at.tolist()
-
-    if "single" in need:
-        single = train_single(keys, cfg, problem, progress=progress, desc=f"single ×{L}")
-        note("single", single)
-        s_tr, s_te = net_eval(single.params)
-        lam = single.fit.history["lam"][-1]
-        res["single"] = _record(s_tr, s_te, train, test, lam_counts(lam))
-        # a view counts as learned by the ensemble when any member learned it
-        res["ensemble"] = _record(s_tr.mean(0), s_te.mean(0), train, test,
-                                  lam_counts(lam.max(0))[None])
-        ens_teacher = s_tr.mean(0)
-        budget = step_budget(single.fit, cfg)
-        run_info["student_steps"] = student_steps(cfg, budget)
-    student_keys = stream_keys(seed, "student", L)
-    if need & {"kd", "self_distill", "kd_hard", "self_distill_twin"}:
-        # the counterfactual: the students' own initialisations trained on labels alone
-        alone = train_single(student_keys, cfg, problem, progress=progress, desc=f"labels-only ×{L}")
-        alone_learned = alone.fit.history["lam"][-1] >= threshold
-        alone_train_logits = logits_of(alone.params, train.x, cfg)
-        # the students' paired baseline: same initialisations, labels, single's stopping rule
-        extra["labels_alone"] = _record(alone_train_logits, logits_of(alone.params, test.x, cfg),
-                                        train, test, lam_counts(alone.fit.history["lam"][-1]))
-        extra["dark_knowledge"] = {"ensemble_teacher": dark_knowledge(ens_teacher, train, cfg)}
-        extra["views_gained"] = {}
-    for name, teacher, per_member, objective in (
-            ("kd", "ensemble", False, None), ("self_distill", "single", True, None),
-            ("kd_hard", "ensemble", False, "hard"), ("self_distill_twin", "twin", True, None)):
-        if name not in need:
-            continue
-        G = {"ensemble": ens_teacher, "single": s_tr, "twin": alone_train_logits}[teacher]
-        st = train_students(student_keys, cfg, problem, G, per_member=per_member,
-                            objective=objective, steps=budget, progress=progress,
-                            desc=f"{name} ×{L}")
-        note(name, st)
-        st_tr, st_te = net_eval(st.params)
-        lam = st.fit.history["lam"][-1]
-        res[name] = _record(st_tr, st_te, train, test, lam_counts(lam))
-        learned = lam >= threshold
-        extra["views_gained"][name] = {
-            "gained": float((learned & ~alone_learned).mean()),
-            "lost": float((~learned & alone_learned).mean()),
-            "labels_alone_both": float((alone_learned.sum(-1) == 2).mean())}
-        if name == "kd":
-            kd_logits, kd_lam = (st_tr, st_te), lam
-    if "ensemble_kd" in need:
-        res["ensemble_kd"] = _record(kd_logits[0].mean(0), kd_logits[1].mean(0), train, test,
-                                     lam_counts(kd_lam.max(0))[None])
-    if "sum_trained" in need:
-        S = cfg.train.sum_models
-        sm = train_single(stream_keys(seed, "sum", S), cfg, problem, m=L * cfg.model.m,
-                          progress=progress, desc=f"sum of {L} ×{S}")
-        note("sum_trained", sm)
-        res["sum_trained"] = _record(*net_eval(sm.params), train, test,
-                                     lam_counts(sm.fit.history["lam"][-1]))
-    for fam, trainer, evaluator in (("rf", train_rf, rf_eval_logits),
-                                    ("ntk", train_ntk, ntk_eval_logits)):
-        if not any(n.startswith(fam + "_") for n in need):
-            continue
-        kw_sum = {"width": L * cfg.fixed.rf_width} if fam == "rf" else {"m": L * cfg.model.m}
-
-        def record(tr, mean=False):
-            lt, le = evaluator(tr, train.x, cfg), evaluator(tr, test.x, cfg)
-            counts = None
-            if fam == "ntk":
-                lam = jax.vmap(lambda D, W0: phi_lam(D + W0, problem.views)[1])(
-                    tr.params, tr.extra["W0"])
-                counts = lam_counts(lam.max(0))[None] if mean else lam_counts(lam)
-            if mean:
-                lt, le = lt.mean(0), le.mean(0)
-            return _record(lt, le, train, test, counts), lt
-
-        if f"{fam}_single" in need:
-            one = trainer(stream_keys(seed, fam, L), cfg, problem, progress=progress,
-                          desc=f"{fam}_single ×{L}")
-            note(f"{fam}_single", one)
-            res[f"{fam}_single"], _ = record(one)
-            res[f"{fam}_ensemble"], fam_teacher = record(one, mean=True)
-        if f"{fam}_sum" in need:
-            S = cfg.train.sum_models
-            sm = trainer(stream_keys(seed, f"{fam}_sum", S), cfg, problem, progress=progress,
-                         desc=f"{fam}_sum ×{S}", **kw_sum)
-            note(f"{fam}_sum", sm)
-            res[f"{fam}_sum"], _ = record(sm)
-        if f"{fam}_kd" in need:
-            st = trainer(stream_keys(seed, f"{fam}_kd", L), cfg, problem, teacher=fam_teacher,
-                         objective=cfg.fixed.kd_objective, progress=progress,
-                         desc=f"{fam}_kd ×{L}")
-            note(f"{fam}_kd", st)
-            res[f"{fam}_kd"], _ = record(st)
-    results = {name: res[name] for name in METHODS if name in methods}
-    preds = theory.check(results, L)
-    run_info.update({"seconds": time.perf_counter() - t0, "backend": jax.default_backend(),
-                     "devices": cfg.train.devices})
+    students = any(STAGES[TABLE[m][0]].learner == "student" for m in methods)
+    run = train_methods(cfg, L, seed, methods, extra_stages=("alone",) if students else (),
+                        progress=progress, log=log)
+    results = {name: record_method(run, name) for name in METHODS if name in methods}
+    extra = _diagnostics(run)
+    preds = theory.check(results, L, baselines=extra)
+    # stages under the method names check.json has always used for them
+    fits = {RUN_NAMES.get(name, name): r.trained.fit for name, r in run.stages.items()}
+    run_info = {"steps_run": {n: f.steps_run for n, f in fits.items()},
+                "stopped_at": {n: f.stopped_at.tolist() for n, f in fits.items()},
+                "stage_seconds": {RUN_NAMES.get(n, n): r.seconds for n, r in run.stages.items()},
+                "seconds": time.perf_counter() - t0, "backend": jax.default_backend(),
+                "devices": cfg.train.devices}
+    if run.budget is not None:
+        run_info["student_steps"] = students_steps(run)
     return {
         "config": cfg.to_dict(),
         "seed": seed,
@@ -214,27 +145,71 @@ def write_json(result: dict, out_dir: str | Path, name: str = "check.json") -> P
     return path
 
 
+def _row(name: str, m: dict) -> str:
+    def num(v, width, fmt=".3f"):
+        return f"{'-' if v is None else format(v, fmt):>{width}}"
+    v = m["views"]
+    views = (f"{v['none']:>8.2f}{v['one']:>7.2f}{v['both']:>7.2f}" if v["none"] is not None
+             else f"{'-':>8}{'-':>7}{'-':>7}")
+    return (f"{name:<20}{num(m['train_acc'], 7)}{num(m['test_acc'], 7)}"
+            f"{num(m['test_acc_multi'], 7)}{num(m['test_acc_single'], 8)}"
+            f"{num(m['std']['test_acc_single'], 9)}{views}"
+            f"{num(m.get('lam_over_varrho'), 8, '.3g')}")
+
+
+def verdicts(result: dict) -> list[str]:
+    """One line per theorem with a control: the bands, then whether the control agrees."""
+    out = []
+    for theorem in ("Theorem 3", "Theorem 4"):
+        preds = [p for p in result["predictions"] if p["source"].startswith(theorem)
+                 or (p["source"].startswith("Theorems 3-4") and theorem != "")]
+        bands = [p for p in preds if not p.get("control")]
+        controls = [p for p in preds if p.get("control")]
+        if not bands:
+            continue
+        bands_hold = all(p["holds"] for p in bands)
+        failed = [p["id"] for p in controls if p["holds"] is False]
+        unknown = [p["id"] for p in controls if p["holds"] is None]
+        if not controls:
+            text = "bands hold (no control run)" if bands_hold else "bands fail"
+        elif bands_hold and failed:
+            text = f"holds, control fails ({', '.join(failed)})"
+        elif bands_hold:
+            text = "holds, controls agree" + (f" ({', '.join(unknown)} n/a)" if unknown else "")
+        else:
+            bad = [p["id"] for p in bands if not p["holds"]]
+            text = f"does not hold ({', '.join(bad)})" + (
+                f"; control fails ({', '.join(failed)})" if failed else "")
+        out.append(f"{theorem}: {text}")
+    return out
+
+
 def format_table(result: dict) -> str:
-    """Readable terminal table: per method accuracies and views; then predictions."""
+    """Readable terminal table: each method with its control beside it, the students' paired
+    baseline, then the predictions and one verdict line per theorem with a control."""
     lines = []
-    head = f"{'method':<18}{'train':>8}{'test':>8}{'multi':>8}{'single':>8}{'± single':>10}" \
-           f"{'views none/one/both':>22}"
+    head = (f"{'method':<20}{'train':>7}{'test':>7}{'multi':>7}{'single':>8}{'± single':>9}"
+            f"{'views none/one/both':>22}{'Λ/ϱ':>8}")
     lines += [head, "-" * len(head)]
+    alone = result.get("diagnostics", {}).get("labels_alone")
     for name, m in result["methods"].items():
-        v = m["views"]
-        views = (f"{v['none']:>8.2f}{v['one']:>7.2f}{v['both']:>7.2f}" if v["none"] is not None
-                 else f"{'-':>8}{'-':>7}{'-':>7}")
-        lines.append(f"{name:<18}{m['train_acc']:>8.3f}{m['test_acc']:>8.3f}"
-                     f"{m['test_acc_multi']:>8.3f}{m['test_acc_single']:>8.3f}"
-                     f"{m['std']['test_acc_single']:>10.3f}{views}")
+        lines.append(_row(name, m))
+        if name == "single" and alone is not None:
+            lines.append(_row("  labels_alone", alone))
+    lines.append("(kd_twin / self_distill_twin: each student distilled from its twin, its own "
+                 "initialisation trained on labels alone: the control of kd / self_distill; "
+                 "labels_alone: the students' initialisations trained like single)")
     lines.append("")
-    head = f"{'prediction':<16}{'source':<23}{'method':<18}{'quantity':<28}{'measured':>9}" \
+    head = f"{'prediction':<18}{'source':<24}{'method':<18}{'quantity':<32}{'measured':>9}" \
            f"{'expected':>15}  holds"
     lines += [head, "-" * len(head)]
     for p in result["predictions"]:
         lo, hi = p["expected"]
         measured = "n/a" if p["measured"] is None else f"{p['measured']:.3f}"
-        lines.append(f"{p['id']:<16}{p['source']:<23}{p['method']:<18}{p['quantity']:<28}"
-                     f"{measured:>9}{f'[{lo:.2f}, {hi:.2f}]':>15}  "
-                     f"{'yes' if p['holds'] else 'NO'}")
+        holds = {True: "yes", False: "NO", None: "n/a"}[p["holds"]]
+        lines.append(f"{p['id']:<18}{p['source']:<24}{p['method']:<18}{p['quantity']:<32}"
+                     f"{measured:>9}{f'[{lo:.2f}, {hi:.2f}]':>15}  {holds}")
+    v = verdicts(result)
+    if v:
+        lines += [""] + v
     return "\n".join(lines)

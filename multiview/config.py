@@ -87,11 +87,12 @@ class TrainConfig:
 class DistillConfig:
     """Distillation (SPEC section 3): the theorem's truncated-temperature update or Hinton's KD."""
 
-    objective: str = "theorem"      # "theorem" or "hinton"
+    objective: str = "theorem"      # "theorem", "hinton" or "logits" (squared error on logits)
     tau: float = 0.25               # theorem: logit^tau_i = softmax_i(min(tau^2 F_i, 1) / tau)
     eta_ratio: float = 20.0         # theorem: eta' / eta, the extra step on the one-sided term
+    eps: float = 0.0                # theorem: tolerance; push only where the student is > eps below
     T: float = 2.0                  # hinton: temperature
-    alpha: float = 0.9              # hinton: weight of the KL term (1 - alpha on labels)
+    alpha: float = 0.9              # hinton, logits: weight of the teacher term (1 - alpha on labels)
     lr: float = 0.0                 # student step size; 0 means train.lr
     steps: int = 0                  # student steps, no early stop; 0: the single models' budget
                                     # (steps until the last one reached its stopping rule), so
@@ -122,6 +123,8 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+
+OBJECTIVES = ("theorem", "hinton", "logits")   # distillation objectives (multiview/losses.py)
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
             "distill": DistillConfig, "fixed": FixedConfig}
@@ -352,16 +355,17 @@ def validate(cfg: Config) -> Config:
               "allowed with stop='loss': stop_value > 0")
     _need(T.dtype in ("float32", "float64"), "train.dtype", T.dtype,
           "allowed: 'float32' or 'float64'")
-    _need(K.objective in ("theorem", "hinton"), "distill.objective", K.objective,
-          "allowed: 'theorem' or 'hinton'")
+    _need(K.objective in OBJECTIVES, "distill.objective", K.objective,
+          "allowed: 'theorem', 'hinton' or 'logits'")
+    _need(0 <= K.eps < 1, "distill.eps", K.eps, "allowed: 0 <= eps < 1 (a gap of probabilities)")
     _need(K.tau > 0, "distill.tau", K.tau, "allowed: tau > 0")
     _need(K.eta_ratio >= 0, "distill.eta_ratio", K.eta_ratio, "allowed: eta_ratio >= 0")
     _need(K.T > 0, "distill.T", K.T, "allowed: T > 0")
     _need(0 <= K.alpha <= 1, "distill.alpha", K.alpha, "allowed: 0 <= alpha <= 1")
     for name, v in (("distill.lr", K.lr), ("fixed.lr", X.lr)):
         _need(v >= 0 and math.isfinite(v), name, v, "allowed: a finite lr >= 0 (0: train.lr)")
-    _need(X.kd_objective in ("theorem", "hinton"), "fixed.kd_objective", X.kd_objective,
-          "allowed: 'theorem' or 'hinton'")
+    _need(X.kd_objective in OBJECTIVES, "fixed.kd_objective", X.kd_objective,
+          "allowed: 'theorem', 'hinton' or 'logits'")
     for name, v in (("fixed.rf_sigma", X.rf_sigma), ("fixed.ntk_sigma", X.ntk_sigma)):
         _need(v > 0, name, v, "allowed: > 0")
     return cfg

@@ -13,10 +13,11 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from .config import Config
 from .data import Problem
+from .losses import (cross_entropy, hinton_kd, logit_matching, theorem_kd_surrogate,
+                     truncated_softmax)
 from .model import forward, init_params, phi_lam, smoothed_relu
 from .train import FitResult, fit
 
@@ -49,32 +50,6 @@ def ntk_logits(q: int, center: bool) -> Callable:
 
 # --- objectives -----------------------------------------------------------------------------
 
-def truncated_softmax(F, tau):
-    """logit^tau_i(F) = exp(min(tau^2 F_i, 1) / tau) / sum_j exp(min(tau^2 F_j, 1) / tau)."""
-    return jax.nn.softmax(jnp.minimum(tau**2 * F, 1.0) / tau, axis=-1)
-
-
-def hinton_kd(student, teacher, labels, T, alpha):
-    """(1 - alpha) CE(labels) + alpha T^2 KL(softmax(G/T) || softmax(F/T)); sums over classes,
-    means over samples (the 'batchmean' reduction)."""
-    ce = optax.softmax_cross_entropy_with_integer_labels(student, labels).mean()
-    p_t = jax.nn.softmax(teacher / T, axis=-1)
-    log_p_t = jax.nn.log_softmax(teacher / T, axis=-1)
-    log_p_s = jax.nn.log_softmax(student / T, axis=-1)
-    kl = (p_t * (log_p_t - log_p_s)).sum(-1).mean()
-    return (1.0 - alpha) * ce + alpha * T**2 * kl
-
-
-def theorem_kd_surrogate(student, teacher, labels, tau, eta_ratio):
-    """A loss whose gradient step is the theorem's update (SPEC section 3):
-    grad CE(labels) + (eta'/eta) E[(logit^tau_i(F) - logit^tau_i(G))^- grad F_i];
-    (a)^- = min(a, 0), held constant (stop_gradient), so only classes where the student is
-    below the teacher are pushed up."""
-    ce = optax.softmax_cross_entropy_with_integer_labels(student, labels).mean()
-    gap = jnp.minimum(truncated_softmax(student, tau) - truncated_softmax(teacher, tau), 0.0)
-    return ce + eta_ratio * (jax.lax.stop_gradient(gap) * student).sum(-1).mean()
-
-
 def _teacher(shared, member):
     return member["teacher"] if "teacher" in member else shared["teacher"]
 
@@ -86,12 +61,14 @@ def make_loss(logits_fn: Callable, objective: str) -> Callable:
         F = logits_fn(p, shared, member)
         y = shared["y"]
         if objective == "labels":
-            value = optax.softmax_cross_entropy_with_integer_labels(F, y).mean()
+            value = cross_entropy(F, y)
         elif objective == "theorem":
             value = theorem_kd_surrogate(F, _teacher(shared, member), y, shared["tau"],
-                                         shared["eta_ratio"])
+                                         shared["eta_ratio"], shared["eps"])
         elif objective == "hinton":
             value = hinton_kd(F, _teacher(shared, member), y, shared["T"], shared["alpha"])
+        elif objective == "logits":
+            value = logit_matching(F, _teacher(shared, member), y, shared["alpha"])
         else:
             raise ValueError(objective)
         return value, (jnp.argmax(F, -1) == y).mean()
@@ -123,7 +100,8 @@ def shared_inputs(cfg: Config, problem: Problem, teacher=None, y=None) -> dict:
     out = {"x": problem.train.x.astype(dt), "y": problem.train.y if y is None else y,
            "views": problem.views.astype(dt), "varrho": jnp.asarray(cfg.model.varrho, dt),
            "tau": jnp.asarray(cfg.distill.tau, dt), "eta_ratio": jnp.asarray(cfg.distill.eta_ratio, dt),
-           "T": jnp.asarray(cfg.distill.T, dt), "alpha": jnp.asarray(cfg.distill.alpha, dt)}
+           "T": jnp.asarray(cfg.distill.T, dt), "alpha": jnp.asarray(cfg.distill.alpha, dt),
+           "eps": jnp.asarray(cfg.distill.eps, dt)}
     if teacher is not None:
         out["teacher"] = teacher.astype(dt)
     return out

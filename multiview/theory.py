@@ -22,6 +22,7 @@ class Prediction:
     measure: Callable[[dict], float]     # methods dict -> measured value
     needs: tuple[str, ...]               # methods that must have been run
     asymptotic: str = ""
+    control: bool = False                # a control: shows a claim holds for the right reason
 
 
 def _get(method: str, quantity: str):
@@ -81,12 +82,33 @@ def predictions(L: int) -> list[Prediction]:
         Prediction("T4.below", "Theorem 4", "self_distill", "ensemble - test_acc_single",
                    (0.0, 1.0), _diff("ensemble", "self_distill", "test_acc_single"),
                    ("self_distill", "ensemble"), "self-distillation stays below the ensemble"),
-        Prediction("T4.twin", "Theorem 4 (mechanism)", "self_distill_twin",
+        Prediction("T4.twin", "Theorem 4 (control)", "self_distill_twin",
                    "test_acc_single - single", (-1.0, 0.05),
                    _diff("self_distill_twin", "single", "test_acc_single"),
                    ("self_distill_twin", "single"),
                    "control: a teacher with the student's own initialisation knows no view the "
-                   "student would not learn itself, so it should give no gain"),
+                   "student would not learn itself, so it should give no gain", True),
+        Prediction("T3.teacher", "Theorem 3 (control)", "kd_twin",
+                   "teacher share of kd's gain", (0.5, 10.0),
+                   _teacher_share("kd", "kd_twin"), ("kd", "kd_twin", "labels_alone"),
+                   "the gain comes from what the teacher knows: (kd - kd_twin) / (kd - "
+                   "labels_alone) of single-view accuracy; a twin teacher gives little", True),
+        Prediction("T4.teacher", "Theorem 4 (control)", "self_distill_twin",
+                   "teacher share of self-distill's gain", (0.5, 10.0),
+                   _teacher_share("self_distill", "self_distill_twin"),
+                   ("self_distill", "self_distill_twin", "labels_alone"),
+                   "(self_distill - twin) / (self_distill - labels_alone) of single-view "
+                   "accuracy", True),
+        Prediction("T4.half", "Theorem 4", "self_distill", "gain / kd's gain", (0.25, 0.85),
+                   _gain_ratio("self_distill", "kd"), ("self_distill", "kd", "labels_alone"),
+                   "error ≈ μ/4 vs ≈ 0: a self-distilled student covers the union of its own "
+                   "and its teacher's views, about half of what the ensemble gives"),
+        Prediction("students.bounded", "Theorems 3-4 (control)", "kd, self_distill",
+                   "students' Λ/ϱ over single's", (0.0, 10.0), _bounded,
+                   ("single",), "students' weights stay at the scale of label-trained models "
+                   "(median Λ/ϱ at the end, the larger of kd's and self_distill's, over "
+                   "single's); unbounded growth means the objective, not the teacher, "
+                   "does the work", True),
         Prediction("S.sum", "Training the sum", "sum_trained", "test_acc_single - single",
                    (-0.10, 0.10), _diff("sum_trained", "single", "test_acc_single"),
                    ("sum_trained", "single"), "no ensemble gain: error stays ≈ μ/2"),
@@ -107,6 +129,41 @@ def predictions(L: int) -> list[Prediction]:
     return out
 
 
+def _gain(methods, name):
+    return methods[name]["test_acc_single"] - methods["labels_alone"]["test_acc_single"]
+
+
+def _teacher_share(student: str, twin: str):
+    """Share of the student's single-view gain over labels_alone that its twin-taught control
+    does not get: (student - twin) / (student - labels_alone); nan when there is no gain."""
+    def f(methods):
+        gain = _gain(methods, student)
+        if not gain > 0:
+            return float("nan")
+        return (gain - _gain(methods, twin)) / gain
+    return f
+
+
+def _gain_ratio(student: str, reference: str):
+    """Single-view gain over labels_alone of `student` as a fraction of `reference`'s."""
+    def f(methods):
+        ref = _gain(methods, reference)
+        if not ref > 0:
+            return float("nan")
+        return _gain(methods, student) / ref
+    return f
+
+
+def _bounded(methods):
+    """Larger of kd's and self_distill's median Λ/ϱ over single's."""
+    students = [methods[n]["lam_over_varrho"] for n in ("kd", "self_distill")
+                if n in methods and methods[n].get("lam_over_varrho") is not None]
+    base = methods["single"].get("lam_over_varrho")
+    if not students or not base:
+        return float("nan")
+    return max(students) / base
+
+
 def _recovered(single: str, ensemble: str, student: str):
     """(student - single) / (ensemble - single) of test accuracy; nan when there is no gain."""
     def f(methods):
@@ -117,16 +174,26 @@ def _recovered(single: str, ensemble: str, student: str):
     return f
 
 
-def check(methods: dict, L: int) -> list[dict]:
-    """Measured vs expected for every prediction whose methods were run (SPEC section 6)."""
+def check(methods: dict, L: int, baselines: dict | None = None) -> list[dict]:
+    """Measured vs expected for every prediction whose methods were run.
+
+    baselines: check.json's diagnostics; its `labels_alone` record (the students' own
+    initialisations trained on labels) is the baseline of the students' gains.
+    """
+    have = dict(methods)
+    if baselines and "labels_alone" in baselines:
+        have["labels_alone"] = baselines["labels_alone"]
     out = []
     for p in predictions(L):
-        if not all(n in methods for n in p.needs):
+        if not all(n in have for n in p.needs):
             continue
-        value = float(p.measure(methods))
+        if p.id == "students.bounded" and not ({"kd", "self_distill"} & set(have)):
+            continue
+        value = float(p.measure(have))
         lo, hi = p.expected
         finite = math.isfinite(value)
         out.append({"id": p.id, "source": p.source, "method": p.method, "quantity": p.quantity,
                     "measured": value if finite else None, "expected": [lo, hi],
-                    "holds": bool(finite and lo <= value <= hi), "asymptotic": p.asymptotic})
+                    "holds": bool(finite and lo <= value <= hi), "asymptotic": p.asymptotic,
+                    "control": p.control})
     return out

@@ -10,10 +10,9 @@ import pytest
 from multiview.keys import member_keys, stream_keys
 from multiview.config import override
 from multiview.data import make_problem
-from multiview.learners import (hinton_kd, logits_of, ntk_eval_logits, ntk_logits, rf_eval_logits,
-                                shared_inputs, step_budget, student_steps, theorem_kd_surrogate,
-                                train_ntk, train_rf, train_single, train_students,
-                                truncated_softmax)
+from multiview.learners import (logits_of, ntk_eval_logits, ntk_logits, rf_eval_logits,
+                                shared_inputs, step_budget, student_steps, train_ntk, train_rf,
+                                train_single, train_students)
 from multiview.model import forward
 from multiview.train import FitResult
 
@@ -23,51 +22,7 @@ def _problem(cfg, L=2):
     return keys, make_problem(data_key, cfg.data)
 
 
-def test_hinton_kd_matches_hand_computed_value():
-    F = jnp.array([[1.0, 0.0], [0.0, 2.0]])      # student logits
-    G = jnp.array([[2.0, 0.0], [0.0, 0.0]])      # teacher logits
-    y = jnp.array([0, 1])
-    T, alpha = 2.0, 0.75
-
-    def sm(v):
-        e = np.exp(np.asarray(v) - np.max(v))
-        return e / e.sum()
-
-    ce = np.mean([-math.log(sm([1, 0])[0]), -math.log(sm([0, 2])[1])])
-    kl = 0.0
-    for f, g in zip(np.asarray(F), np.asarray(G)):
-        pt, ps = sm(g / T), sm(f / T)
-        kl += float(np.sum(pt * (np.log(pt) - np.log(ps))))
-    kl /= 2                                          # batchmean: sum over classes, mean over samples
-    expect = (1 - alpha) * ce + alpha * T**2 * kl
-    assert float(hinton_kd(F, G, y, T, alpha)) == pytest.approx(expect, rel=1e-6)
-    # teacher = student and alpha = 1: zero loss
-    assert float(hinton_kd(F, F, y, T, 1.0)) == pytest.approx(0.0, abs=1e-7)
-
-
-def test_truncated_softmax_caps_logits_at_one_over_tau_squared():
-    tau = 0.5
-    F = jnp.array([[0.0, 2.0, 100.0]])
-    # min(tau^2 F, 1)/tau = [0, 0.5, 1] / 0.5 = [0, 1, 2] -> softmax
-    e = np.exp([0.0, 1.0, 2.0])
-    np.testing.assert_allclose(truncated_softmax(F, tau)[0], e / e.sum(), rtol=1e-6)
-
-
-def test_theorem_kd_gradient_is_ce_plus_one_sided_push():
-    F = jnp.array([[0.5, 1.0, 0.0]])
-    G = jnp.array([[0.5, 3.0, -1.0]])
-    y = jnp.array([0])
-    tau, ratio = 0.5, 7.0
-    g = jax.grad(lambda f: theorem_kd_surrogate(f, G, y, tau, ratio))(F)
-    p = jax.nn.softmax(F)
-    ce_grad = p - jax.nn.one_hot(y, 3)
-    gap = np.minimum(truncated_softmax(F, tau) - truncated_softmax(G, tau), 0.0)
-    np.testing.assert_allclose(g, ce_grad + ratio * gap, rtol=1e-5, atol=1e-7)
-    # only the class where the student is below the teacher (class 1) gets the extra push
-    assert gap[0, 1] < 0 and gap[0, 0] == 0 and gap[0, 2] == 0
-
-
-@pytest.mark.parametrize("objective", ["theorem", "hinton"])
+@pytest.mark.parametrize("objective", ["theorem", "hinton", "logits"])
 def test_students_match_their_teacher_better_than_fresh_models(tiny, objective):
     """On test points the distilled student agrees with its teacher's predictions (and, for
     Hinton's KD, its soft outputs) more than a fresh model trained on labels does."""

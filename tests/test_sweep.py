@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from multiview import check, sweep
-from multiview.check import member_keys
+from multiview.keys import member_keys
 from multiview.config import ConfigError, override
 from multiview.data import make_problem
 from multiview.learners import train_single

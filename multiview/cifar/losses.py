@@ -1,4 +1,4 @@
-"""Training objectives: cross-entropy on labels, and Hinton's knowledge distillation.
+"""The CIFAR arm's objectives: labels, and Hinton's KD (both from multiview.losses).
 
 Every objective has the signature objective(logits, labels, teacher_logits) -> scalar, so the
 one training engine (train.py) serves single models, KD students and self-distillation.
@@ -8,21 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
-
-
-def cross_entropy(logits, labels):
-    """Mean over the batch of -log softmax(logits)[label]."""
-    logp = jax.nn.log_softmax(logits, axis=-1)
-    return -jnp.take_along_axis(logp, labels[:, None], axis=-1).mean()
-
-
-def kl_divergence(teacher_logits, logits, temperature):
-    """KL(softmax(t / T) || softmax(s / T)): summed over classes, mean over the batch."""
-    log_p = jax.nn.log_softmax(teacher_logits / temperature, axis=-1)
-    log_q = jax.nn.log_softmax(logits / temperature, axis=-1)
-    return (jnp.exp(log_p) * (log_p - log_q)).sum(axis=-1).mean()
+from multiview.losses import cross_entropy, hinton_kd
 
 
 def label_objective(logits, labels, teacher_logits=None):
@@ -41,5 +27,4 @@ class HintonKD:
     alpha: float = 0.9
 
     def __call__(self, logits, labels, teacher_logits):
-        soft = kl_divergence(teacher_logits, logits, self.temperature) * self.temperature**2
-        return self.alpha * soft + (1.0 - self.alpha) * cross_entropy(logits, labels)
+        return hinton_kd(logits, teacher_logits, labels, self.temperature, self.alpha)
