@@ -31,6 +31,13 @@ def _positive(name):
     return parse
 
 
+def _log(msg: str) -> None:
+    """A line on stderr that does not break the progress bars."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(msg, file=sys.stderr)
+
+
 def _cfg(args):
     return resolve(args.preset, args.config, args.set)
 
@@ -48,7 +55,8 @@ def cmd_check(args) -> int:
                           f"allowed: a comma-separated subset of {', '.join(METHODS)}")
     if args.devices != 1:
         cfg = override(cfg, {"train.devices": args.devices})
-    result = run_check(cfg, args.seeds, args.seed, methods, progress=not args.no_progress)
+    result = run_check(cfg, args.seeds, args.seed, methods, progress=not args.no_progress,
+                       log=None if args.no_progress else _log)
     path = write_json(result, args.out)
     print(format_table(result))
     print(f"\n{len(result['seeds'])} seeds, {result['run']['seconds']:.1f} s; wrote {path}")
@@ -107,6 +115,28 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_dose(args) -> int:
+    from .check import write_json
+    from .dose import format_dose, run_dose
+
+    cfg = _cfg(args)
+    sizes = None
+    if args.sizes:
+        try:
+            sizes = [int(v) for v in args.sizes.split(",")]
+        except ValueError:
+            sizes = []
+        if not sizes or any(not 1 <= v <= args.seeds for v in sizes):
+            raise ConfigError(f"--sizes: value {args.sizes!r} is not allowed; allowed: "
+                              f"comma-separated ensemble sizes between 1 and --seeds = {args.seeds}")
+    rec = run_dose(cfg, args.seeds, args.seed, sizes, progress=not args.no_progress,
+                   log=None if args.no_progress else _log)
+    path = write_json(rec, args.out, "dose.json")
+    print(format_dose(rec))
+    print(f"\n{rec['run']['seconds']:.1f} s; wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="multiview", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -137,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--devices", type=_positive("--devices"), default=1,
                    help="shard members across N devices (jax.sharding)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("dose", help="teacher dose-response: students distilled from teachers "
+                                    "that know a growing share of their missing views")
+    _add_config_args(p)
+    p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="students (= L)")
+    p.add_argument("--sizes", help="teacher ensemble sizes (default 2, 4, ..., L)")
+    p.add_argument("--out", default=".", help="directory for dose.json")
+    p.set_defaults(func=cmd_dose)
 
     from . import bench, plots, sweep
     for name, module, text in (

@@ -26,14 +26,20 @@ OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green":
 METHOD_COLOR = {"single": OKABE_ITO["blue"], "ensemble": OKABE_ITO["orange"],
                 "kd": OKABE_ITO["green"], "self_distill": OKABE_ITO["purple"],
                 "ensemble_kd": OKABE_ITO["vermillion"], "sum_trained": OKABE_ITO["grey"],
-                "kd_hard": OKABE_ITO["sky"]}
-METHOD_LABEL = {"single": "single", "ensemble": "ensemble", "kd": "KD",
-                "self_distill": "self-distill", "ensemble_kd": "ens. of KD",
-                "sum_trained": "sum trained", "kd_hard": "KD (hard)"}
+                "kd_hard": OKABE_ITO["sky"], "kd_twin": OKABE_ITO["yellow"],
+                "self_distill_twin": OKABE_ITO["yellow"]}
+# the order of figure bars: each control right after the claim it controls
+METHOD_LABEL = {"single": "single", "ensemble": "ensemble", "sum_trained": "sum trained",
+                "kd": "KD", "kd_twin": "KD from twin", "self_distill": "self-distill",
+                "self_distill_twin": "self-dist. twin", "ensemble_kd": "ens. of KD",
+                "kd_hard": "KD (hard)"}
 FIELD_LABEL = {"data.mu": r"$\mu$ (single-view fraction)", "model.sigma0": r"$\sigma_0$ (init. scale)",
                "model.q": r"$q$ (smoothed-ReLU power)", "model.varrho": r"$\varrho$ (ReLU threshold)",
                "data.sigma_p": r"$\sigma_p$ (patch noise, per coord.)", "data.rho": r"$\rho$ (faint view)",
-               "data.Gamma": r"$\Gamma$ (off-class, single-view)", "data.s": r"$s$ (off-class views)"}
+               "data.Gamma": r"$\Gamma$ (off-class, single-view)", "data.s": r"$s$ (off-class views)",
+               "data.mu_train": r"$\mu_{train}$ (single-view, training)",
+               "data.z_off_multi": r"$Z$ off-class (multi-view)", "data.k": r"$k$ (classes)",
+               "distill.objective": "distillation objective"}
 STYLE = {
     "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 6.5,
     "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.linewidth": 0.6,
@@ -458,9 +464,123 @@ def fig_phase(sweep: dict, x: str, y: str, fixed: dict | None = None):
     return fig
 
 
+# --- teacher dependence ------------------------------------------------------------------
+
+def fig_dose(records: list[dict]):
+    """Dose-response: the share of a student's missing (class, view) pairs it gained against
+    the share its teacher knows (left), and its single-view test accuracy (right), one line
+    per dose record (seed); the paper's mechanism predicts a rising line."""
+    import matplotlib.pyplot as plt
+
+    markers = "osD^v"
+    with paper_style():
+        fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 1.75), gridspec_kw={"wspace": 0.45})
+        for s, rec in enumerate(records):
+            rows = rec["teachers"]
+            x = [r["share_known"] for r in rows]
+            kw = dict(marker=markers[s % len(markers)], ms=3, lw=0.9,
+                      color=OKABE_ITO["green"], alpha=0.9)
+            axes[0].plot(x, [r["share_gained"] for r in rows], label=f"seed {rec['seed']}", **kw)
+            axes[1].errorbar(x, [100 * r["test_acc_single"] for r in rows],
+                             yerr=[100 * r["std"] for r in rows], capsize=1, elinewidth=0.5,
+                             **kw)
+            axes[1].axhline(100 * rec["labels_alone"]["test_acc_single"], color=OKABE_ITO["grey"],
+                            lw=0.7, ls=":")
+            if s == 0:
+                for r in rows:
+                    axes[0].annotate(r["teacher"], (r["share_known"], r["share_gained"]),
+                                     fontsize=5, xytext=(2, -6), textcoords="offset points")
+        axes[0].plot([0, 1], [0, 1], color=OKABE_ITO["grey"], lw=0.6, ls="--",
+                     label="gains what the teacher knows")
+        axes[0].set(xlim=(-0.05, 1.05), ylim=(-0.05, 1.05),
+                    xlabel="teacher knows (share of the\nstudent's missing views)",
+                    ylabel="student gained (share)")
+        axes[1].set(xlim=(-0.05, 1.05), xlabel="teacher knows (share)",
+                    ylabel="student single-view\ntest accuracy (%)")
+        axes[1].text(1.0, 100 * records[0]["labels_alone"]["test_acc_single"], " labels only",
+                     fontsize=5, va="bottom", ha="right", color=OKABE_ITO["grey"])
+        axes[0].legend(loc="lower right", fontsize=5)
+        L = records[0]["L"]
+        fig.text(0.5, -0.12, f"{L} students per teacher: twin (its own initialisation on "
+                 "labels), one single model, ensembles of 2 ... L", ha="center", va="top",
+                 fontsize=5.5)
+    return fig
+
+
+def teacher_grid(sweep: dict, x: str, y: str):
+    """[ny, nx] arrays over the sweep's fields x, y: kd's single-view gain over labels_alone,
+    the teacher dependence (kd minus kd_twin), and whether T3.teacher and students.bounded hold."""
+    grid = sweep["grid"]
+    for f in (x, y):
+        if f not in grid:
+            raise ConfigError(f"plot phase-teacher: {f!r} is not a field of the sweep's grid "
+                              f"({', '.join(grid)})")
+    xs, ys = grid[x], grid[y]
+    shape = (len(ys), len(xs))
+    out = {k: np.full(shape, np.nan) for k in ("gain", "dependence")}
+    out["found"] = np.zeros(shape, bool)
+    out["controls"] = np.zeros(shape, bool)
+    for p in sweep["points"]:
+        g, m = p["grid"], p["methods"]
+        if not {"kd", "kd_twin"} <= set(m):
+            raise ConfigError("plot phase-teacher: the sweep must have run the methods kd and "
+                              "kd_twin (--methods single,ensemble,kd,kd_twin)")
+        i, j = ys.index(g[y]), xs.index(g[x])
+        out["found"][i, j] = True
+        out["dependence"][i, j] = m["kd"]["test_acc_single"] - m["kd_twin"]["test_acc_single"]
+        alone = p.get("labels_alone")
+        if alone is not None:
+            out["gain"][i, j] = m["kd"]["test_acc_single"] - alone["test_acc_single"]
+        held = {q["id"]: q["holds"] for q in p["predictions"]}
+        out["controls"][i, j] = bool(held.get("T3.teacher")) and bool(held.get("students.bounded"))
+    return xs, ys, out
+
+
+def fig_phase_teacher(sweep: dict, x: str, y: str):
+    """Two heat maps over (x, y): kd's single-view gain over the students' own label-trained
+    initialisations, and how much of it depends on the teacher (kd minus kd_twin, whose teacher
+    is the student's twin); outlined: the controls T3.teacher and students.bounded hold."""
+    import matplotlib.pyplot as plt
+
+    xs, ys, g = teacher_grid(sweep, x, y)
+    panels = [("gain", "KD gain over labels alone\n(single-view, % points)"),
+              ("dependence", "teacher dependence: KD minus\nKD from the twin (% points)")]
+    with paper_style():
+        fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 2.0), gridspec_kw={"wspace": 0.12})
+        for c, (ax, (key, title)) in enumerate(zip(axes, panels)):
+            vals = 100 * g[key]
+            vmax = max(10.0, float(np.nanmax(np.abs(vals))) if np.isfinite(vals).any() else 10.0)
+            im = ax.imshow(vals, origin="lower", cmap="PuOr", vmin=-vmax, vmax=vmax,
+                           aspect="auto")
+            for i in range(len(ys)):
+                for j in range(len(xs)):
+                    v = vals[i, j]
+                    ax.text(j, i, "–" if not np.isfinite(v) else f"{v:+.0f}", ha="center",
+                            va="center", fontsize=5.5,
+                            color="white" if np.isfinite(v) and abs(v) > 0.6 * vmax else "black")
+            _outline(ax, g["controls"], color=OKABE_ITO["vermillion"], lw=1.6,
+                     solid_capstyle="round")
+            ax.set_xticks(range(len(xs)), [_fmt(v) for v in xs])
+            ax.set_yticks(range(len(ys)), [_fmt(v) for v in ys] if c == 0 else [])
+            ax.tick_params(length=0)
+            for s in ax.spines.values():
+                s.set_visible(False)
+            cb = fig.colorbar(im, ax=ax, orientation="horizontal", location="top", pad=0.03,
+                              fraction=0.07, aspect=22)
+            cb.ax.tick_params(labelsize=5.5, length=1.5, pad=1)
+            cb.set_label(title, fontsize=6.5, labelpad=2)
+            cb.outline.set_linewidth(0.4)
+        axes[0].set_ylabel(_label(y))
+        fig.supxlabel(_label(x), y=-0.02, fontsize=8)
+        fig.text(0.5, -0.1, f"{sweep['seeds']} seeds per cell; outlined: T3.teacher and "
+                 "students.bounded hold", ha="center", va="top", fontsize=6)
+    return fig
+
+
 # --- the CLI's entry -----------------------------------------------------------------------
 
-KINDS = ("views", "lottery", "ensemble-size", "methods", "fixed", "phase")
+KINDS = ("views", "lottery", "ensemble-size", "methods", "fixed", "phase", "dose",
+         "phase-teacher")
 
 
 def _load_check(path) -> dict:
@@ -479,6 +599,16 @@ def plot(kind: str, path: str | Path, out: str | Path, name: str | None = None,
                "ensemble-size": fig_ensemble_size}[kind](arrays)
     elif kind in ("methods", "fixed"):
         fig = (fig_methods if kind == "methods" else fig_fixed)(_load_check(path))
+    elif kind == "dose":
+        fig = fig_dose([read_result(path, "dose.json", "multiview dose")])
+    elif kind == "phase-teacher":
+        sweep = load_sweep(path)
+        fields = list(sweep["grid"])
+        if len(fields) < 2 and not (x and y):
+            raise ConfigError("plot phase-teacher: the sweep needs a grid over two fields "
+                              "(--x, --y)")
+        fig = fig_phase_teacher(sweep, x or fields[0], y or fields[1])
+        name = name or "phase_teacher"
     elif kind == "phase":
         sweep = load_sweep(path)
         fields = list(sweep["grid"])

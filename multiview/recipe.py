@@ -19,6 +19,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import numpy as np
+from tqdm.auto import tqdm
 
 from .config import Config
 from .data import Problem, make_problem
@@ -176,21 +177,35 @@ def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemb
     problem = make_problem(data_key(seed), cfg.data)
     done: dict[str, StageResult] = {}
     budget = None
-    for i, name in enumerate(order, 1):
-        stage = STAGES[name]
-        t = time.perf_counter()
-        tr = _train(name, stage, cfg, L, seed, problem, done, budget, progress,
-                    snapshots and name == "single")
-        lt, le, lam = _evaluate(stage, tr, problem, cfg)
-        seconds = time.perf_counter() - t
-        done[name] = StageResult(tr, np.asarray(lt), np.asarray(le),
-                                 None if lam is None else np.asarray(lam), seconds)
-        if name == "single":
-            budget = step_budget(tr.fit, cfg)
-        acc = float((np.asarray(lt).argmax(-1) == np.asarray(problem.train.y)).mean())
-        log(f"[{i}/{len(order)}] {name}: {tr.fit.steps_run} steps, train acc {acc:.3f}, "
-            f"{seconds:.1f} s (total {time.perf_counter() - t0:.0f} s)")
+    overall = tqdm(total=len(order), desc=f"{len(order)} stages", unit="stage",
+                   disable=not progress, leave=False, position=0)
+    try:
+        for i, name in enumerate(order, 1):
+            overall.set_postfix_str(name)
+            budget = _stage(i, name, order, cfg, L, seed, problem, done, budget, progress,
+                            snapshots, log, t0)
+            overall.update(1)
+    finally:
+        overall.close()
     return Run(cfg, seed, L, problem, done, budget)
+
+
+def _stage(i, name, order, cfg, L, seed, problem, done, budget, progress, snapshots, log, t0):
+    """Train and evaluate stage `name` into `done`; return the students' budget."""
+    stage = STAGES[name]
+    t = time.perf_counter()
+    tr = _train(name, stage, cfg, L, seed, problem, done, budget, progress,
+                snapshots and name == "single")
+    lt, le, lam = _evaluate(stage, tr, problem, cfg)
+    seconds = time.perf_counter() - t
+    done[name] = StageResult(tr, np.asarray(lt), np.asarray(le),
+                             None if lam is None else np.asarray(lam), seconds)
+    if name == "single":
+        budget = step_budget(tr.fit, cfg)
+    acc = float((np.asarray(lt).argmax(-1) == np.asarray(problem.train.y)).mean())
+    log(f"[{i}/{len(order)}] {name}: {tr.fit.steps_run} steps, train acc {acc:.3f}, "
+        f"{seconds:.1f} s (total {time.perf_counter() - t0:.0f} s)")
+    return budget
 
 
 def method_logits(run: Run, method: str):

@@ -1,0 +1,72 @@
+"""check.py and the recipe: the method table's stages, kd_twin's teacher, records and the table."""
+
+import numpy as np
+import pytest
+
+from multiview.check import format_table, run_check, verdicts
+from multiview.keys import stream_keys
+from multiview.learners import logits_of, train_single, train_students
+from multiview.recipe import METHODS, STAGES, stages_for, train_methods
+
+
+def test_every_method_reads_a_stage_whose_needs_come_first():
+    order = list(STAGES)
+    for name, (stage, how) in METHODS.items():
+        assert stage in STAGES and how in ("members", "mean")
+        for dep in STAGES[stage].needs:
+            assert order.index(dep) < order.index(stage)
+    assert stages_for(["kd_twin"]) == ["single", "alone", "twin"]
+    assert stages_for(["ensemble_kd"]) == ["single", "kd"]
+    with pytest.raises(ValueError, match="--methods"):
+        stages_for(["nope"])
+
+
+def test_kd_twin_students_learn_from_their_own_label_trained_twins(tiny):
+    """The twin stage equals distilling student l from the model with student l's own
+    initialisation trained on labels (independent slow path through the learners)."""
+    L = 2
+    run = train_methods(tiny, L, 0, ["kd_twin"], progress=False)
+    keys = stream_keys(0, "student", L)
+    twin = train_single(keys, tiny, run.problem, progress=False)
+    G = logits_of(twin.params, run.problem.train.x, tiny)
+    np.testing.assert_allclose(run.stages["alone"].train_logits, G, rtol=1e-5, atol=1e-6)
+    st = train_students(keys, tiny, run.problem, G, per_member=True, steps=run.budget,
+                        progress=False)
+    np.testing.assert_allclose(run.stages["twin"].trained.params, st.params, rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_check_records_controls_beside_their_claims(tiny):
+    r = run_check(tiny, 2, 0, ["single", "ensemble", "kd", "kd_twin", "self_distill",
+                               "self_distill_twin"], progress=False)
+    assert list(r["methods"]) == ["single", "ensemble", "kd", "kd_twin", "self_distill",
+                                  "self_distill_twin"]
+    # kd_twin and self_distill_twin are one training: the same students, the same teachers
+    assert r["methods"]["kd_twin"]["per_model"] == r["methods"]["self_distill_twin"]["per_model"]
+    assert r["methods"]["kd"]["lam_over_varrho"] > 0
+    assert r["methods"]["ensemble"]["lam_over_varrho"] is None
+    ids = {p["id"] for p in r["predictions"]}
+    assert {"T3.teacher", "T4.teacher", "T4.half", "students.bounded"} <= ids
+    assert set(r["run"]["stage_seconds"]) == {"single", "labels_alone", "kd", "self_distill",
+                                              "self_distill_twin"}
+    table = format_table(r)
+    lines = table.splitlines()
+    names = [ln.split()[0] for ln in lines[2:9]]
+    assert names == ["single", "labels_alone", "ensemble", "kd", "kd_twin", "self_distill",
+                     "self_distill_twin"]
+
+
+def _result(**holds):
+    preds = [{"id": i, "source": s, "holds": h, "control": c} for i, s, c, h in (
+        ("T3.single", "Theorem 3", False, holds.get("band", True)),
+        ("T3.teacher", "Theorem 3 (control)", True, holds.get("control", True)),
+        ("students.bounded", "Theorems 3-4 (control)", True, holds.get("bounded", True)))]
+    return {"predictions": preds}
+
+
+def test_verdict_says_holds_control_fails_when_only_the_control_fails():
+    assert verdicts(_result()) == ["Theorem 3: holds, controls agree"]
+    assert verdicts(_result(control=False)) == \
+        ["Theorem 3: holds, control fails (T3.teacher)"]
+    assert verdicts(_result(band=False, bounded=False)) == \
+        ["Theorem 3: does not hold (T3.single); control fails (students.bounded)"]

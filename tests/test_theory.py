@@ -1,0 +1,73 @@
+"""theory.py: each prediction measures what it claims, on hand-made method records."""
+
+import math
+
+import pytest
+
+from multiview import theory
+
+
+def rec(single_view, lam=None, **kw):
+    out = {"train_acc": 1.0, "test_acc": 0.9, "test_acc_multi": 1.0,
+           "test_acc_single": single_view, "views": {"none": 0.0, "one": 1.0, "both": 0.0},
+           "lam_over_varrho": lam}
+    out.update(kw)
+    return out
+
+
+def by_id(preds):
+    return {p["id"]: p for p in preds}
+
+
+def test_teacher_share_is_the_part_of_the_gain_the_twin_does_not_get():
+    methods = {"kd": rec(0.90, 2.0), "kd_twin": rec(0.70, 2.0), "single": rec(0.6, 1.0)}
+    alone = {"labels_alone": rec(0.60, 1.0)}
+    p = by_id(theory.check(methods, 10, baselines=alone))["T3.teacher"]
+    # kd gains 0.30 over labels_alone, the twin 0.10: the teacher accounts for 0.20 / 0.30
+    assert p["measured"] == pytest.approx(2 / 3)
+    assert p["holds"] is True and p["control"] is True
+    methods["kd_twin"] = rec(0.88, 2.0)                   # the twin gains nearly as much
+    p = by_id(theory.check(methods, 10, baselines=alone))["T3.teacher"]
+    assert p["measured"] == pytest.approx(0.02 / 0.30) and p["holds"] is False
+
+
+def test_teacher_share_is_undefined_without_a_gain():
+    methods = {"kd": rec(0.55), "kd_twin": rec(0.50)}
+    p = by_id(theory.check(methods, 10, baselines={"labels_alone": rec(0.60)}))["T3.teacher"]
+    assert p["measured"] is None and not p["holds"]
+
+
+def test_self_distillation_half_is_its_gain_over_kds():
+    methods = {"kd": rec(0.95), "self_distill": rec(0.75), "self_distill_twin": rec(0.62),
+               "single": rec(0.6)}
+    preds = by_id(theory.check(methods, 10, baselines={"labels_alone": rec(0.55)}))
+    assert preds["T4.half"]["measured"] == pytest.approx(0.20 / 0.40)
+    assert preds["T4.half"]["holds"] is True
+    assert preds["T4.teacher"]["measured"] == pytest.approx((0.75 - 0.62) / 0.20)
+
+
+def test_students_bounded_compares_the_larger_student_median_with_single():
+    methods = {"single": rec(0.6, 1.5), "kd": rec(0.9, 12.0), "self_distill": rec(0.8, 30.0)}
+    p = by_id(theory.check(methods, 10))["students.bounded"]
+    assert p["measured"] == pytest.approx(20.0) and p["holds"] is False
+    methods["self_distill"] = rec(0.8, 3.0)
+    p = by_id(theory.check(methods, 10))["students.bounded"]
+    assert p["measured"] == pytest.approx(8.0) and p["holds"] is True
+
+
+def test_predictions_need_their_methods_and_baseline():
+    ids = {p["id"] for p in theory.check({"kd": rec(0.9), "kd_twin": rec(0.7)}, 10)}
+    assert "T3.teacher" not in ids            # no labels_alone baseline: not evaluated
+    ids = {p["id"] for p in theory.check({"single": rec(0.6, 1.0)}, 10)}
+    assert "students.bounded" not in ids      # no students
+    assert {"T1.single", "T1.train"} <= ids
+
+
+def test_bands_are_the_documented_ones():
+    preds = {p.id: p for p in theory.predictions(10)}
+    assert preds["T3.teacher"].expected[0] == 0.5
+    assert preds["T4.teacher"].expected[0] == 0.5
+    assert preds["T4.half"].expected == (0.25, 0.85)
+    assert preds["students.bounded"].expected == (0.0, 10.0)
+    assert preds["T2.single"].expected[0] == pytest.approx(min(0.90, 1 - 2.0 ** -10))
+    assert all(math.isfinite(v) for p in preds.values() for v in p.expected)
