@@ -91,6 +91,7 @@ class DistillConfig:
     tau: float = 0.25               # theorem: logit^tau_i = softmax_i(min(tau^2 F_i, 1) / tau)
     eta_ratio: float = 20.0         # theorem: eta' / eta, the extra step on the one-sided term
     eps: float = 0.0                # theorem: tolerance; push only where the student is > eps below
+    label_weight: float = 1.0       # theorem: weight of the label term (1: the theorems' update)
     T: float = 2.0                  # hinton: temperature
     alpha: float = 0.9              # hinton, logits: weight of the teacher term (1 - alpha on labels)
     lr: float = 0.0                 # student step size; 0 means train.lr
@@ -358,6 +359,8 @@ def validate(cfg: Config) -> Config:
     _need(K.objective in OBJECTIVES, "distill.objective", K.objective,
           "allowed: 'theorem', 'hinton' or 'logits'")
     _need(0 <= K.eps < 1, "distill.eps", K.eps, "allowed: 0 <= eps < 1 (a gap of probabilities)")
+    _need(0 <= K.label_weight <= 1, "distill.label_weight", K.label_weight,
+          "allowed: 0 <= label_weight <= 1")
     _need(K.tau > 0, "distill.tau", K.tau, "allowed: tau > 0")
     _need(K.eta_ratio >= 0, "distill.eta_ratio", K.eta_ratio, "allowed: eta_ratio >= 0")
     _need(K.T > 0, "distill.T", K.T, "allowed: T > 0")

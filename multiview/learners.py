@@ -64,7 +64,7 @@ def make_loss(logits_fn: Callable, objective: str) -> Callable:
             value = cross_entropy(F, y)
         elif objective == "theorem":
             value = theorem_kd_surrogate(F, _teacher(shared, member), y, shared["tau"],
-                                         shared["eta_ratio"], shared["eps"])
+                                         shared["eta_ratio"], shared["eps"], shared["label_weight"])
         elif objective == "hinton":
             value = hinton_kd(F, _teacher(shared, member), y, shared["T"], shared["alpha"])
         elif objective == "logits":
@@ -101,7 +101,8 @@ def shared_inputs(cfg: Config, problem: Problem, teacher=None, y=None) -> dict:
            "views": problem.views.astype(dt), "varrho": jnp.asarray(cfg.model.varrho, dt),
            "tau": jnp.asarray(cfg.distill.tau, dt), "eta_ratio": jnp.asarray(cfg.distill.eta_ratio, dt),
            "T": jnp.asarray(cfg.distill.T, dt), "alpha": jnp.asarray(cfg.distill.alpha, dt),
-           "eps": jnp.asarray(cfg.distill.eps, dt)}
+           "eps": jnp.asarray(cfg.distill.eps, dt),
+           "label_weight": jnp.asarray(cfg.distill.label_weight, dt)}
     if teacher is not None:
         out["teacher"] = teacher.astype(dt)
     return out

@@ -41,14 +41,15 @@ def logit_matching(F, G, y, alpha):
     return (1.0 - alpha) * cross_entropy(F, y) + alpha * mse
 
 
-def theorem_kd_surrogate(F, G, y, tau, eta_ratio, eps=0.0):
+def theorem_kd_surrogate(F, G, y, tau, eta_ratio, eps=0.0, label_weight=1.0):
     """A loss whose gradient step is the theorems' distillation update:
-    grad CE(labels) + (eta'/eta) E[ gap_i grad F_i ],
+    label_weight grad CE(labels) + (eta'/eta) E[ gap_i grad F_i ],
     gap_i = min(logit^tau_i(F) - logit^tau_i(G) + eps, 0), held constant (stop_gradient).
 
     Only classes where the student is below the teacher are pushed up. eps >= 0 is a tolerance:
     with eps > 0 a class is pushed only where the student is more than eps below, and by the
-    excess (eps = 0 is the theorems' update).
+    excess. eps = 0 and label_weight = 1 is the theorems' update; the two knobs are ablations.
     """
     gap = jnp.minimum(truncated_softmax(F, tau) - truncated_softmax(G, tau) + eps, 0.0)
-    return cross_entropy(F, y) + eta_ratio * (jax.lax.stop_gradient(gap) * F).sum(-1).mean()
+    return (label_weight * cross_entropy(F, y)
+            + eta_ratio * (jax.lax.stop_gradient(gap) * F).sum(-1).mean())

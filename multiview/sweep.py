@@ -332,6 +332,7 @@ def summarise(points: list[dict]) -> list[dict]:
             "grid": rec["grid"], "key": rec["key"], "file": f"{rec['key']}.json",
             "methods": {n: {k: m[k] for k in RESULT_FIELDS} for n, m in res["methods"].items()},
             "labels_alone": res.get("diagnostics", {}).get("labels_alone"),
+            "dark_knowledge": res.get("diagnostics", {}).get("dark_knowledge"),
             "predictions": [{"id": p["id"], "measured": p["measured"], "expected": p["expected"],
                              "holds": p["holds"]} for p in res["predictions"]]})
     return out

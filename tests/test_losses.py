@@ -114,3 +114,14 @@ def test_logit_matching_gradient_is_the_scaled_logit_difference():
     # value by hand: row 1 squares 1, 4, .25 -> mean 1.75; row 2 .25, 2.25, 6.25 -> 2.9167
     assert float(logit_matching(F, G, y, 1.0)) == pytest.approx(0.5 * (1.75 + 2.916667) / 2,
                                                                  rel=1e-5)
+
+
+def test_theorem_label_weight_scales_only_the_label_term():
+    F = jnp.array([[0.5, 1.0, 0.0]])
+    G = jnp.array([[0.5, 3.0, -1.0]])
+    y = jnp.array([0])
+    ce_grad = np.asarray(jax.nn.softmax(F) - jax.nn.one_hot(y, 3))
+    gap = np.minimum(truncated_softmax(F, 0.5) - truncated_softmax(G, 0.5), 0.0)
+    for w in (0.0, 0.3, 1.0):
+        g = jax.grad(lambda f: theorem_kd_surrogate(f, G, y, 0.5, 7.0, 0.0, w))(F)
+        np.testing.assert_allclose(g, w * ce_grad + 7.0 * gap, rtol=1e-5, atol=1e-7)
