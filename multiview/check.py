@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -27,15 +24,22 @@ METHODS = ("single", "ensemble", "kd", "self_distill", "ensemble_kd", "sum_train
            "ntk_single", "ntk_ensemble", "ntk_sum", "ntk_kd")
 
 
+def _defined(v) -> float | None:
+    """float(v), or None where it is nan (undefined)."""
+    v = float(v)
+    return None if np.isnan(v) else v
+
+
 def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_counts) -> dict:
     """Accuracies (mean and std over the leading model axis) and views learned."""
     tr = slice_accuracies(train_logits, train)
     te = slice_accuracies(test_logits, test)
     values = {"train_acc": tr["acc"], "test_acc": te["acc"], "test_acc_multi": te["multi"],
               "test_acc_single": te["single"]}
-    out = {name: float(np.mean(v)) for name, v in values.items()}
-    out["std"] = {name: float(np.std(v)) for name, v in values.items()}
-    out["per_model"] = {name: np.atleast_1d(v).tolist() for name, v in values.items()}
+    # an accuracy over an empty slice (mu = 0: no single-view test point) is undefined: None
+    out = {name: _defined(np.mean(v)) for name, v in values.items()}
+    out["std"] = {name: _defined(np.std(v)) for name, v in values.items()}
+    out["per_model"] = {name: [_defined(x) for x in np.atleast_1d(v)] for name, v in values.items()}
     out["views"] = (views_fractions(view_counts) if view_counts is not None
                     else {"none": None, "one": None, "both": None})
     return out
@@ -203,15 +207,9 @@ def dark_knowledge(teacher_logits, train: Dataset, cfg: Config) -> dict:
     return out
 
 
-def write_json(result: dict, out_dir: str | Path, name: str = "check.json") -> Path:
-    """Write atomically (temp file + rename) so an interrupted run leaves no partial file."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / name
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(result, indent=2, default=float))
-    os.replace(tmp, path)
-    return path
+def _num(v, width: int) -> str:
+    """A number right-aligned in `width` characters, 'n/a' for None (undefined)."""
+    return f"{'n/a':>{width}}" if v is None else f"{v:>{width}.3f}"
 
 
 def format_table(result: dict) -> str:
@@ -224,9 +222,9 @@ def format_table(result: dict) -> str:
         v = m["views"]
         views = (f"{v['none']:>8.2f}{v['one']:>7.2f}{v['both']:>7.2f}" if v["none"] is not None
                  else f"{'-':>8}{'-':>7}{'-':>7}")
-        lines.append(f"{name:<18}{m['train_acc']:>8.3f}{m['test_acc']:>8.3f}"
-                     f"{m['test_acc_multi']:>8.3f}{m['test_acc_single']:>8.3f}"
-                     f"{m['std']['test_acc_single']:>10.3f}{views}")
+        lines.append(f"{name:<18}{_num(m['train_acc'], 8)}{_num(m['test_acc'], 8)}"
+                     f"{_num(m['test_acc_multi'], 8)}{_num(m['test_acc_single'], 8)}"
+                     f"{_num(m['std']['test_acc_single'], 10)}{views}")
     lines.append("")
     head = f"{'prediction':<16}{'source':<23}{'method':<18}{'quantity':<28}{'measured':>9}" \
            f"{'expected':>15}  holds"
@@ -236,5 +234,5 @@ def format_table(result: dict) -> str:
         measured = "n/a" if p["measured"] is None else f"{p['measured']:.3f}"
         lines.append(f"{p['id']:<16}{p['source']:<23}{p['method']:<18}{p['quantity']:<28}"
                      f"{measured:>9}{f'[{lo:.2f}, {hi:.2f}]':>15}  "
-                     f"{'yes' if p['holds'] else 'NO'}")
+                     f"{ {True: 'yes', False: 'NO', None: 'n/a'}[p['holds']]}")
     return "\n".join(lines)

@@ -118,15 +118,21 @@ def _recovered(single: str, ensemble: str, student: str):
 
 
 def check(methods: dict, L: int) -> list[dict]:
-    """Measured vs expected for every prediction whose methods were run (SPEC section 6)."""
+    """Measured vs expected for every prediction whose methods were run. A prediction whose
+    value is undefined (an accuracy over an empty slice, a fraction of a zero gain) has
+    measured None and holds None: it could not be evaluated, it did not fail."""
     out = []
     for p in predictions(L):
         if not all(n in methods for n in p.needs):
             continue
-        value = float(p.measure(methods))
+        try:
+            value = float(p.measure(methods))
+        except TypeError:            # an undefined (None) accuracy among the inputs
+            value = float("nan")
         lo, hi = p.expected
         finite = math.isfinite(value)
         out.append({"id": p.id, "source": p.source, "method": p.method, "quantity": p.quantity,
                     "measured": value if finite else None, "expected": [lo, hi],
-                    "holds": bool(finite and lo <= value <= hi), "asymptotic": p.asymptotic})
+                    "holds": bool(lo <= value <= hi) if finite else None,
+                    "asymptotic": p.asymptotic})
     return out
