@@ -76,12 +76,12 @@ def check_devices(n: int) -> None:
     need(n <= have, "--devices", n, f"at most the {have} {jax.default_backend()} device(s) here")
 
 
-def parse_methods(text: str, methods) -> list[str]:
+def parse_methods(text: str, methods, flag: str = "--methods") -> list[str]:
     """--methods: a comma-separated subset of `methods`, or 'all'."""
-    items = split_items(text, "--methods")
+    items = split_items(text, flag)
     if items == ["all"]:
         return list(methods)
-    need(all(m in methods for m in items), "--methods", text,
+    need(all(m in methods for m in items), flag, text,
          f"a comma-separated subset of {', '.join(methods)}, or 'all'")
     return items
 
@@ -182,7 +182,8 @@ def cmd_arrays(args) -> int:
 
     need(args.out.endswith(".npz"), "--out", args.out, "a file name ending in .npz")
     probe_file(args.out, "--out", force=args.force)
-    students = [] if args.students == "none" else parse_methods(args.students, list(STUDENTS))
+    students = [] if args.students == "none" else parse_methods(args.students, list(STUDENTS),
+                                                                   "--students")
     cfg = _cfg(args, args.seeds)
     with precision(cfg):
         arrays = view_arrays(cfg, args.seeds, args.seed, students=tuple(students),

@@ -18,8 +18,8 @@ from .errors import ConfigError
 FORCE_ENV = "MULTIVIEW_FORCE_SIZE"
 
 
-def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str]]:
-    """{term: (bytes, the field that sets it)} for a run of L members on `cfg` (L = 0: data
+def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]]:
+    """{term: (bytes, the field or fields that set it)} for a run of L members on `cfg` (L = 0: data
     only)."""
     D, M = cfg.data, cfg.model
     b = 8 if cfg.train.dtype == "float64" else 4
@@ -30,8 +30,8 @@ def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str]]:
                                      "data.N_train" if train_x >= test_x else "data.N_test")}
     if L:
         widest = max(L, cfg.train.sum_models * L) if L > 1 else 1
-        out["training batch"] = (3 * widest * D.n_train * P * km * b, "--seeds")
-        out["test logits"] = (2 * L * D.N_test * P * km * b, "data.N_test")
+        out["training batch"] = (3 * widest * D.n_train * P * km * b, ("--seeds", "data.N_train"))
+        out["test logits"] = (2 * L * D.N_test * P * km * b, ("--seeds", "data.N_test"))
     return out
 
 
@@ -80,10 +80,14 @@ def guard(cfg: Config, L: int, force: bool = False, field_flags: dict | None = N
     have, where = available()
     if total <= have:
         return total
-    term, (_, field) = max(terms.items(), key=lambda kv: kv[1][0])
+    term, (_, names) = max(terms.items(), key=lambda kv: kv[1][0])
+    names = names if isinstance(names, tuple) else (names,)
     values = {"data.N_train": cfg.data.n_train, "data.N_test": cfg.data.N_test, "--seeds": L}
-    name = (field_flags or {}).get(field, field)
+    shown = ", ".join((field_flags or {}).get(n, n) for n in names)
+    value = ", ".join(str(values[n]) for n in names)
+    verb = "values {} are" if len(names) > 1 else "value {} is"
     raise ConfigError(
-        f"{name}: value {values[field]} is not allowed here; the run needs about {_gb(total)} "
-        f"(largest: the {term}, {_gb(terms[term][0])}) but {_gb(have)} is available "
-        f"({where}); allowed: a smaller value, or --force-size ({FORCE_ENV}=1) to try anyway")
+        f"{shown}: {verb.format(value)} not allowed on this machine; the run needs about "
+        f"{_gb(total)} (largest: the {term}, {_gb(terms[term][0])}) but {_gb(have)} is "
+        f"available ({where}); allowed: smaller values, or --force-size ({FORCE_ENV}=1) to "
+        "try anyway")

@@ -438,7 +438,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     """`multiview sweep`: run or resume the grid; print one line per point."""
     from .check import METHODS
-    from .cli import _cfg, parse_methods
+    from .cli import _cfg, parse_methods, precision
     from .results import probe_dir
     from .size import guard
 
@@ -448,10 +448,16 @@ def run(args) -> int:
     cfg = _cfg(args)            # checks --devices against the machine, cached points or not
     grid = parse_grid(args.grid, cfg)
     methods = canonical_methods(parse_methods(args.methods, METHODS))
-    for point in grid_points(cfg, grid):
+    points = grid_points(cfg, grid)
+    for point in points:
         guard(point.cfg, args.seeds * args.batch_points, args.force_size)
-    summary = run_sweep(cfg, grid, methods, args.seeds, args.seed, args.out,
-                        batch_points=args.batch_points, progress=not args.no_progress)
+    dtypes = {p.cfg.train.dtype for p in points}
+    if len(dtypes) > 1:
+        raise ConfigError("--grid train.dtype: values float32 and float64 are not allowed in "
+                          "one sweep; allowed: one precision per sweep (run two sweeps)")
+    with precision(points[0].cfg):
+        summary = run_sweep(cfg, grid, methods, args.seeds, args.seed, args.out,
+                            batch_points=args.batch_points, progress=not args.no_progress)
     print(format_summary(summary))
     r = summary["run"]
     print(f"\n{r['points']} points ({r['cached']} cached, {r['computed']} computed"
