@@ -136,6 +136,8 @@ def cmd_data(args) -> int:
         cfg = override(cfg, {field: args.n})
     from .size import guard
     guard(cfg, 0, args.force_size, {field: "--n"} if args.n else None)
+    print(f"data: generating views, {cfg.data.n_train} training and {cfg.data.N_test} test "
+          f"samples (seed {args.seed}) ...", file=sys.stderr, flush=True)
     with precision(cfg):
         # the data `check --seed S` trains and tests on: the same key and generator path
         problem = make_problem(data_key(args.seed), cfg.data)
@@ -285,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:
         subs[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is _quit:     # the imports are done: see console()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.func(args) or 0)
     except ConfigError as e:
@@ -302,13 +308,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _quit(signum, frame):
+    """Ctrl-C before the command runs (while numpy and jax import): leave at once."""
+    print("\nmultiview: interrupted", file=sys.stderr, flush=True)
+    os._exit(130)
+
+
 def console(argv: list[str] | None = None) -> None:
-    """The `multiview` program: main(), then exit. After Ctrl-C it leaves through os._exit:
-    the files that were finished are closed and renamed, the temporary ones removed (by the
-    writers), and skipping interpreter shutdown avoids racing XLA's threads (a segfault)."""
+    """The `multiview` program: main(), then exit. Ctrl-C while the modules import leaves at
+    once; while a command runs it raises KeyboardInterrupt, so that writers remove their
+    temporary files (finished ones were fsync'ed and renamed), and then leaves through
+    os._exit: skipping interpreter shutdown avoids racing XLA's threads (a segfault)."""
+    import signal
+
+    signal.signal(signal.SIGINT, _quit)
     try:
         rc = main(argv)
-    except KeyboardInterrupt:        # during argument parsing or imports
+    except KeyboardInterrupt:
         print("multiview: interrupted", file=sys.stderr)
         rc = 130
     sys.stdout.flush()
