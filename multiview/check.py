@@ -1,4 +1,4 @@
-"""Run the learners on one configuration, compare with the theorems, report (SPEC section 6)."""
+"""Run the learners on one configuration, compare with the theorems, report (check.json: README)."""
 
 from __future__ import annotations
 

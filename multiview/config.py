@@ -1,6 +1,6 @@
 """Configuration: frozen dataclasses for data, model and training; presets; overrides; validation.
 
-Every parameter of SPEC sections 1-2 is a field. Shape-determining fields (k, d, P, C_p, m,
+Every parameter of docs/model.md sections 1-3 is a field. Shape-determining fields (k, d, P, C_p, m,
 N_train, N_test, q) are static under jit; the others can be traced.
 """
 
@@ -20,7 +20,7 @@ from .errors import ConfigError, need
 
 @dataclass(frozen=True)
 class DataConfig:
-    """The multi-view distribution of SPEC section 1."""
+    """The multi-view distribution (docs/model.md section 1)."""
 
     k: int = 5                      # classes
     d: int = 1000                   # patch dimension
@@ -57,7 +57,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The two-layer smoothed-ReLU network of SPEC section 2."""
+    """The two-layer smoothed-ReLU network (docs/model.md section 2)."""
 
     m: int = 2                      # neurons per class
     q: int = 4                      # power of the smoothed ReLU
@@ -68,7 +68,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Full-batch training (SPEC section 2)."""
+    """Full-batch training (docs/model.md section 2)."""
 
     optimizer: str = "gd"           # "gd", "momentum", "adam"
     lr: float = 5.0
@@ -84,7 +84,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class DistillConfig:
-    """Distillation (SPEC section 3): the theorem's truncated-temperature update or Hinton's KD."""
+    """Distillation (docs/model.md section 3): the theorem's truncated-temperature update or Hinton's KD."""
 
     objective: str = "theorem"      # "theorem" or "hinton"
     tau: float = 0.25               # theorem: logit^tau_i = softmax_i(min(tau^2 F_i, 1) / tau)
@@ -99,7 +99,7 @@ class DistillConfig:
 
 @dataclass(frozen=True)
 class FixedConfig:
-    """Fixed-feature learners (SPEC section 3): random features and the NTK linearisation."""
+    """Fixed-feature learners (docs/model.md section 3): random features and the NTK linearisation."""
 
     rf_width: int = 200             # random features: number of frozen first-layer neurons
     rf_sigma: float = 1.0           # random features: init scale of the frozen first layer
@@ -131,7 +131,7 @@ PRESETS: dict[str, dict] = {
     # the default: a regime where the lottery shows at small k on a 2-core CPU (docs/regime.md)
     "small": {},
     # the deck's 2-class / 4-feature example: 80% both views, 10% each single view,
-    # exactly one off-class view at 0.1, no faint own view (SPEC section 1)
+    # exactly one off-class view at 0.1, no faint own view (docs/model.md section 1)
     "deck": {
         "data": dict(k=2, P=8, C_p=1, off_mode="one", mu=0.2, z_own=(1.0, 1.0),
                      z_off_multi=(0.1, 0.1), rho=0.0, Gamma=0.1, Gamma_lo=1.0),

@@ -1,4 +1,4 @@
-"""Learners (SPEC section 3) as thin uses of the one training engine in train.py.
+"""Learners (docs/model.md section 3) as thin uses of the one training engine in train.py.
 
 A learner is a logits function (network, random features, NTK linearisation) combined with an
 objective (labels, the theorem's distillation update, Hinton's KD); `fit` trains it.
@@ -25,7 +25,7 @@ from .train import FitResult, fit
 
 @functools.lru_cache(maxsize=None)
 def net_logits(q: int) -> Callable:
-    """The two-layer network F(W, X) (SPEC section 2)."""
+    """The two-layer network F(W, X) (docs/model.md section 2)."""
     def logits(W, shared, member):
         return forward(W, shared["x"], q, shared["varrho"])
     return logits
@@ -66,7 +66,7 @@ def hinton_kd(student, teacher, labels, T, alpha):
 
 
 def theorem_kd_surrogate(student, teacher, labels, tau, eta_ratio):
-    """A loss whose gradient step is the theorem's update (SPEC section 3):
+    """A loss whose gradient step is the theorem's update (docs/model.md section 3):
     grad CE(labels) + (eta'/eta) E[(logit^tau_i(F) - logit^tau_i(G))^- grad F_i];
     (a)^- = min(a, 0), held constant (stop_gradient), so only classes where the student is
     below the teacher are pushed up."""

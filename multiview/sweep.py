@@ -2,7 +2,7 @@
 
 Each finished grid point is written atomically to OUT/<key>.json, where the key is a hash of
 the resolved config, the methods, the number of seeds and the base seed; the file carries the
-grid values, the SPEC section 6 result, a checksum and a "complete" marker. Rerunning the same
+grid values, the check result (check.json, README), a checksum and a "complete" marker. Rerunning the same
 sweep reads the finished points back (a file that fails to parse, or has the wrong key,
 checksum or fields is reported and recomputed) and trains only the rest. OUT/sweep.json
 summarises every point at the end.

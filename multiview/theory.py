@@ -1,4 +1,4 @@
-"""What the theorems predict (SPEC section 4), as bands checked against measured results.
+"""What the theorems predict (docs/model.md section 5), as bands checked against measured results.
 
 The theorems are asymptotic in k. At the small k a CPU affords, we check the finite-k
 versions below (the ordering and rough sizes); docs/regime.md explains each band. The

@@ -1,6 +1,6 @@
 """Frozen configuration for the CIFAR pipeline, with validation (ConfigError names the field).
 
-Defaults are the standard WRN recipe (SPEC section 5; ours, the paper's recipe was not
+Defaults are the standard WRN recipe (docs/cifar.md; ours, the paper's recipe was not
 recovered): SGD + Nesterov 0.9, lr 0.1, weight decay 5e-4, batch 128, 200 epochs, cosine
 decay, 4-px reflect pad + random crop + horizontal flip.
 """

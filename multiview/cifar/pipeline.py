@@ -1,4 +1,4 @@
-"""Single / ensemble / KD / self-distill / ensemble-of-KD / sum-trained on CIFAR (SPEC 3, 5).
+"""Single / ensemble / KD / self-distill / ensemble-of-KD / sum-trained on CIFAR (docs/model.md section 3, docs/cifar.md).
 
 Stages, each one call of the training engine with L = len(seeds) members:
   single        L models on labels
