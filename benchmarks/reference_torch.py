@@ -1,7 +1,7 @@
 """The `single` learner written plainly in PyTorch: eager, one seed after another.
 
 This is what a researcher would write without `multiview`: the two-layer smoothed-ReLU
-network (SPEC section 2), softmax cross-entropy, full-batch gradient descent, loss / train
+network (docs/model.md section 2), softmax cross-entropy, full-batch gradient descent, loss / train
 accuracy / Φ / Λ logged every step, optional stop at 100% train accuracy. It is the yardstick
 of `multiview bench` ("vs_reference") and, in tests/test_bench.py, an independent slow path
 that must reproduce the package's loss trajectory. Not a runtime dependency of the package.

@@ -28,9 +28,10 @@ import time
 from pathlib import Path
 
 from multiview import plots
-from multiview.check import METHODS, run_check, write_json
+from multiview.check import METHODS, run_check
 from multiview.config import from_dict, override, preset
-from multiview.runs import load_arrays, save_arrays, view_arrays
+from multiview.results import load_arrays, save_arrays, write_json
+from multiview.runs import view_arrays
 from multiview.sweep import parse_grid, run_sweep
 
 TINY = {"data.k": 3, "data.d": 40, "data.N_train": 60, "data.N_test": 200, "data.sigma_p": 0.02,

@@ -33,9 +33,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from .config import Config, override, preset
+from .errors import ConfigError, split_items
 from .data import generate, make_problem, make_views
 from .learners import init_members, label_loss, shared_inputs, view_monitor
-from .check import write_json
+from .results import atomic_file, probe_dir, write_json
 from .train import fit
 
 REFERENCE = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_torch.py"
@@ -381,7 +382,8 @@ def run_bench(out_dir, quick: bool = False, progress: bool = True,
     result["seconds"] = time.perf_counter() - t_start
     out = Path(out_dir)
     write_json(result, out, "bench.json")
-    (out / "bench.txt").write_text(format_summary(result) + "\n")
+    with atomic_file(out / "bench.txt") as f:
+        f.write(format_summary(result) + "\n")
     return result
 
 
@@ -424,13 +426,13 @@ def format_summary(r: dict) -> str:
 
 
 def _ints(text: str) -> tuple[int, ...]:
+    allowed = f"value {text!r} is not allowed; allowed: comma-separated integers >= 1"
     try:
-        vals = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--throughput: value {text!r} is not a list of integers") from None
-    if not vals or min(vals) < 1:
-        raise argparse.ArgumentTypeError(f"--throughput: value {text!r} is not allowed; allowed: "
-                                         "comma-separated integers >= 1")
+        vals = tuple(int(v) for v in split_items(text, "--throughput"))
+    except (ConfigError, ValueError):
+        raise argparse.ArgumentTypeError(allowed) from None
+    if min(vals) < 1:
+        raise argparse.ArgumentTypeError(allowed)
     return vals
 
 
@@ -446,6 +448,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """`multiview bench`: run the bench, print the summary."""
+    probe_dir(args.out)
     result = run_bench(args.out, quick=args.quick, progress=not args.no_progress,
                        throughput=args.throughput)
     print(format_summary(result))

@@ -1,11 +1,8 @@
-"""Run the learners on one configuration, compare with the theorems, report (SPEC section 6)."""
+"""Run the learners on one configuration, compare with the theorems, report (check.json: README)."""
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from pathlib import Path
 
 import jax
 import numpy as np
@@ -22,6 +19,12 @@ from .recipe import STAGES, Run, method_logits, students_steps, train_methods
 RUN_NAMES = {"sum": "sum_trained", "twin": "self_distill_twin", "alone": "labels_alone"}
 
 
+def _defined(v) -> float | None:
+    """float(v), or None where it is nan (undefined)."""
+    v = float(v)
+    return None if np.isnan(v) else v
+
+
 def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_counts,
             lam_ratio=None) -> dict:
     """Accuracies (mean and std over the leading model axis), views learned and, for trained
@@ -30,9 +33,10 @@ def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_count
     te = slice_accuracies(test_logits, test)
     values = {"train_acc": tr["acc"], "test_acc": te["acc"], "test_acc_multi": te["multi"],
               "test_acc_single": te["single"]}
-    out = {name: float(np.mean(v)) for name, v in values.items()}
-    out["std"] = {name: float(np.std(v)) for name, v in values.items()}
-    out["per_model"] = {name: np.atleast_1d(v).tolist() for name, v in values.items()}
+    # an accuracy over an empty slice (mu = 0: no single-view test point) is undefined: None
+    out = {name: _defined(np.mean(v)) for name, v in values.items()}
+    out["std"] = {name: _defined(np.std(v)) for name, v in values.items()}
+    out["per_model"] = {name: [_defined(x) for x in np.atleast_1d(v)] for name, v in values.items()}
     out["views"] = (views_fractions(view_counts) if view_counts is not None
                     else {"none": None, "one": None, "both": None})
     out["lam_over_varrho"] = None if lam_ratio is None else float(np.median(lam_ratio))
@@ -134,20 +138,9 @@ def dark_knowledge(teacher_logits, train: Dataset, cfg: Config) -> dict:
     return out
 
 
-def write_json(result: dict, out_dir: str | Path, name: str = "check.json") -> Path:
-    """Write atomically (temp file + rename) so an interrupted run leaves no partial file."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / name
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(result, indent=2, default=float))
-    os.replace(tmp, path)
-    return path
-
-
 def _row(name: str, m: dict) -> str:
     def num(v, width, fmt=".3f"):
-        return f"{'-' if v is None else format(v, fmt):>{width}}"
+        return f"{'n/a' if v is None else format(v, fmt):>{width}}"
     v = m["views"]
     views = (f"{v['none']:>8.2f}{v['one']:>7.2f}{v['both']:>7.2f}" if v["none"] is not None
              else f"{'-':>8}{'-':>7}{'-':>7}")
@@ -167,7 +160,7 @@ def verdicts(result: dict) -> list[str]:
         controls = [p for p in preds if p.get("control")]
         if not bands:
             continue
-        bands_hold = all(p["holds"] for p in bands)
+        bands_hold = not any(p["holds"] is False for p in bands)
         failed = [p["id"] for p in controls if p["holds"] is False]
         unknown = [p["id"] for p in controls if p["holds"] is None]
         if not controls:
@@ -177,7 +170,7 @@ def verdicts(result: dict) -> list[str]:
         elif bands_hold:
             text = "holds, controls agree" + (f" ({', '.join(unknown)} n/a)" if unknown else "")
         else:
-            bad = [p["id"] for p in bands if not p["holds"]]
+            bad = [p["id"] for p in bands if p["holds"] is False]
             text = f"does not hold ({', '.join(bad)})" + (
                 f"; control fails ({', '.join(failed)})" if failed else "")
         out.append(f"{theorem}: {text}")

@@ -1,34 +1,59 @@
-"""Command line: parse, validate, call one library function, print (SPEC section 6)."""
+"""Command line: parse, validate, call one library function, print.
+
+Every output path is checked before any work starts; errors a user can cause exit 2 with one
+line; Ctrl-C exits 130 at once (no interpreter shutdown racing XLA's threads, see `console`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
 from .config import ConfigError, override, resolve
+from .errors import need, split_items
+
+SEED_MAX = 2**32 - 1     # PRNGKey keeps 32 bits of a seed: larger seeds would repeat smaller ones
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that name the (sub)command."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="small", help="deck | small (default) | paper")
+    p.add_argument("--preset", default="small", help="deck | small (default) | paper | tiny")
     p.add_argument("--config", metavar="FILE", help="JSON or TOML file of overrides {section: {field: value}}")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="override one field, e.g. --set data.mu=0.1 (repeatable)")
-    p.add_argument("--seed", type=int, default=0, help="base seed of data and initialisations")
+    p.add_argument("--seed", type=_integer("--seed", 0, SEED_MAX), default=0,
+                   help="base seed of data and initialisations (0 .. 2^32-1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--force-size", action="store_true",
+                   help="run even when the memory estimate exceeds what the machine has "
+                        "(also MULTIVIEW_FORCE_SIZE=1)")
 
 
-def _positive(name):
+def _integer(name, lo, hi=None):
     def parse(text):
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}: value {text!r} is not an integer") from None
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"{name}: value {v} is not allowed; allowed: >= 1")
+            raise argparse.ArgumentTypeError(f"value {text!r} is not an integer") from None
+        if v < lo or (hi is not None and v > hi):
+            allowed = f"{lo} <= {name.lstrip('-')} <= {hi}" if hi is not None else f">= {lo}"
+            raise argparse.ArgumentTypeError(f"value {v} is not allowed; allowed: {allowed}")
         return v
     return parse
+
+
+def _positive(name):
+    return _integer(name, 1)
 
 
 def _log(msg: str) -> None:
@@ -38,74 +63,117 @@ def _log(msg: str) -> None:
     tqdm.write(msg, file=sys.stderr)
 
 
-def _cfg(args):
-    return resolve(args.preset, args.config, args.set)
+def _cfg(args, L: int = 0):
+    """The resolved config (with --devices); refused when it does not fit in memory."""
+    from .size import guard
+
+    cfg = resolve(args.preset, args.config, args.set)
+    if getattr(args, "devices", 1) != 1:
+        check_devices(args.devices)
+        cfg = override(cfg, {"train.devices": args.devices})
+    guard(cfg, L, args.force_size)
+    return cfg
+
+
+def check_devices(n: int) -> None:
+    """--devices N needs N devices of the default backend."""
+    import jax
+
+    have = len(jax.devices())
+    need(n <= have, "--devices", n, f"at most the {have} {jax.default_backend()} device(s) here")
+
+
+def parse_methods(text: str, methods, flag: str = "--methods") -> list[str]:
+    """--methods: a comma-separated subset of `methods`, or 'all'."""
+    items = split_items(text, flag)
+    if items == ["all"]:
+        return list(methods)
+    need(all(m in methods for m in items), flag, text,
+         f"a comma-separated subset of {', '.join(methods)}, or 'all'")
+    return items
+
+
+@contextlib.contextmanager
+def precision(cfg):
+    """Run float64 configs with jax's 64-bit mode on (restored afterwards), before any array
+    of the run is made; without it jax silently computes in float32."""
+    if cfg.train.dtype != "float64":
+        yield
+        return
+    import jax
+
+    before = jax.config.read("jax_enable_x64")
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", before)
 
 
 def cmd_check(args) -> int:
-    from .check import METHODS, format_table, run_check, write_json
+    from .check import METHODS, format_table, run_check
+    from .results import probe_dir, write_json
 
-    cfg = _cfg(args)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    if methods == ["all"]:
-        methods = list(METHODS)
-    bad = [m for m in methods if m not in METHODS]
-    if bad or not methods:
-        raise ConfigError(f"--methods: value {args.methods!r} is not allowed; "
-                          f"allowed: a comma-separated subset of {', '.join(METHODS)}")
-    if args.devices != 1:
-        cfg = override(cfg, {"train.devices": args.devices})
-    result = run_check(cfg, args.seeds, args.seed, methods, progress=not args.no_progress,
-                       log=None if args.no_progress else _log)
+    probe_dir(args.out)
+    methods = parse_methods(args.methods, METHODS)
+    cfg = _cfg(args, args.seeds)
+    with precision(cfg):
+        result = run_check(cfg, args.seeds, args.seed, methods, progress=not args.no_progress,
+                           log=None if args.no_progress else _log)
     path = write_json(result, args.out)
     print(format_table(result))
     print(f"\n{len(result['seeds'])} seeds, {result['run']['seconds']:.1f} s; wrote {path}")
-    if args.strict and not all(p["holds"] for p in result["predictions"]):
+    if args.strict and any(p["holds"] is False for p in result["predictions"]):
         return 1
     return 0
 
 
 def cmd_data(args) -> int:
-    import jax
     import numpy as np
 
-    from .data import generate, make_views, summary
+    from .data import make_problem, summary
+    from .keys import data_key
+    from .results import probe_file, save_npz
 
-    cfg = _cfg(args)
-    kv, kd = jax.random.split(jax.random.PRNGKey(args.seed))
-    views = make_views(kv, cfg.data)
-    mu = cfg.data.mu if args.split == "test" else cfg.data.mu_train_resolved
-    n = args.n or (cfg.data.N_test if args.split == "test" else cfg.data.n_train)
-    ds = generate(kd, cfg.data, views, n, mu)
-    info = summary(ds, cfg.data)
-    info["config"] = cfg.to_dict()["data"]
-    print(json.dumps(info, indent=2))
     if args.npz:
-        Path(args.npz).parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(args.npz, views=np.asarray(views),
+        need(args.npz.endswith(".npz"), "--npz", args.npz, "a file name ending in .npz")
+        probe_file(args.npz, "--npz")
+    field = "data.N_test" if args.split == "test" else "data.N_train"
+    cfg = _cfg(args)
+    if args.n:
+        cfg = override(cfg, {field: args.n})
+    from .size import guard
+    guard(cfg, 0, args.force_size, {field: "--n"} if args.n else None)
+    print(f"data: generating views, {cfg.data.n_train} training and {cfg.data.N_test} test "
+          f"samples (seed {args.seed}) ...", file=sys.stderr, flush=True)
+    with precision(cfg):
+        # the data `check --seed S` trains and tests on: the same key and generator path
+        problem = make_problem(data_key(args.seed), cfg.data)
+        ds = problem.test if args.split == "test" else problem.train
+        info = summary(ds, cfg.data)
+        info["config"] = cfg.to_dict()["data"]
+        print(json.dumps(info, indent=2))
+        if args.npz:
+            path = save_npz(args.npz, views=np.asarray(problem.views),
                             **{f: np.asarray(getattr(ds, f)) for f in ds._fields})
-        print(f"wrote {args.npz}", file=sys.stderr)
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
 def cmd_train(args) -> int:
     import numpy as np
 
-    from .check import write_json
-    from .keys import member_keys
-    from .data import make_problem
-    from .learners import train_single
+    from .recipe import train_methods
+    from .results import probe_dir, save_npz, write_json
 
-    cfg = _cfg(args)
-    if args.devices != 1:
-        cfg = override(cfg, {"train.devices": args.devices})
-    data_key, keys = member_keys(args.seed, args.seeds)
-    problem = make_problem(data_key, cfg.data)
-    tr = train_single(keys, cfg, problem, progress=not args.no_progress, desc=f"single ×{args.seeds}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "params.npz", W=np.asarray(tr.params))
-    np.savez_compressed(out / "history.npz", **tr.fit.history)
+    out = probe_dir(args.out)
+    cfg = _cfg(args, args.seeds)
+    with precision(cfg):
+        run = train_methods(cfg, args.seeds, args.seed, ["single"], progress=not args.no_progress,
+                            log=None if args.no_progress else _log)
+        tr = run.stages["single"].trained
+        save_npz(out / "params.npz", W=np.asarray(tr.params))
+    save_npz(out / "history.npz", **tr.fit.history)
     write_json({"config": cfg.to_dict(), "seed": args.seed, "seeds": list(range(args.seeds)),
                 "steps_run": tr.fit.steps_run, "stopped_at": tr.fit.stopped_at.tolist(),
                 "final_train_acc": tr.fit.history["train_acc"][-1].tolist()},
@@ -115,52 +183,78 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_dose(args) -> int:
-    from .check import write_json
-    from .dose import format_dose, run_dose
+def cmd_arrays(args) -> int:
+    from .results import probe_file, save_arrays
+    from .runs import STUDENTS, view_arrays
 
-    cfg = _cfg(args)
+    need(args.out.endswith(".npz"), "--out", args.out, "a file name ending in .npz")
+    probe_file(args.out, "--out", force=args.force)
+    students = [] if args.students == "none" else parse_methods(args.students, list(STUDENTS),
+                                                                   "--students")
+    cfg = _cfg(args, args.seeds)
+    with precision(cfg):
+        arrays = view_arrays(cfg, args.seeds, args.seed, students=tuple(students),
+                             progress=not args.no_progress)
+    path = save_arrays(arrays, args.out)
+    print(f"trained {args.seeds} single models" + (f" and {', '.join(students)} students"
+          if students else "") + f"; wrote {path} (multiview plot views|lottery|ensemble-size "
+          f"--in {path})")
+    return 0
+
+
+def cmd_dose(args) -> int:
+    from .dose import format_dose, run_dose
+    from .results import probe_dir, write_json
+
+    probe_dir(args.out)
     sizes = None
     if args.sizes:
-        try:
-            sizes = [int(v) for v in args.sizes.split(",")]
-        except ValueError:
-            sizes = []
-        if not sizes or any(not 1 <= v <= args.seeds for v in sizes):
-            raise ConfigError(f"--sizes: value {args.sizes!r} is not allowed; allowed: "
-                              f"comma-separated ensemble sizes between 1 and --seeds = {args.seeds}")
-    rec = run_dose(cfg, args.seeds, args.seed, sizes, progress=not args.no_progress,
-                   log=None if args.no_progress else _log)
+        items = split_items(args.sizes, "--sizes")
+        need(all(v.isdigit() and 1 <= int(v) <= args.seeds for v in items), "--sizes",
+             args.sizes, f"comma-separated ensemble sizes between 1 and --seeds = {args.seeds}")
+        sizes = [int(v) for v in items]
+    cfg = _cfg(args, args.seeds)
+    with precision(cfg):
+        rec = run_dose(cfg, args.seeds, args.seed, sizes, progress=not args.no_progress,
+                       log=None if args.no_progress else _log)
     path = write_json(rec, args.out, "dose.json")
     print(format_dose(rec))
     print(f"\n{rec['run']['seconds']:.1f} s; wrote {path}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="multiview", description=__doc__)
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser and its subcommands' parsers by name."""
+    parser = Parser(prog="multiview", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    subs = {}
 
-    p = sub.add_parser("check", help="run learners on one config and compare with the theorems")
+    p = subs["check"] = sub.add_parser(
+        "check", help="run learners on one config and compare with the theorems")
     _add_config_args(p)
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
     p.add_argument("--methods", default="all",
                    help="comma-separated learners, or 'all' (default): single, ensemble, kd, "
-                        "self_distill, ensemble_kd, sum_trained, kd_hard, rf_*, ntk_*")
+                        "kd_twin, self_distill, self_distill_twin, ensemble_kd, sum_trained, "
+                        "kd_hard, rf_*, ntk_*")
     p.add_argument("--out", default=".", help="directory for check.json")
     p.add_argument("--devices", type=_positive("--devices"), default=1,
                    help="shard ensemble members across N devices (jax.sharding)")
-    p.add_argument("--strict", action="store_true", help="exit 1 when a prediction does not hold")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when a prediction does not hold (one that cannot be evaluated, "
+                        "holds: null, does not count)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("data", help="summary statistics of a generated data set")
+    p = subs["data"] = sub.add_parser(
+        "data", help="summary statistics of the data `check --seed S` uses")
     _add_config_args(p)
     p.add_argument("--split", choices=("train", "test"), default="train")
-    p.add_argument("--n", type=_positive("--n"), default=None, help="number of samples")
+    p.add_argument("--n", type=_positive("--n"), default=None,
+                   help="number of samples (default: the config's N_train or N_test)")
     p.add_argument("--npz", help="also export arrays to this .npz file")
     p.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("train", help="train L seeds; save parameters and history")
+    p = subs["train"] = sub.add_parser("train", help="train L seeds; save parameters and history")
     _add_config_args(p)
     p.add_argument("--seeds", type=_positive("--seeds"), default=10)
     p.add_argument("--out", required=True, help="output directory")
@@ -168,8 +262,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shard members across N devices (jax.sharding)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("dose", help="teacher dose-response: students distilled from teachers "
-                                    "that know a growing share of their missing views")
+    p = subs["arrays"] = sub.add_parser(
+        "arrays", help="train L single models (and students); save the arrays that `plot "
+                       "views|lottery|ensemble-size` draw")
+    _add_config_args(p)
+    p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
+    p.add_argument("--students", default="kd,self_distill",
+                   help="students to train too: a subset of kd,self_distill, or none")
+    p.add_argument("--out", required=True, metavar="FILE", help="the .npz to write")
+    p.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    p.set_defaults(func=cmd_arrays)
+
+    p = subs["dose"] = sub.add_parser(
+        "dose", help="teacher dose-response: students distilled from teachers that know a "
+                     "growing share of their missing views")
     _add_config_args(p)
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="students (= L)")
     p.add_argument("--sizes", help="teacher ensemble sizes (default 2, 4, ..., L)")
@@ -181,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
             ("sweep", sweep, "run learners over a grid of config values (resumable)"),
             ("plot", plots, "draw a paper figure (PDF + PNG) from results"),
             ("bench", bench, "measure the training engine's speed (docs/performance.md)")):
-        p = sub.add_parser(name, help=text)
+        p = subs[name] = sub.add_parser(name, help=text)
         module.add_arguments(p)
         p.set_defaults(func=module.run)
 
@@ -190,29 +296,79 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:
         cifar_cli = None
     if cifar_cli is not None:
-        p = sub.add_parser("cifar", help="CIFAR WRN single / ensemble / KD / self-distill pipeline")
+        p = subs["cifar"] = sub.add_parser(
+            "cifar", help="CIFAR WRN single / ensemble / KD / self-distill pipeline")
         cifar_cli.add_arguments(p)
         p.set_defaults(func=cifar_cli.run)
-    return parser
+    return parser, subs
+
+
+def _diverged(e) -> str:
+    """The divergence message with the likelier cause: non-finite at step 0 is the
+    initialisation (model.sigma0), later the step size (train.lr)."""
+    import re
+
+    text = str(e).split("; lower train.lr")[0]
+    step = re.search(r"at step (\d+)", text)
+    if step and int(step.group(1)) == 0:
+        return text + "; the loss is not finite at initialisation: lower model.sigma0"
+    return text + "; lower train.lr, or model.sigma0 if the initial logits are already large"
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit status (2: a user error, 3: training diverged, 130: Ctrl-C)."""
     from .train import TrainingDiverged
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, subs = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        subs[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is _quit:     # the imports are done: see console()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.func(args) or 0)
     except ConfigError as e:
-        print(f"multiview: error: {e}", file=sys.stderr)
+        print(f"multiview {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"multiview {args.command}: error: {e.strerror or e}"
+              + (f": {e.filename!r}" if e.filename else ""), file=sys.stderr)
         return 2
     except TrainingDiverged as e:
-        print(f"multiview: training diverged: {e}", file=sys.stderr)
+        print(f"multiview {args.command}: training diverged: {_diverged(e)}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
-        print("multiview: interrupted", file=sys.stderr)
+        print(f"multiview {args.command}: interrupted", file=sys.stderr)
         return 130
 
 
+def _quit(signum, frame):
+    """Ctrl-C before the command runs (while numpy and jax import): leave at once."""
+    print("\nmultiview: interrupted", file=sys.stderr, flush=True)
+    os._exit(130)
+
+
+def console(argv: list[str] | None = None) -> None:
+    """The `multiview` program: main(), then exit. Ctrl-C while the modules import leaves at
+    once; while a command runs it raises KeyboardInterrupt, so that writers remove their
+    temporary files (finished ones were fsync'ed and renamed), and then leaves through
+    os._exit: skipping interpreter shutdown avoids racing XLA's threads (a segfault)."""
+    import signal
+
+    signal.signal(signal.SIGINT, _quit)
+    try:
+        rc = main(argv)
+    except KeyboardInterrupt:
+        print("multiview: interrupted", file=sys.stderr)
+        rc = 130
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if rc == 130:
+        os._exit(130)
+    sys.exit(rc)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

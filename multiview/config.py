@@ -1,6 +1,6 @@
 """Configuration: frozen dataclasses for data, model and training; presets; overrides; validation.
 
-Every parameter of SPEC sections 1-2 is a field. Shape-determining fields (k, d, P, C_p, m,
+Every parameter of docs/model.md sections 1-3 is a field. Shape-determining fields (k, d, P, C_p, m,
 N_train, N_test, q) are static under jit; the others can be traced.
 """
 
@@ -14,14 +14,13 @@ import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from .errors import ConfigError, need
 
-class ConfigError(ValueError):
-    """A user-caused configuration error; the message names field, value and what is allowed."""
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """The multi-view distribution of SPEC section 1."""
+    """The multi-view distribution (docs/model.md section 1)."""
 
     k: int = 5                      # classes
     d: int = 1000                   # patch dimension
@@ -58,7 +57,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The two-layer smoothed-ReLU network of SPEC section 2."""
+    """The two-layer smoothed-ReLU network (docs/model.md section 2)."""
 
     m: int = 2                      # neurons per class
     q: int = 4                      # power of the smoothed ReLU
@@ -69,7 +68,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Full-batch training (SPEC section 2)."""
+    """Full-batch training (docs/model.md section 2)."""
 
     optimizer: str = "gd"           # "gd", "momentum", "adam"
     lr: float = 5.0
@@ -85,7 +84,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class DistillConfig:
-    """Distillation (SPEC section 3): the theorem's truncated-temperature update or Hinton's KD."""
+    """Distillation (docs/model.md section 3): the theorem's truncated-temperature update or Hinton's KD."""
 
     objective: str = "theorem"      # "theorem", "hinton" or "logits" (squared error on logits)
     tau: float = 0.25               # theorem: logit^tau_i = softmax_i(min(tau^2 F_i, 1) / tau)
@@ -102,7 +101,7 @@ class DistillConfig:
 
 @dataclass(frozen=True)
 class FixedConfig:
-    """Fixed-feature learners (SPEC section 3): random features and the NTK linearisation."""
+    """Fixed-feature learners (docs/model.md section 3): random features and the NTK linearisation."""
 
     rf_width: int = 200             # random features: number of frozen first-layer neurons
     rf_sigma: float = 1.0           # random features: init scale of the frozen first layer
@@ -136,7 +135,7 @@ PRESETS: dict[str, dict] = {
     # the default: a regime where the lottery shows at small k on a 2-core CPU (docs/regime.md)
     "small": {},
     # the deck's 2-class / 4-feature example: 80% both views, 10% each single view,
-    # exactly one off-class view at 0.1, no faint own view (SPEC section 1)
+    # exactly one off-class view at 0.1, no faint own view (docs/model.md section 1)
     "deck": {
         "data": dict(k=2, P=8, C_p=1, off_mode="one", mu=0.2, z_own=(1.0, 1.0),
                      z_off_multi=(0.1, 0.1), rho=0.0, Gamma=0.1, Gamma_lo=1.0),
@@ -252,8 +251,15 @@ def parse_set(items: list[str]) -> dict[str, str]:
 def load_file(path: str | Path) -> dict[str, object]:
     """Read overrides from a JSON or TOML file: {"data": {"mu": 0.1}, ...} -> flat dict."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"--config: value {str(p)!r} is not allowed; allowed: a .json or "
+                          ".toml file (it is a directory)")
     if not p.is_file():
         raise ConfigError(f"--config: file {str(p)!r} not found")
+    if p.suffix not in (".json", ".toml"):
+        raise ConfigError(f"--config: value {str(p)!r} is not allowed; allowed: a .json or "
+                          f".toml file (the suffix says which; {p.suffix or 'no suffix'} is "
+                          "not read)")
     try:
         text = p.read_text()
         tree = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
@@ -272,20 +278,6 @@ def load_file(path: str | Path) -> dict[str, object]:
     return flat
 
 
-def read_result(path: str | Path, name: str, made_by: str) -> dict:
-    """A JSON result file (`path`, or `path`/`name` for a directory) for `--in`; a missing or
-    unparsable file is a ConfigError naming it and the command that writes it."""
-    p = Path(path)
-    if p.is_dir():
-        p = p / name
-    if not p.is_file():
-        raise ConfigError(f"--in: {str(p)!r} not found (run `{made_by}` first)")
-    try:
-        return json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--in: cannot parse {str(p)!r}: {e}") from None
-
-
 def from_dict(tree: dict) -> Config:
     """Rebuild a Config from `Config.to_dict()` output (e.g. check.json's "config")."""
     flat = {f"{s}.{n}": v for s, vals in tree.items() if s in SECTIONS for n, v in vals.items()}
@@ -294,83 +286,96 @@ def from_dict(tree: dict) -> Config:
 
 # --- validation ---------------------------------------------------------------------------
 
-def _need(cond: bool, where: str, value, allowed: str):
-    if not cond:
-        raise ConfigError(f"{where}: value {value!r} is not allowed; {allowed}")
+# upper ends beyond which a run is meaningless rather than slow: a larger step size overflows
+# float32 within the first steps; the smoothed ReLU divides by varrho^(q-1), which stays below
+# 1e33 (float32's largest is 3.4e38) for varrho <= VARRHO_MAX and q <= Q_MAX
+LR_MAX = 1e4
+VARRHO_MAX = 1e3
+Q_MAX = 12
 
 
 def validate(cfg: Config) -> Config:
     """Check every field and the combinations; raise ConfigError naming field, value, allowed."""
     D, M, T, K, X = cfg.data, cfg.model, cfg.train, cfg.distill, cfg.fixed
-    _need(isinstance(D.P, int) and D.P >= 0, "data.P", D.P,
+    for section, cls in SECTIONS.items():          # no inf or nan anywhere
+        for f in fields(cls):
+            v = getattr(getattr(cfg, section), f.name)
+            values = v if isinstance(v, tuple) else (v,)
+            need(all(math.isfinite(x) for x in values if isinstance(x, float)),
+                 f"{section}.{f.name}", v, "allowed: finite numbers")
+    need(isinstance(D.P, int) and D.P >= 0, "data.P", D.P,
           "allowed: an integer >= 0 (0 means 2*k*C_p)")
-    _need(isinstance(D.N_train, int) and D.N_train >= 0, "data.N_train", D.N_train,
+    need(isinstance(D.N_train, int) and D.N_train >= 0, "data.N_train", D.N_train,
           "allowed: an integer >= 0 (0 means 40*k)")
-    for name, v in (("data.k", D.k), ("data.d", D.d), ("data.C_p", D.C_p),
+    for name, v in (("data.d", D.d), ("data.C_p", D.C_p),
                     ("data.N_test", D.N_test), ("model.m", M.m),
                     ("train.steps", T.steps), ("train.chunk", T.chunk),
                     ("train.sum_models", T.sum_models), ("train.devices", T.devices),
                     ("fixed.steps", X.steps), ("fixed.rf_width", X.rf_width)):
-        _need(isinstance(v, int) and v >= 1, name, v, "allowed: an integer >= 1")
-    _need(isinstance(K.steps, int) and K.steps >= 0, "distill.steps", K.steps,
+        need(isinstance(v, int) and v >= 1, name, v, "allowed: an integer >= 1")
+    need(isinstance(K.steps, int) and K.steps >= 0, "distill.steps", K.steps,
           "allowed: an integer >= 0 (0 means the single models' step budget)")
-    _need(D.k >= 2, "data.k", D.k, "allowed: k >= 2")
-    _need(D.d >= 2 * D.k, "data.d", D.d,
-          f"allowed: d >= 2k = {2 * D.k} (the 2k views must be orthonormal)")
-    _need(D.n_patches >= 2 * D.k * D.C_p, "data.P", D.P,
+    need(isinstance(D.k, int) and D.k >= 2, "data.k", D.k, "allowed: an integer k >= 2")
+    if D.d < 2 * D.k:
+        raise ConfigError(f"data.k, data.d: values k={D.k}, d={D.d} are not allowed together; "
+                          f"allowed: d >= 2k (the 2k views are orthonormal in R^d): k <= "
+                          f"{D.d // 2} for this d, or d >= {2 * D.k} for this k")
+    need(D.n_patches >= 2 * D.k * D.C_p, "data.P", D.P,
           f"allowed: P >= 2*k*C_p = {2 * D.k * D.C_p} (too few patches for the features: "
           f"every one of the 2k views needs C_p patches of its own)")
-    _need(D.views in ("orthonormal", "incoherent"), "data.views", D.views,
+    need(D.views in ("orthonormal", "incoherent"), "data.views", D.views,
           "allowed: 'orthonormal' or 'incoherent'")
-    _need(D.off_mode in ("bernoulli", "one"), "data.off_mode", D.off_mode,
+    need(D.off_mode in ("bernoulli", "one"), "data.off_mode", D.off_mode,
           "allowed: 'bernoulli' or 'one'")
-    _need(0 <= D.s <= D.k, "data.s", D.s, f"allowed: 0 <= s <= k = {D.k} (s/k is a probability)")
-    _need(0.0 <= D.mu <= 1.0, "data.mu", D.mu, "allowed: 0 <= mu <= 1")
-    _need(D.mu_train < 0 or D.mu_train <= 1.0, "data.mu_train", D.mu_train,
+    need(0 <= D.s <= D.k, "data.s", D.s, f"allowed: 0 <= s <= k = {D.k} (s/k is a probability)")
+    need(0.0 <= D.mu <= 1.0, "data.mu", D.mu, "allowed: 0 <= mu <= 1")
+    need(D.mu_train < 0 or D.mu_train <= 1.0, "data.mu_train", D.mu_train,
           "allowed: 0 <= mu_train <= 1, or a negative value meaning 'same as mu'")
     for name, (lo, hi) in (("data.z_own", D.z_own), ("data.z_off_multi", D.z_off_multi)):
-        _need(0 <= lo <= hi, name, (lo, hi), "allowed: 0 <= lo <= hi")
-    _need(D.z_own[0] > 0, "data.z_own", D.z_own, "allowed: lo > 0 (own views must be present)")
-    _need(D.rho >= 0, "data.rho", D.rho, "allowed: rho >= 0")
-    _need(D.rho_spread >= 1, "data.rho_spread", D.rho_spread, "allowed: rho_spread >= 1")
-    _need(D.Gamma >= 0, "data.Gamma", D.Gamma, "allowed: Gamma >= 0")
-    _need(0 <= D.Gamma_lo <= 1, "data.Gamma_lo", D.Gamma_lo, "allowed: 0 <= Gamma_lo <= 1")
-    _need(0 <= D.gamma < 1, "data.gamma", D.gamma, "allowed: 0 <= gamma < 1")
-    _need(D.sigma_p >= 0 and math.isfinite(D.sigma_p), "data.sigma_p", D.sigma_p,
+        need(0 <= lo <= hi, name, (lo, hi), "allowed: 0 <= lo <= hi")
+    need(D.z_own[0] > 0, "data.z_own", D.z_own, "allowed: lo > 0 (own views must be present)")
+    need(D.rho >= 0, "data.rho", D.rho, "allowed: rho >= 0")
+    need(D.rho_spread >= 1, "data.rho_spread", D.rho_spread, "allowed: rho_spread >= 1")
+    need(D.Gamma >= 0, "data.Gamma", D.Gamma, "allowed: Gamma >= 0")
+    need(0 <= D.Gamma_lo <= 1, "data.Gamma_lo", D.Gamma_lo, "allowed: 0 <= Gamma_lo <= 1")
+    need(0 <= D.gamma < 1, "data.gamma", D.gamma, "allowed: 0 <= gamma < 1")
+    need(D.sigma_p >= 0 and math.isfinite(D.sigma_p), "data.sigma_p", D.sigma_p,
           "allowed: a finite sigma_p >= 0")
-    _need(M.q >= 3, "model.q", M.q, "allowed: an integer q >= 3")
-    _need(M.varrho > 0, "model.varrho", M.varrho, "allowed: varrho > 0")
-    _need(M.sigma0 > 0, "model.sigma0", M.sigma0, "allowed: sigma0 > 0")
-    _need(M.learned_factor > 0, "model.learned_factor", M.learned_factor, "allowed: > 0")
-    _need(T.optimizer in ("gd", "momentum", "adam"), "train.optimizer", T.optimizer,
+    need(3 <= M.q <= Q_MAX, "model.q", M.q, f"allowed: an integer 3 <= q <= {Q_MAX}")
+    need(0 < M.varrho <= VARRHO_MAX, "model.varrho", M.varrho,
+         f"allowed: 0 < varrho <= {VARRHO_MAX:g} (the smoothed ReLU divides by varrho^(q-1), "
+         "which must stay within float32's range)")
+    need(M.sigma0 > 0, "model.sigma0", M.sigma0, "allowed: sigma0 > 0")
+    need(M.learned_factor > 0, "model.learned_factor", M.learned_factor, "allowed: > 0")
+    need(T.optimizer in ("gd", "momentum", "adam"), "train.optimizer", T.optimizer,
           "allowed: 'gd', 'momentum', 'adam'")
-    _need(T.lr > 0 and math.isfinite(T.lr), "train.lr", T.lr, "allowed: a finite lr > 0")
-    _need(0 <= T.momentum < 1, "train.momentum", T.momentum, "allowed: 0 <= momentum < 1")
-    _need(T.stop in ("train_acc", "loss", "none"), "train.stop", T.stop,
+    need(0 < T.lr <= LR_MAX, "train.lr", T.lr, f"allowed: 0 < lr <= {LR_MAX:g}")
+    need(0 <= T.momentum < 1, "train.momentum", T.momentum, "allowed: 0 <= momentum < 1")
+    need(T.stop in ("train_acc", "loss", "none"), "train.stop", T.stop,
           "allowed: 'train_acc', 'loss', 'none'")
     if T.stop == "train_acc":
-        _need(0 < T.stop_value <= 1, "train.stop_value", T.stop_value,
+        need(0 < T.stop_value <= 1, "train.stop_value", T.stop_value,
               "allowed with stop='train_acc': 0 < stop_value <= 1")
     if T.stop == "loss":
-        _need(T.stop_value > 0, "train.stop_value", T.stop_value,
+        need(T.stop_value > 0, "train.stop_value", T.stop_value,
               "allowed with stop='loss': stop_value > 0")
-    _need(T.dtype in ("float32", "float64"), "train.dtype", T.dtype,
+    need(T.dtype in ("float32", "float64"), "train.dtype", T.dtype,
           "allowed: 'float32' or 'float64'")
-    _need(K.objective in OBJECTIVES, "distill.objective", K.objective,
-          "allowed: 'theorem', 'hinton' or 'logits'")
-    _need(0 <= K.eps < 1, "distill.eps", K.eps, "allowed: 0 <= eps < 1 (a gap of probabilities)")
-    _need(0 <= K.label_weight <= 1, "distill.label_weight", K.label_weight,
-          "allowed: 0 <= label_weight <= 1")
-    _need(K.tau > 0, "distill.tau", K.tau, "allowed: tau > 0")
-    _need(K.eta_ratio >= 0, "distill.eta_ratio", K.eta_ratio, "allowed: eta_ratio >= 0")
-    _need(K.T > 0, "distill.T", K.T, "allowed: T > 0")
-    _need(0 <= K.alpha <= 1, "distill.alpha", K.alpha, "allowed: 0 <= alpha <= 1")
+    need(K.objective in OBJECTIVES, "distill.objective", K.objective,
+         "allowed: 'theorem', 'hinton' or 'logits'")
+    need(0 <= K.eps < 1, "distill.eps", K.eps, "allowed: 0 <= eps < 1 (a gap of probabilities)")
+    need(0 <= K.label_weight <= 1, "distill.label_weight", K.label_weight,
+         "allowed: 0 <= label_weight <= 1")
+    need(K.tau > 0, "distill.tau", K.tau, "allowed: tau > 0")
+    need(K.eta_ratio >= 0, "distill.eta_ratio", K.eta_ratio, "allowed: eta_ratio >= 0")
+    need(K.T > 0, "distill.T", K.T, "allowed: T > 0")
+    need(0 <= K.alpha <= 1, "distill.alpha", K.alpha, "allowed: 0 <= alpha <= 1")
     for name, v in (("distill.lr", K.lr), ("fixed.lr", X.lr)):
-        _need(v >= 0 and math.isfinite(v), name, v, "allowed: a finite lr >= 0 (0: train.lr)")
-    _need(X.kd_objective in OBJECTIVES, "fixed.kd_objective", X.kd_objective,
-          "allowed: 'theorem', 'hinton' or 'logits'")
+        need(0 <= v <= LR_MAX, name, v, f"allowed: 0 <= lr <= {LR_MAX:g} (0: train.lr)")
+    need(X.kd_objective in OBJECTIVES, "fixed.kd_objective", X.kd_objective,
+         "allowed: 'theorem', 'hinton' or 'logits'")
     for name, v in (("fixed.rf_sigma", X.rf_sigma), ("fixed.ntk_sigma", X.ntk_sigma)):
-        _need(v > 0, name, v, "allowed: > 0")
+        need(v > 0, name, v, "allowed: > 0")
     return cfg
 
 

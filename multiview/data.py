@@ -1,4 +1,4 @@
-"""The multi-view data of SPEC section 1: views, multi-view and single-view samples.
+"""The multi-view data of docs/model.md section 1: views, multi-view and single-view samples.
 
 A sample X has P patches in R^d. Class y owns views v_{y,1}, v_{y,2}. Each view present in X
 occupies C_p patches of its own (disjoint); the per-view total Z = sum of its patch weights.
@@ -103,7 +103,7 @@ def _sample_totals(key: jax.Array, shape: Shape, n: int, v: dict):
 
 
 def sample_totals(key: jax.Array, cfg: DataConfig, n: int, mu):
-    """Labels, single-view flags and the per-view totals Z[n, k, 2] (SPEC section 1)."""
+    """Labels, single-view flags and the per-view totals Z[n, k, 2] (docs/model.md section 1)."""
     return _sample_totals(key, _shape(cfg), n, _values(cfg, mu))
 
 
@@ -128,7 +128,7 @@ def _generate(key: jax.Array, shape: Shape, views: jax.Array, n: int, v: dict) -
 
 
 def generate(key: jax.Array, cfg: DataConfig, views: jax.Array, n: int, mu) -> Dataset:
-    """Draw n samples; each single-view with probability mu (SPEC section 1).
+    """Draw n samples; each single-view with probability mu (docs/model.md section 1).
 
     Patch layout: each of the 2k views owns C_p patch slots (used only when the view is present),
     remaining slots hold noise only; slots are shuffled per sample. Within a view, Z is split

@@ -1,4 +1,4 @@
-"""Learners (SPEC section 3) as thin uses of the one training engine in train.py.
+"""Learners (docs/model.md section 3) as thin uses of the one training engine in train.py.
 
 A learner is a logits function (network, random features, NTK linearisation) combined with an
 objective (labels, the theorem's distillation update, Hinton's KD); `fit` trains it.
@@ -26,7 +26,7 @@ from .train import FitResult, fit
 
 @functools.lru_cache(maxsize=None)
 def net_logits(q: int) -> Callable:
-    """The two-layer network F(W, X) (SPEC section 2)."""
+    """The two-layer network F(W, X) (docs/model.md section 2)."""
     def logits(W, shared, member):
         return forward(W, shared["x"], q, shared["varrho"])
     return logits

@@ -1,4 +1,4 @@
-"""Accuracies by slice and which views each model learned (SPEC sections 1-2)."""
+"""Accuracies by slice and which views each model learned (docs/model.md sections 1 and 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The learner of SPEC section 2: smoothed ReLU and the two-layer network F_i(X)."""
+"""The learner of docs/model.md section 2: smoothed ReLU and the two-layer network F_i(X)."""
 
 from __future__ import annotations
 

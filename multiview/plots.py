@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError, read_result
+from .config import ConfigError
+from .errors import need
+from .results import load_arrays, probe_dir, read_result
 
 # matplotlib.pyplot is imported inside the functions: the CLI's parser imports this module
 
@@ -587,12 +589,37 @@ def _load_check(path) -> dict:
     return read_result(path, "check.json", "multiview check")
 
 
-def plot(kind: str, path: str | Path, out: str | Path, name: str | None = None,
-         x: str | None = None, y: str | None = None) -> list[Path]:
-    """Draw figure `kind` from the result at `path` into OUT/name.{pdf,png}."""
-    from .runs import load_arrays
+def default_out(path: str | Path) -> Path:
+    """Where `plot` writes without --out: the folder of the input (the input itself when it
+    is a folder) -- never figures/, whose files `make figures` owns."""
+    p = Path(path)
+    return p if p.is_dir() else p.parent
+
+
+def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str | None = None,
+         x: str | None = None, y: str | None = None, force: bool = False) -> list[Path]:
+    """Draw figure `kind` from the result at `path` into OUT/name.{pdf,png} (OUT: beside the
+    input by default). Existing files are replaced only with `force`; the output is checked
+    before anything is read or drawn."""
     from .sweep import load_sweep
 
+    if kind not in KINDS:
+        raise ConfigError(f"plot: unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
+    out = probe_dir(default_out(path) if out is None else out)
+    if kind in ("phase", "phase-teacher"):
+        sweep = load_sweep(path)
+        fields = list(sweep["grid"])
+        if len(fields) < 2 and not (x and y):
+            raise ConfigError(f"plot {kind}: the sweep needs a grid over two fields (--x, --y)")
+        x, y = x or fields[0], y or fields[1]
+        name = name or ("phase_teacher" if kind == "phase-teacher"
+                        else f"phase_{x.split('.')[-1]}_{y.split('.')[-1]}")
+    name = name or kind.replace("-", "_")
+    need(name and "/" not in name and name not in (".", ".."), "--name", name,
+         "a file name without folders or extension")
+    exists = [str(p) for p in (out / f"{name}.pdf", out / f"{name}.png") if p.exists()]
+    need(force or not exists, "--out", str(out),
+         f"a folder without {', '.join(exists)} (give --force to overwrite)")
     if kind in ("views", "lottery", "ensemble-size"):
         arrays = load_arrays(path)
         fig = {"views": fig_views, "lottery": fig_lottery,
@@ -602,33 +629,21 @@ def plot(kind: str, path: str | Path, out: str | Path, name: str | None = None,
     elif kind == "dose":
         fig = fig_dose([read_result(path, "dose.json", "multiview dose")])
     elif kind == "phase-teacher":
-        sweep = load_sweep(path)
-        fields = list(sweep["grid"])
-        if len(fields) < 2 and not (x and y):
-            raise ConfigError("plot phase-teacher: the sweep needs a grid over two fields "
-                              "(--x, --y)")
-        fig = fig_phase_teacher(sweep, x or fields[0], y or fields[1])
-        name = name or "phase_teacher"
-    elif kind == "phase":
-        sweep = load_sweep(path)
-        fields = list(sweep["grid"])
-        if len(fields) < 2 and not (x and y):
-            raise ConfigError("plot phase: the sweep needs a grid over two fields (--x, --y)")
-        x, y = x or fields[0], y or fields[1]
-        fig = fig_phase(sweep, x, y)
-        name = name or f"phase_{x.split('.')[-1]}_{y.split('.')[-1]}"
+        fig = fig_phase_teacher(sweep, x, y)
     else:
-        raise ConfigError(f"plot: unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
-    return save(fig, out, name or kind.replace("-", "_"))
+        fig = fig_phase(sweep, x, y)
+    return save(fig, out, name)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of `multiview plot`."""
     p.add_argument("kind", choices=KINDS, help="views, lottery, ensemble-size: the arrays .npz "
-                   "of experiments/make_figures.py; methods, fixed: a check.json; phase: a "
-                   "sweep directory or sweep.json")
+                   "of `multiview arrays`; methods, fixed: a check.json; phase, phase-teacher: a "
+                   "sweep directory or sweep.json; dose: a dose.json")
     p.add_argument("--in", dest="inp", required=True, metavar="PATH", help="result to draw")
-    p.add_argument("--out", default="figures", help="output directory (default figures/)")
+    p.add_argument("--out", default=None,
+                   help="output directory (default: the folder of the input)")
+    p.add_argument("--force", action="store_true", help="overwrite existing figure files")
     p.add_argument("--name", help="file name without extension (default: from the kind)")
     p.add_argument("--x", help="phase: grid field on the x axis (default: the first)")
     p.add_argument("--y", help="phase: grid field on the y axis (default: the second)")
@@ -636,6 +651,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     """`multiview plot`: draw one figure, print the files written."""
-    for path in plot(args.kind, args.inp, args.out, args.name, args.x, args.y):
+    for path in plot(args.kind, args.inp, args.out, args.name, args.x, args.y, args.force):
         print(path)
     return 0

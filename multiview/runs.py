@@ -3,20 +3,19 @@
 `check.run_check` keeps summary numbers only; the views-learned heat maps, the lottery
 dynamics and the ensemble-size curve need the arrays. `view_arrays` trains the same models as
 `run_check` (same PRNG streams: `check.member_keys`, `check.stream_keys`) through the public
-learners and returns plain numpy arrays, saved with `save_arrays` to an .npz that
-`multiview.plots` reads.
+learners and returns plain numpy arrays, saved with `results.save_arrays` (the command
+`multiview arrays`) to an .npz that `multiview.plots` reads.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jax
 import numpy as np
 
 from .keys import member_keys, stream_keys
-from .config import Config, ConfigError, from_dict
+from .config import Config
 from .data import make_problem
 from .learners import init_members, logits_of, step_budget, train_single, train_students
 from .model import phi_lam
@@ -103,26 +102,3 @@ def ensemble_curve(test_logits: np.ndarray, y: np.ndarray, single: np.ndarray,
         multi.append(np.mean(acc_m))
     return {"L": np.arange(1, L + 1), "single_mean": np.array(mean), "single_std": np.array(std),
             "multi_mean": np.array(multi)}
-
-
-def save_arrays(arrays: dict, path: str | Path) -> Path:
-    """np.savez_compressed through a temporary file and a rename (no partial .npz)."""
-    import os
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
-    return path
-
-
-def load_arrays(path: str | Path) -> dict:
-    """Read an .npz written by save_arrays; `config` comes back as a Config."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"--in: {str(p)!r} not found (write it with experiments/make_figures.py)")
-    with np.load(p) as z:
-        out = {k: z[k] for k in z.files}
-    out["config"] = from_dict(json.loads(str(out["config"])))
-    return out

@@ -2,7 +2,7 @@
 
 Each finished grid point is written atomically to OUT/<key>.json, where the key is a hash of
 the resolved config, the methods, the number of seeds and the base seed; the file carries the
-grid values, the SPEC section 6 result, a checksum and a "complete" marker. Rerunning the same
+grid values, the check result (check.json, README), a checksum and a "complete" marker. Rerunning the same
 sweep reads the finished points back (a file that fails to parse, or has the wrong key,
 checksum or fields is reported and recomputed) and trains only the rest. OUT/sweep.json
 summarises every point at the end.
@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .config import Config, ConfigError, override, read_result, resolve
+from .config import Config, ConfigError, override, resolve
+from .errors import split_items
+from .results import dumps, read_result, write_json
 
 # jax and the learners are imported where training happens, so that building the CLI's
 # parser (which imports this module) stays fast
@@ -60,10 +62,7 @@ def parse_grid(items: list[str], cfg: Config) -> dict[str, list[str]]:
         section, _, name = key.partition(".")
         current = getattr(getattr(cfg, section, None), name, None) if name else None
         sep = ";" if isinstance(current, tuple) else ","
-        values = [v.strip() for v in text.split(sep) if v.strip()]
-        if not values:
-            raise ConfigError(f"--grid {key}: value {text!r} has no values; expected V1,V2,...")
-        grid[key] = values
+        grid[key] = split_items(text, f"--grid {key}", sep)
     return grid
 
 
@@ -137,10 +136,9 @@ def write_point(out: Path, key: str, point: Point, methods, L: int, seed: int,
     record = {"format": FORMAT, "key": key, "grid": point.values,
               "methods_run": canonical_methods(methods), "L": L, "seed": seed, "result": result}
     # the checksum covers the record as it reads back from JSON (tuples become lists, etc.)
-    record = json.loads(json.dumps(record, default=float))
+    record = json.loads(dumps(record))
     record["checksum"] = _checksum(record)
     record["complete"] = True
-    from .check import write_json
     return write_json(record, out, f"{key}.json")
 
 
@@ -349,7 +347,7 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
     """
     from tqdm.auto import tqdm
 
-    from .check import run_check, write_json
+    from .check import run_check
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     methods = canonical_methods(methods)
@@ -442,23 +440,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     """`multiview sweep`: run or resume the grid; print one line per point."""
     from .check import METHODS
+    from .cli import _cfg, parse_methods, precision
+    from .results import probe_dir
+    from .size import guard
 
-    cfg = resolve(args.preset, args.config, args.set)
+    probe_dir(args.out)
     if not args.grid:
         raise ConfigError("--grid: missing; give at least one --grid SECTION.FIELD=V1,V2,...")
-    if args.devices != 1:
-        cfg = override(cfg, {"train.devices": args.devices})
+    cfg = _cfg(args)            # checks --devices against the machine, cached points or not
     grid = parse_grid(args.grid, cfg)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    methods = list(METHODS) if methods == ["all"] else canonical_methods(methods)
-    summary = run_sweep(cfg, grid, methods, args.seeds, args.seed, args.out,
-                        batch_points=args.batch_points, progress=not args.no_progress)
+    methods = canonical_methods(parse_methods(args.methods, METHODS))
+    points = grid_points(cfg, grid)
+    for point in points:
+        guard(point.cfg, args.seeds * args.batch_points, args.force_size)
+    dtypes = {p.cfg.train.dtype for p in points}
+    if len(dtypes) > 1:
+        raise ConfigError("--grid train.dtype: values float32 and float64 are not allowed in "
+                          "one sweep; allowed: one precision per sweep (run two sweeps)")
+    with precision(points[0].cfg):
+        summary = run_sweep(cfg, grid, methods, args.seeds, args.seed, args.out,
+                            batch_points=args.batch_points, progress=not args.no_progress)
     print(format_summary(summary))
     r = summary["run"]
     print(f"\n{r['points']} points ({r['cached']} cached, {r['computed']} computed"
           f"{', %d corrupt recomputed' % len(r['recomputed_corrupt']) if r['recomputed_corrupt'] else ''}"
           f"), {r['seconds']:.1f} s; wrote {Path(args.out) / 'sweep.json'}")
     return 0
+
+
+def _num(v, width: int) -> str:
+    return f"{'n/a':>{width}}" if v is None else f"{v:>{width}.3f}"
 
 
 def format_summary(summary: dict) -> str:
@@ -469,9 +480,9 @@ def format_summary(summary: dict) -> str:
         f"{m[:12]:>13}" for m in methods) + "   predictions held"
     lines = [head, "-" * len(head)]
     for p in summary["points"]:
-        held = sum(q["holds"] for q in p["predictions"])
+        held = sum(q["holds"] is True for q in p["predictions"])
         lines.append("".join(f"{str(p['grid'][f]):>10}" for f in fields) + "".join(
-            f"{p['methods'][m]['test_acc_single']:>13.3f}" for m in methods)
+            _num(p['methods'][m]['test_acc_single'], 13) for m in methods)
             + f"   {held}/{len(p['predictions'])}")
     lines.append("(columns per method: single-view test accuracy)")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""What the theorems predict (SPEC section 4), as bands checked against measured results.
+"""What the theorems predict (docs/model.md section 5), as bands checked against measured results.
 
 The theorems are asymptotic in k. At the small k a CPU affords, we check the finite-k
 versions below (the ordering and rough sizes); docs/regime.md explains each band. The
@@ -175,7 +175,9 @@ def _recovered(single: str, ensemble: str, student: str):
 
 
 def check(methods: dict, L: int, baselines: dict | None = None) -> list[dict]:
-    """Measured vs expected for every prediction whose methods were run.
+    """Measured vs expected for every prediction whose methods were run. A prediction whose
+    value is undefined (an accuracy over an empty slice, a fraction of a zero gain) has
+    measured None and holds None: it could not be evaluated, it did not fail.
 
     baselines: check.json's diagnostics; its `labels_alone` record (the students' own
     initialisations trained on labels) is the baseline of the students' gains.
@@ -189,11 +191,15 @@ def check(methods: dict, L: int, baselines: dict | None = None) -> list[dict]:
             continue
         if p.id == "students.bounded" and not ({"kd", "self_distill"} & set(have)):
             continue
-        value = float(p.measure(have))
+        try:
+            value = float(p.measure(have))
+        except TypeError:            # an undefined (None) accuracy among the inputs
+            value = float("nan")
         lo, hi = p.expected
         finite = math.isfinite(value)
         out.append({"id": p.id, "source": p.source, "method": p.method, "quantity": p.quantity,
                     "measured": value if finite else None, "expected": [lo, hi],
-                    "holds": bool(finite and lo <= value <= hi), "asymptotic": p.asymptotic,
+                    "holds": bool(lo <= value <= hi) if finite else None,
+                    "asymptotic": p.asymptotic,
                     "control": p.control})
     return out

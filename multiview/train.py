@@ -81,7 +81,7 @@ def _run_chunk(params, opt_state, done, stopped_at, step0, shared, member, *, lo
         return (params, opt_state, done, stopped_at), log
 
     carry, logs = jax.lax.scan(body, (params, opt_state, done, stopped_at),
-                               step0 + jnp.arange(n_steps))
+                               step0 + jnp.arange(n_steps, dtype=jnp.int32))
     return carry, logs
 
 

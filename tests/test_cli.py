@@ -26,7 +26,7 @@ def test_check_writes_the_spec_json(tmp_path, capsys):
     for p in res["predictions"]:
         assert set(p) >= {"id", "source", "method", "quantity", "measured", "expected", "holds"}
         if p["measured"] is None:      # undefined (e.g. a recovered fraction of a zero gain)
-            assert p["holds"] is False
+            assert p["holds"] is None
         else:
             assert p["holds"] == (p["expected"][0] <= p["measured"] <= p["expected"][1])
     # students train exactly as many steps as the single models used (distill.steps = 0)
@@ -59,6 +59,7 @@ def test_strict_exits_1_exactly_when_a_prediction_fails(tmp_path):
     (["check", "--preset", "huge"], "preset"),
     (["check", "--methods", "single,magic"], "--methods"),
     (["data", "--config", "/nonexistent/x.toml"], "not found"),
+    (["check", "--set", "train.lr=1e38"], "train.lr"),
 ])
 def test_invalid_input_exits_2_with_a_one_line_message(argv, needle, capsys):
     assert main(argv) == 2
@@ -73,11 +74,14 @@ def test_invalid_input_from_the_console_has_no_traceback():
     assert "data.mu" in p.stderr and "0 <= mu <= 1" in p.stderr and "Traceback" not in p.stderr
 
 
-def test_divergence_exits_with_a_message_naming_the_step(tmp_path, capsys):
-    rc = main(["check", "--seeds", "1", "--out", str(tmp_path), "--no-progress", *tiny_sets(),
-               "--set", "train.lr=1e38", "--set", "train.stop=none"])
+def test_divergence_exits_with_a_message_naming_the_step_and_the_cause(tmp_path, capsys):
+    # an initialisation of scale 1e37 overflows float32 in the first forward pass: the
+    # message blames model.sigma0, not the step size
+    rc = main(["check", "--seeds", "1", "--methods", "single", "--out", str(tmp_path),
+               "--no-progress", *tiny_sets(), "--set", "model.sigma0=1e37"])
     assert rc == 3
-    assert "at step" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "at step 0" in err and "model.sigma0" in err and "train.lr" not in err
 
 
 def test_data_summary_and_npz_export(tmp_path, capsys):
@@ -96,3 +100,68 @@ def test_train_saves_parameters_and_history(tmp_path):
     h = np.load(out / "history.npz")
     assert W.shape == (2, 3, 2, 40) and h["loss"].shape[1] == 2
     assert json.loads((out / "train.json").read_text())["seeds"] == [0, 1]
+
+
+def _strict_json(path):
+    """Parse as strict JSON: a bare NaN or Infinity is an error."""
+    def refuse(name):
+        raise ValueError(f"not strict JSON: {name}")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_mu_zero_writes_null_accuracies_and_strict_counts_only_real_failures(tmp_path):
+    # mu = 0: no single-view test point, so single-view accuracies are undefined
+    rc = main(["check", "--seeds", "2", "--methods", "single,ensemble", "--out", str(tmp_path),
+               "--no-progress", "--strict", *tiny_sets(), "--set", "data.mu=0",
+               "--set", "data.mu_train=0.2"])
+    res = _strict_json(tmp_path / "check.json")
+    assert res["methods"]["single"]["test_acc_single"] is None
+    assert res["methods"]["single"]["test_acc_multi"] is not None
+    undefined = {p["id"] for p in res["predictions"] if p["measured"] is None}
+    assert {"T1.single", "T2.single", "T2.gain"} <= undefined
+    assert all(p["holds"] is None for p in res["predictions"] if p["id"] in undefined)
+    assert rc == (1 if any(p["holds"] is False for p in res["predictions"]) else 0)
+
+
+def test_float64_runs_in_float64_and_restores_float32(tmp_path):
+    import jax
+
+    out = tmp_path / "run"
+    assert main(["train", "--seeds", "1", "--out", str(out), "--no-progress", *tiny_sets(),
+                 "--set", "train.dtype=float64", "--set", "train.steps=20"]) == 0
+    assert np.load(out / "params.npz")["W"].dtype == np.float64
+    assert np.load(out / "history.npz")["loss"].dtype == np.float64
+    assert not jax.config.read("jax_enable_x64")
+
+
+def test_data_shows_the_data_check_trains_on(tmp_path, tiny):
+    from multiview.data import make_problem
+    from multiview.keys import data_key
+
+    for split, n in (("train", tiny.data.n_train), ("test", tiny.data.N_test)):
+        npz = tmp_path / f"{split}.npz"
+        assert main(["data", "--seed", "3", "--split", split, "--npz", str(npz),
+                     *tiny_sets()]) == 0
+        problem = make_problem(data_key(3), tiny.data)
+        ds = getattr(problem, split)
+        with np.load(npz) as z:
+            assert z["x"].shape[0] == n
+            np.testing.assert_array_equal(z["x"], np.asarray(ds.x))
+            np.testing.assert_array_equal(z["views"], np.asarray(problem.views))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.npz", "train.npz"]
+
+
+def test_arrays_command_feeds_the_array_figures_beside_it(tmp_path, capsys):
+    arrays = tmp_path / "a.npz"
+    assert main(["arrays", "--seeds", "2", "--students", "none", "--out", str(arrays),
+                 "--no-progress", *tiny_sets()]) == 0
+    for kind in ("views", "lottery", "ensemble-size"):
+        assert main(["plot", kind, "--in", str(arrays)]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"views.png", "lottery.pdf", "ensemble_size.png"} <= names
+    before = (tmp_path / "views.png").read_bytes()
+    capsys.readouterr()
+    assert main(["plot", "views", "--in", str(arrays)]) == 2      # exists: needs --force
+    assert "--force" in capsys.readouterr().err
+    assert (tmp_path / "views.png").read_bytes() == before
+    assert main(["plot", "views", "--in", str(arrays), "--force"]) == 0

@@ -1,4 +1,4 @@
-"""Generator invariants of SPEC section 1."""
+"""Generator invariants of docs/model.md section 1."""
 
 import jax
 import jax.numpy as jnp

@@ -1,4 +1,4 @@
-"""Learners of SPEC section 3 on tiny configs: losses, distillation, sum, RF, NTK."""
+"""Learners of docs/model.md section 3 on tiny configs: losses, distillation, sum, RF, NTK."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""The smoothed ReLU and the network of SPEC section 2."""
+"""The smoothed ReLU and the network of docs/model.md section 2."""
 
 import jax
 import jax.numpy as jnp

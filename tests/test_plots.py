@@ -9,7 +9,8 @@ from multiview import plots, theory
 from multiview.check import METHODS
 from multiview.cli import main
 from multiview.config import ConfigError
-from multiview.runs import ensemble_curve, load_arrays, save_arrays
+from multiview.results import load_arrays, save_arrays
+from multiview.runs import ensemble_curve
 
 
 def synthetic_arrays(cfg, L=5, T=30, n=400, seed=0) -> dict:

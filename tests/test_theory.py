@@ -34,7 +34,7 @@ def test_teacher_share_is_the_part_of_the_gain_the_twin_does_not_get():
 def test_teacher_share_is_undefined_without_a_gain():
     methods = {"kd": rec(0.55), "kd_twin": rec(0.50)}
     p = by_id(theory.check(methods, 10, baselines={"labels_alone": rec(0.60)}))["T3.teacher"]
-    assert p["measured"] is None and not p["holds"]
+    assert p["measured"] is None and p["holds"] is None
 
 
 def test_self_distillation_half_is_its_gain_over_kds():

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from multiview.results import probe_dir, write_json
 from multiview.cifar.config import DATASETS, METHODS, PAD_MODES, SCHEDULES, CifarConfig, \
     ConfigError, TrainConfig, validate
 
@@ -56,7 +57,7 @@ def config_from(args: argparse.Namespace) -> CifarConfig:
         nesterov=not args.no_nesterov, weight_decay=args.weight_decay, schedule=args.schedule,
         augment=not args.no_augment, pad=args.pad, pad_mode=args.pad_mode, bf16=args.bf16,
         kd_temperature=args.kd_temperature, kd_alpha=args.kd_alpha)
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    methods = tuple(m.strip() for m in args.methods.split(","))
     return validate(CifarConfig(dataset=args.dataset, arch=args.arch, methods=methods,
                                 seeds=args.seeds, seed=args.seed, sequential=args.sequential,
                                 eval_batch_size=args.eval_batch_size, train=train))
@@ -81,7 +82,6 @@ def _progress_factory(enabled: bool):
 
 def run(args: argparse.Namespace) -> int:
     """Run `multiview cifar`; returns the exit status (2 with a one-line message on bad input)."""
-    from multiview.check import write_json
     from multiview.cifar import models, pipeline
     from multiview.cifar.checkpoint import CheckpointError
     from multiview.cifar.data import CifarDataError, load
@@ -97,15 +97,15 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(models.describe(args.arch, num_classes)))
             return 0
         cfg = config_from(args)
+        out = probe_dir(args.out)
         data = load(cfg.dataset, args.data_dir)
-        out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         result = pipeline.run(cfg, data, out / "checkpoints",
                               _progress_factory(not args.no_progress))
+        write_json(result, out, RESULT_FILE)
     except (ConfigError, CifarDataError, CheckpointError, OSError) as err:
         print(f"multiview cifar: error: {err}", file=sys.stderr)
         return 2
-    write_json(result, out, RESULT_FILE)
     print(format_table(result))
     print(f"wrote {out / RESULT_FILE}")
     return 0

@@ -1,6 +1,6 @@
 """Frozen configuration for the CIFAR pipeline, with validation (ConfigError names the field).
 
-Defaults are the standard WRN recipe (SPEC section 5; ours, the paper's recipe was not
+Defaults are the standard WRN recipe (docs/cifar.md; ours, the paper's recipe was not
 recovered): SGD + Nesterov 0.9, lr 0.1, weight decay 5e-4, batch 128, 200 epochs, cosine
 decay, 4-px reflect pad + random crop + horizontal flip.
 """
@@ -8,9 +8,10 @@ decay, 4-px reflect pad + random crop + horizontal flip.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
-from multiview.config import ConfigError  # noqa: F401  (one error type for the whole CLI)
+from multiview.errors import ConfigError, need  # noqa: F401  (one error type for both arms)
 
 METHODS = ("single", "ensemble", "kd", "self_distill", "ensemble_kd", "sum_trained")
 DATASETS = ("cifar10", "cifar100")
@@ -60,8 +61,11 @@ class CifarConfig:
 
 
 def _check(ok: bool, name: str, value, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(f"{name}={value!r} is out of range; allowed: {allowed}")
+    """`need` with the field named as its command-line flag (`--weight-decay`)."""
+    need(ok, "--" + name.replace("_", "-"), value, allowed)
+
+
+SEED_MAX = 2**32 - 1   # PRNGKey keeps 32 bits of a seed: larger seeds would repeat smaller ones
 
 
 def validate(cfg: CifarConfig) -> CifarConfig:
@@ -69,16 +73,20 @@ def validate(cfg: CifarConfig) -> CifarConfig:
     from multiview.cifar.models import ARCH_NAMES, resolve_arch
 
     t = cfg.train
+    for f in dataclasses.fields(t):                 # no inf or nan anywhere
+        v = getattr(t, f.name)
+        _check(not isinstance(v, float) or math.isfinite(v), f.name, v, "a finite number")
     _check(cfg.dataset in DATASETS, "dataset", cfg.dataset, ", ".join(DATASETS))
     try:
         resolve_arch(cfg.arch)
     except ValueError:
         _check(False, "arch", cfg.arch, ", ".join(ARCH_NAMES))
     bad = [m for m in cfg.methods if m not in METHODS]
-    _check(not bad and len(cfg.methods) > 0, "methods", ",".join(cfg.methods),
-           "a comma-separated subset of " + ",".join(METHODS))
+    _check(not bad and len(cfg.methods) > 0 and all(cfg.methods), "methods",
+           ",".join(cfg.methods), "a comma-separated subset of " + ",".join(METHODS))
     _check(cfg.seeds >= 1, "seeds", cfg.seeds, "an integer >= 1")
-    _check(cfg.seed >= 0, "seed", cfg.seed, "an integer >= 0")
+    _check(0 <= cfg.seed and cfg.seed + cfg.seeds - 1 <= SEED_MAX, "seed", cfg.seed,
+           f"an integer >= 0 with seed + seeds - 1 <= {SEED_MAX}")
     _check(cfg.eval_batch_size >= 1, "eval_batch_size", cfg.eval_batch_size, "an integer >= 1")
     _check(t.epochs >= 1, "epochs", t.epochs, "an integer >= 1")
     _check(t.batch_size >= 1, "batch_size", t.batch_size, "an integer >= 1")

@@ -3,7 +3,7 @@
 WRN-d-w follows Zagoruyko & Komodakis (2016): a 3x3 stem with 16 channels, three groups of
 (d - 4) / 6 pre-activation basic blocks with widths 16w, 32w, 64w (strides 1, 2, 2), a 1x1
 projection shortcut where the shape changes, then BN-ReLU, global average pooling and a
-linear classifier. "ResNet-d-w" in the paper's tables (SPEC section 5) are these networks;
+linear classifier. "ResNet-d-w" in the paper's tables (docs/cifar.md) are these networks;
 "ResNet-34" is WRN-34-1.
 """
 
@@ -136,7 +136,7 @@ class FastNet(nn.Module):
 class SumOfModels(nn.Module):
     """L copies of a network with their own parameters; logits = sum of the members' logits.
 
-    Training this on labels is the paper's "train the sum" baseline (SPEC section 3). The
+    Training this on labels is the paper's "train the sum" baseline (docs/model.md section 3). The
     members are called in turn (submodules member_0 ..), not under nn.vmap: XLA:CPU runs
     vmapped (grouped) convolutions about 3x slower per member (measured).
     """

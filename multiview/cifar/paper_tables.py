@@ -1,4 +1,4 @@
-"""The paper's CIFAR test accuracies (SPEC section 5, 10 seeds) and the side-by-side table.
+"""The paper's CIFAR test accuracies (docs/cifar.md, 10 seeds) and the side-by-side table.
 
 Two tables in the paper: the first gives single / ensemble / "10 runs of KD" (mean ± std) /
 ensemble over KD models; the second single / ensemble / sum trained / KD / self-distill.

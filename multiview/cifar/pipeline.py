@@ -1,4 +1,4 @@
-"""Single / ensemble / KD / self-distill / ensemble-of-KD / sum-trained on CIFAR (SPEC 3, 5).
+"""Single / ensemble / KD / self-distill / ensemble-of-KD / sum-trained on CIFAR (docs/model.md section 3, docs/cifar.md).
 
 Stages, each one call of the training engine with L = len(seeds) members:
   single        L models on labels
@@ -79,11 +79,10 @@ def run(cfg: CifarConfig, data: CifarArrays, ckpt_dir: Path | None = None,
     config_mod.validate(cfg)
     t = cfg.train
     if steps_per_epoch(t, len(data.train_labels)) == 0:
-        raise ConfigError(f"batch_size={t.batch_size} is out of range; allowed: at most the "
-                          f"{len(data.train_labels)} training images")
-    if data.num_classes != cfg.num_classes:
-        raise ConfigError(f"dataset={cfg.dataset!r} does not match data with "
-                          f"{data.num_classes} classes")
+        config_mod.need(False, "--batch-size", t.batch_size,
+                        f"at most the {len(data.train_labels)} training images")
+    config_mod.need(data.num_classes == cfg.num_classes, "--dataset", cfg.dataset,
+                    f"the data found have {data.num_classes} classes")
     arch = resolve_arch(cfg.arch)
     model = build(arch, cfg.num_classes, jnp.bfloat16 if t.bf16 else jnp.float32)
     mean, std = data.channel_stats()

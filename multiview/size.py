@@ -1,0 +1,93 @@
+"""The size guard: estimate a run's memory before allocating it, refuse what the machine lacks.
+
+The estimate counts the arrays that dominate: the training and test inputs [n, P, d] (and the
+generator's temporaries while one of them is drawn), the pre-activations of the largest
+training batch (L members x n_train x P x k*m, forward and backward) and the test logits of
+all members. It is a lower bound of the peak to within a small factor, not a measurement.
+Setting MULTIVIEW_FORCE_SIZE=1 (or the CLI's --force-size) skips the refusal.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .config import Config
+from .errors import ConfigError
+
+FORCE_ENV = "MULTIVIEW_FORCE_SIZE"
+
+
+def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]]:
+    """{term: (bytes, the field or fields that set it)} for a run of L members on `cfg` (L = 0: data
+    only)."""
+    D, M = cfg.data, cfg.model
+    b = 8 if cfg.train.dtype == "float64" else 4
+    P, d, km = D.n_patches, D.d, D.k * M.m
+    train_x, test_x = D.n_train * P * d * b, D.N_test * P * d * b
+    out = {"training set": (train_x, "data.N_train"), "test set": (test_x, "data.N_test"),
+           "generator temporaries": (2 * max(train_x, test_x),
+                                     "data.N_train" if train_x >= test_x else "data.N_test")}
+    if L:
+        widest = max(L, cfg.train.sum_models * L) if L > 1 else 1
+        out["training batch"] = (3 * widest * D.n_train * P * km * b, ("--seeds", "data.N_train"))
+        out["test logits"] = (2 * L * D.N_test * P * km * b, ("--seeds", "data.N_test"))
+    return out
+
+
+def available() -> tuple[int, str]:
+    """(bytes, where read) of memory this process may still use: the smaller of the kernel's
+    MemAvailable and a cgroup limit."""
+    found: list[tuple[int, str]] = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append((int(line.split()[1]) * 1024, "MemAvailable in /proc/meminfo"))
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit, used in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                        ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                         "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            text = Path(limit).read_text().strip()
+            if text != "max" and int(text) < 1 << 60:
+                found.append((int(text) - int(Path(used).read_text()), f"the cgroup limit {limit}"))
+        except (OSError, ValueError):
+            pass
+    if not found:
+        try:
+            found.append((os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"),
+                          "os.sysconf(SC_AVPHYS_PAGES)"))
+        except (OSError, ValueError):
+            return 1 << 62, "unknown"
+    return min(found)
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+
+
+def guard(cfg: Config, L: int, force: bool = False, field_flags: dict | None = None) -> int:
+    """Raise ConfigError when the estimate exceeds the available memory (unless `force` or
+    MULTIVIEW_FORCE_SIZE=1); return the estimate in bytes. `field_flags` renames fields to
+    the flag that set them (e.g. {"data.N_train": "--n"})."""
+    terms = estimate(cfg, L)
+    resident = ("training set", "test set")         # held throughout; the rest one at a time
+    total = sum(terms[t][0] for t in resident) + max(v for t, (v, _) in terms.items()
+                                                     if t not in resident)
+    if force or os.environ.get(FORCE_ENV, "") not in ("", "0"):
+        return total
+    have, where = available()
+    if total <= have:
+        return total
+    term, (_, names) = max(terms.items(), key=lambda kv: kv[1][0])
+    names = names if isinstance(names, tuple) else (names,)
+    values = {"data.N_train": cfg.data.n_train, "data.N_test": cfg.data.N_test, "--seeds": L}
+    shown = ", ".join((field_flags or {}).get(n, n) for n in names)
+    value = ", ".join(str(values[n]) for n in names)
+    verb = "values {} are" if len(names) > 1 else "value {} is"
+    raise ConfigError(
+        f"{shown}: {verb.format(value)} not allowed on this machine; the run needs about "
+        f"{_gb(total)} (largest: the {term}, {_gb(terms[term][0])}) but {_gb(have)} is "
+        f"available ({where}); allowed: smaller values, or --force-size ({FORCE_ENV}=1) to "
+        "try anyway")

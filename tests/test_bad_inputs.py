@@ -1,0 +1,218 @@
+"""Bad inputs over every subcommand: each exits with the documented status and one line that
+names the parameter, with no traceback, before any work starts, leaving existing files as
+they were. The corpus runs in seconds because validation comes before data and training."""
+
+import json
+
+import numpy as np
+import pytest
+
+from multiview import theory
+from multiview.check import METHODS
+from multiview.cli import main
+
+W = "{w}"      # the prepared folder of existing files, substituted per test
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Existing results and files of every kind the commands are given by mistake."""
+    w = tmp_path_factory.mktemp("world")
+    vals = {"train_acc": 1.0, "test_acc": 0.9, "test_acc_multi": 0.99, "test_acc_single": 0.6}
+    methods = {m: vals | {"std": {q: 0.0 for q in vals},
+                          "views": {"none": 0.0, "one": 1.0, "both": 0.0}} for m in METHODS}
+    files = {
+        "out/check.json": json.dumps({"config": {}, "seeds": [0, 1], "methods": methods,
+                                      "predictions": theory.check(methods, 2)}),
+        "train/train.json": json.dumps({"config": {}, "seed": 0, "seeds": [0], "steps_run": 5,
+                                        "stopped_at": [3], "final_train_acc": [1.0]}),
+        "bench/bench.json": json.dumps({"machine": {}, "train_step": {}, "quick": True}),
+        "sweep/sweep.json": json.dumps({"format": "multiview.sweep/1", "grid": {}, "points": []}),
+        "bad.json": "{not json",
+        "list.json": "[1, 2]",
+        "cfg.yaml": "data:\n  mu: 0.1\n",
+        "badsection.toml": "[nope]\nk = 1\n",
+        "afile": "a plain file",
+        "figs/methods.pdf": "existing figure", "figs/methods.png": "existing figure",
+    }
+    for name, text in files.items():
+        (w / name).parent.mkdir(parents=True, exist_ok=True)
+        (w / name).write_text(text)
+    np.savez(w / "params.npz", W=np.zeros((2, 3, 2, 4)))
+    np.savez(w / "history.npz", loss=np.zeros((3, 2)), lam=np.zeros((3, 2, 3, 2)))
+    (w / "cfgdir").mkdir()
+    (w / "dir.npz").mkdir()
+    return w
+
+
+def snapshot(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
+            for p in sorted(folder.rglob("*"))}
+
+
+OUT = ["--out", f"{W}/out"]
+CHECK = ["check", "--preset", "tiny", *OUT]
+CASES = [  # (argv, exit status, what the message must name)
+    # --- check: values of the configuration ---
+    *[(CHECK + ["--set", f"{key}={value}"], 2, key) for key, value in [
+        ("data.mu", "2"), ("data.mu", "nan"), ("data.mu", "inf"), ("data.mu", "-0.1"),
+        ("data.Gamma", "inf"), ("data.Gamma", "-1"), ("data.rho", "inf"), ("data.rho", "-1"),
+        ("model.sigma0", "inf"), ("model.sigma0", "0"), ("model.varrho", "inf"),
+        ("model.varrho", "1e308"), ("model.varrho", "0"), ("distill.tau", "inf"),
+        ("distill.tau", "0"), ("data.z_own", "1,inf"), ("data.z_own", "2,1"),
+        ("data.z_own", "1"), ("data.z_off_multi", "0.2,inf"), ("train.lr", "1e30"),
+        ("train.lr", "0"), ("train.lr", "-1"), ("train.lr", "nan"), ("data.k", "0"),
+        ("data.k", "1"), ("data.k", "x"), ("data.k", "100000"), ("data.d", "3"),
+        ("data.P", "2"), ("model.q", "2"), ("model.q", "100"), ("model.m", "0"),
+        ("model.m", "2.5"), ("train.steps", "0"), ("train.chunk", "-1"),
+        ("train.dtype", "bfloat16"), ("train.dtype", "float16"), ("train.optimizer", "lbfgs"),
+        ("train.momentum", "1"), ("train.stop", "never"), ("train.stop_value", "2"),
+        ("distill.objective", "magic"), ("distill.alpha", "2"), ("distill.T", "0"),
+        ("distill.steps", "-1"), ("distill.lr", "-1"), ("distill.lr", "inf"),
+        ("distill.eta_ratio", "-1"), ("fixed.kd_objective", "x"), ("fixed.rf_width", "0"),
+        ("fixed.rf_sigma", "0"), ("fixed.ntk_sigma", "inf"), ("fixed.steps", "0"),
+        ("data.views", "random"), ("data.off_mode", "two"), ("data.s", "9"),
+        ("data.gamma", "1"), ("data.sigma_p", "-1"), ("data.sigma_p", "inf"),
+        ("data.rho_spread", "0.5"), ("data.Gamma_lo", "2"), ("data.mu_train", "2"),
+        ("data.N_test", "0"), ("data.N_train", "-1"), ("train.sum_models", "0"),
+        ("model.learned_factor", "0"), ("model.width", "3"), ("nope.k", "1")]],
+    (CHECK + ["--set", "data.mu"], 2, "--set"),
+    (CHECK + ["--set", "mu=0.1"], 2, "mu"),
+    (CHECK + ["--preset", "huge"], 2, "preset"),
+    # --- check: options ---
+    (CHECK + ["--methods", "single,magic"], 2, "--methods"),
+    (CHECK + ["--methods", "single,,ensemble"], 2, "--methods"),
+    (CHECK + ["--methods", ""], 2, "--methods"),
+    (CHECK + ["--seeds", "0"], 2, "--seeds"),
+    (CHECK + ["--seeds", "x"], 2, "--seeds"),
+    (CHECK + ["--seed", "-1"], 2, "--seed"),
+    (CHECK + ["--seed", "9223372036854775808"], 2, "--seed"),
+    (CHECK + ["--seed", "18446744073709551616"], 2, "--seed"),
+    (CHECK + ["--devices", "0"], 2, "--devices"),
+    (CHECK + ["--devices", "64"], 2, "--devices"),
+    (CHECK + ["--bogus"], 2, "--bogus"),
+    # --- check: files ---
+    (CHECK + ["--config", f"{W}/cfg.yaml"], 2, "--config"),
+    (CHECK + ["--config", f"{W}/cfgdir"], 2, "--config"),
+    (CHECK + ["--config", f"{W}/missing.toml"], 2, "--config"),
+    (CHECK + ["--config", f"{W}/bad.json"], 2, "--config"),
+    (CHECK + ["--config", f"{W}/list.json"], 2, "--config"),
+    (CHECK + ["--config", f"{W}/badsection.toml"], 2, "nope"),
+    (["check", "--preset", "tiny", "--out", f"{W}/afile"], 2, "--out"),
+    (["check", "--preset", "tiny", "--out", f"{W}/afile/sub"], 2, "--out"),
+    (["check", "--preset", "tiny", "--out", "/proc/multiview-not-here"], 2, "--out"),
+    # --- check: sizes beyond the machine ---
+    (CHECK + ["--set", "data.N_test=1000000000"], 2, "data.N_test"),
+    (CHECK + ["--set", "data.N_train=1000000000"], 2, "data.N_train"),
+    (CHECK + ["--seeds", "100000000"], 2, "--seeds"),
+    # --- data ---
+    (["data", "--preset", "tiny", "--npz", f"{W}/x"], 2, "--npz"),
+    (["data", "--preset", "tiny", "--npz", f"{W}/dir.npz"], 2, "--npz"),
+    (["data", "--preset", "tiny", "--npz", f"{W}/afile/x.npz"], 2, "--npz"),
+    (["data", "--preset", "tiny", "--npz", "/proc/multiview-not-here/x.npz"], 2, "--npz"),
+    (["data", "--preset", "tiny", "--n", "0"], 2, "--n"),
+    (["data", "--preset", "tiny", "--n", "100000000"], 2, "--n"),
+    (["data", "--preset", "tiny", "--split", "test", "--n", "100000000"], 2, "--n"),
+    (["data", "--preset", "tiny", "--split", "val"], 2, "--split"),
+    (["data", "--preset", "tiny", "--set", "data.N_test=1000000000"], 2, "data.N_test"),
+    (["data", "--preset", "tiny", "--set", "data.mu=2"], 2, "data.mu"),
+    (["data", "--preset", "tiny", "--seed", "-5"], 2, "--seed"),
+    (["data", "--preset", "tiny", "--config", f"{W}/cfg.yaml"], 2, "--config"),
+    (["data", "--preset", "tiny", "--frob"], 2, "--frob"),
+    # --- train ---
+    (["train", "--preset", "tiny"], 2, "--out"),
+    (["train", "--preset", "tiny", "--out", f"{W}/afile"], 2, "--out"),
+    (["train", "--preset", "tiny", "--out", f"{W}/afile/x"], 2, "--out"),
+    (["train", "--preset", "tiny", *OUT, "--seeds", "0"], 2, "--seeds"),
+    (["train", "--preset", "tiny", *OUT, "--set", "train.dtype=bfloat16"], 2, "train.dtype"),
+    (["train", "--preset", "tiny", *OUT, "--devices", "64"], 2, "--devices"),
+    (["train", "--preset", "tiny", *OUT, "--set", "model.varrho=inf"], 2, "model.varrho"),
+    (["train", "--preset", "tiny", *OUT, "--set", "train.lr=1e30"], 2, "train.lr"),
+    # --- arrays ---
+    (["arrays", "--preset", "tiny", "--out", f"{W}/x"], 2, "--out"),
+    (["arrays", "--preset", "tiny", "--out", f"{W}/params.npz"], 2, "--force"),
+    (["arrays", "--preset", "tiny", "--out", f"{W}/afile/x.npz"], 2, "--out"),
+    (["arrays", "--preset", "tiny", "--out", f"{W}/dir.npz"], 2, "--out"),
+    (["arrays", "--preset", "tiny", "--out", f"{W}/new.npz", "--students", "magic"], 2,
+     "--students"),
+    (["arrays", "--preset", "tiny", "--out", f"{W}/new.npz", "--seeds", "0"], 2, "--seeds"),
+    (["arrays", "--preset", "tiny", "--out", f"{W}/new.npz", "--set", "data.k=1"], 2, "data.k"),
+    # --- sweep ---
+    (["sweep", "--preset", "tiny", *OUT], 2, "--grid"),
+    (["sweep", "--preset", "tiny", "--grid", "data.mu=0.1"], 2, "--out"),
+    *[(["sweep", "--preset", "tiny", *OUT, "--grid", grid], 2, needle) for grid, needle in [
+        ("data.mu=0.1,,0.2", "--grid data.mu"), ("data.mu=0.1,", "--grid data.mu"),
+        ("data.mu=", "--grid data.mu"), ("data.mu", "--grid"), ("data.mu=2,0.1", "data.mu"),
+        ("nope.x=1", "nope"), ("data.z_own=1,2;;1,3", "--grid data.z_own"),
+        ("train.dtype=float32,float64", "train.dtype"), ("model.varrho=1,inf", "model.varrho"),
+        ("data.N_test=1000000000", "data.N_test")]],
+    (["sweep", "--preset", "tiny", *OUT, "--grid", "data.mu=0.1", "--grid", "data.mu=0.2"], 2,
+     "data.mu"),
+    (["sweep", "--preset", "tiny", *OUT, "--grid", "data.mu=0.1", "--devices", "64"], 2,
+     "--devices"),
+    (["sweep", "--preset", "tiny", "--out", f"{W}/afile", "--grid", "data.mu=0.1"], 2, "--out"),
+    (["sweep", "--preset", "tiny", *OUT, "--grid", "data.mu=0.1", "--batch-points", "0"], 2,
+     "--batch-points"),
+    (["sweep", "--preset", "tiny", *OUT, "--grid", "data.mu=0.1", "--methods", "all,"], 2,
+     "--methods"),
+    (["sweep", "--preset", "tiny", *OUT, "--grid", "data.mu=0.1", "--seeds", "0"], 2,
+     "--seeds"),
+    # --- plot: inputs of the wrong kind, outputs that exist ---
+    (["plot", "methods", "--in", f"{W}/train/train.json"], 2, "train.json"),
+    (["plot", "methods", "--in", f"{W}/bench/bench.json"], 2, "bench.json"),
+    (["plot", "methods", "--in", f"{W}/sweep/sweep.json"], 2, "sweep.json"),
+    (["plot", "methods", "--in", f"{W}/bad.json"], 2, "--in"),
+    (["plot", "methods", "--in", f"{W}/list.json"], 2, "--in"),
+    (["plot", "methods", "--in", f"{W}/missing.json"], 2, "--in"),
+    (["plot", "fixed", "--in", f"{W}/train/train.json"], 2, "train.json"),
+    (["plot", "phase", "--in", f"{W}/out/check.json"], 2, "check.json"),
+    (["plot", "phase", "--in", f"{W}/out"], 2, "sweep.json"),
+    (["plot", "views", "--in", f"{W}/params.npz"], 2, "params.npz"),
+    (["plot", "views", "--in", f"{W}/out/check.json"], 2, "JSON"),
+    (["plot", "lottery", "--in", f"{W}/history.npz"], 2, "history.npz"),
+    (["plot", "ensemble-size", "--in", f"{W}/missing.npz"], 2, "multiview arrays"),
+    (["plot", "methods", "--in", f"{W}/out", "--out", f"{W}/figs"], 2, "--force"),
+    (["plot", "methods", "--in", f"{W}/out", "--out", f"{W}/afile"], 2, "--out"),
+    (["plot", "methods", "--in", f"{W}/out", "--out", f"{W}/out", "--name", "../x"], 2, "--name"),
+    (["plot", "views"], 2, "--in"),
+    (["plot", "bogus", "--in", f"{W}/out"], 2, "kind"),
+    # --- bench ---
+    (["bench", "--out", f"{W}/b", "--throughput", "2,,3"], 2, "--throughput"),
+    (["bench", "--out", f"{W}/b", "--throughput", "0"], 2, "--throughput"),
+    (["bench", "--out", f"{W}/b", "--throughput", "x"], 2, "--throughput"),
+    (["bench", "--out", f"{W}/afile"], 2, "--out"),
+    (["bench", "--out", f"{W}/b", "--slow"], 2, "--slow"),
+    # --- cifar (validation before any data is looked for) ---
+    *[(["cifar", "--out", f"{W}/c", flag, value], 2, flag) for flag, value in [
+        ("--weight-decay", "inf"), ("--weight-decay", "-1"), ("--lr", "0"), ("--lr", "nan"),
+        ("--seeds", "0"), ("--seed", "-1"), ("--seed", "18446744073709551616"),
+        ("--methods", "single,,kd"), ("--methods", "magic"), ("--dataset", "cifar7"),
+        ("--arch", "wrn-99"), ("--pad", "99"), ("--kd-alpha", "2"), ("--momentum", "1"),
+        ("--epochs", "0"), ("--kd-temperature", "inf"), ("--batch-size", "0")]],
+    (["cifar", "--out", f"{W}/afile"], 2, "--out"),
+    # --- the program itself ---
+    (["frobnicate"], 2, "frobnicate"),
+    ([], 2, "command"),
+]
+
+
+@pytest.mark.parametrize("argv,status,names", CASES,
+                         ids=[" ".join(a)[:80] for a, _, _ in CASES])
+def test_bad_input_exits_with_one_line_naming_the_parameter(world, argv, status, names, capsys):
+    argv = [a.replace(W, str(world)) for a in argv]
+    before = snapshot(world)
+    try:
+        rc = main(argv)
+    except SystemExit as e:          # argparse's own errors (one line: cli.Parser)
+        rc = e.code
+    err = capsys.readouterr().err
+    assert rc == status, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert names in lines[0] and "error" in lines[0]
+    assert snapshot(world) == before
+
+
+def test_the_corpus_is_large():
+    assert len(CASES) >= 100
