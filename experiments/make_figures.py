@@ -14,6 +14,9 @@ to recompute it):
   runs/figures/sweep_mu_sigma0/     4 x 4 sweep of data.mu x model.sigma0 (single, ensemble)
                                                                         -> phase_mu_sigma0
   runs/figures/sweep_q_varrho/      3 x 4 sweep of model.q x model.varrho -> phase_q_varrho
+  runs/figures/dose_{theorem,logits}/dose.json  `multiview dose` for two objectives -> dose
+  runs/figures/sweep_teacher/       3 x 2 sweep of data.k x distill.objective (kd, kd_twin;
+                                    5 seeds)                            -> phase_teacher
 
 --tiny swaps in the tests' tiny configuration and tiny grids (a self-check in a minute; do not
 commit its figures). Wall times of the last full run are in docs/figures.md.
@@ -30,6 +33,7 @@ from pathlib import Path
 from multiview import plots
 from multiview.check import METHODS, run_check
 from multiview.config import from_dict, override, preset
+from multiview.dose import run_dose
 from multiview.results import load_arrays, save_arrays, write_json
 from multiview.runs import view_arrays
 from multiview.sweep import parse_grid, run_sweep
@@ -43,8 +47,14 @@ SWEEPS = {   # name -> grid items (`multiview sweep --grid` syntax)
 }
 TINY_SWEEPS = {"mu_sigma0": ["data.mu=0.1,0.3", "model.sigma0=0.03,0.06"],
                "q_varrho": ["model.q=3,4", "model.varrho=0.5,1.0"]}
+# teacher dependence: kd vs kd_twin over k and the distillation objective (5 seeds per cell)
+TEACHER_SWEEP = (["data.k=5,8,12", "distill.objective=theorem,logits"],
+                 ["distill.alpha=1"], 5)
+TINY_TEACHER_SWEEP = (["data.k=3,4", "distill.objective=theorem,logits"], ["distill.alpha=1"], 2)
+# dose-response: the default (theorem) objective and logit matching
+DOSE_OBJECTIVES = {"theorem": {}, "logits": {"distill.objective": "logits", "distill.alpha": 1}}
 FIGURES = ("methods", "fixed", "views", "lottery", "ensemble_size", "phase_mu_sigma0",
-           "phase_q_varrho")
+           "phase_q_varrho", "dose", "phase_teacher")
 
 
 def log(msg: str) -> None:
@@ -122,6 +132,28 @@ def main(argv=None) -> int:
                             runs / f"sweep_{name}", log=log)
         x, y = list(grid)
         draw(plots.fig_phase(summary, x, y), f"phase_{name}")
+    if "dose" in only:
+        records = []
+        for obj, sets in DOSE_OBJECTIVES.items():
+            path = runs / f"dose_{obj}" / "dose.json"
+            c = override(cfg, sets) if sets else cfg
+            if path.is_file() and from_dict(json.loads(path.read_text())["config"]) == c:
+                log(f"reusing {path}")
+                records.append(json.loads(path.read_text()))
+                continue
+            log(f"dose-response, {obj} objective, {args.seeds} students per teacher ...")
+            rec = run_dose(c, args.seeds, 0, progress=True, log=log)
+            write_json(rec, path.parent, "dose.json")
+            records.append(rec)
+        draw(plots.fig_dose(records), "dose")
+    if "phase_teacher" in only:
+        items, sets, L = TINY_TEACHER_SWEEP if args.tiny else TEACHER_SWEEP
+        c = override(cfg, {k: v for k, v in (i.split("=") for i in sets)})
+        grid = parse_grid(items, c)
+        log(f"sweep teacher: {' x '.join(grid)}, {L} seeds (resumes) ...")
+        summary = run_sweep(c, grid, ["single", "ensemble", "kd", "kd_twin"], L, 0,
+                            runs / "sweep_teacher", batch_points=1, log=log)
+        draw(plots.fig_phase_teacher(summary, *grid), "phase_teacher")
     for p in written:
         print(p)
     log(f"{len(written)} files in {time.perf_counter() - t0:.0f} s")

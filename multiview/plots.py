@@ -471,41 +471,47 @@ def fig_phase(sweep: dict, x: str, y: str, fixed: dict | None = None):
 def fig_dose(records: list[dict]):
     """Dose-response: the share of a student's missing (class, view) pairs it gained against
     the share its teacher knows (left), and its single-view test accuracy (right), one line
-    per dose record (seed); the paper's mechanism predicts a rising line."""
+    per dose record (an objective, or a seed); the paper's mechanism predicts a rising line."""
     import matplotlib.pyplot as plt
 
     markers = "osD^v"
+    colours = [OKABE_ITO[c] for c in ("green", "vermillion", "blue", "purple", "orange")]
+    objectives = [r["config"]["distill"]["objective"] for r in records]
+    by_objective = len(set(objectives)) > 1
     with paper_style():
-        fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 1.75), gridspec_kw={"wspace": 0.45})
+        fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 1.9), gridspec_kw={"wspace": 0.4})
         for s, rec in enumerate(records):
             rows = rec["teachers"]
             x = [r["share_known"] for r in rows]
             kw = dict(marker=markers[s % len(markers)], ms=3, lw=0.9,
-                      color=OKABE_ITO["green"], alpha=0.9)
-            axes[0].plot(x, [r["share_gained"] for r in rows], label=f"seed {rec['seed']}", **kw)
+                      color=colours[s % len(colours)] if by_objective else OKABE_ITO["green"],
+                      alpha=0.9)
+            label = (f"{objectives[s]} objective" if by_objective else f"seed {rec['seed']}")
+            axes[0].plot(x, [r["share_gained"] for r in rows], label=label, **kw)
             axes[1].errorbar(x, [100 * r["test_acc_single"] for r in rows],
                              yerr=[100 * r["std"] for r in rows], capsize=1, elinewidth=0.5,
                              **kw)
-            axes[1].axhline(100 * rec["labels_alone"]["test_acc_single"], color=OKABE_ITO["grey"],
-                            lw=0.7, ls=":")
-            if s == 0:
-                for r in rows:
-                    axes[0].annotate(r["teacher"], (r["share_known"], r["share_gained"]),
-                                     fontsize=5, xytext=(2, -6), textcoords="offset points")
+        for r in records[0]["teachers"]:
+            if r["teacher"] in ("twin", "single") or r["size"] == records[0]["L"]:
+                text = "ensemble" if r["size"] == records[0]["L"] else r["teacher"]
+                axes[0].annotate(text, (r["share_known"], r["share_gained"]), fontsize=5,
+                                 xytext=(1, 4), textcoords="offset points", ha="center")
+        base = 100 * records[0]["labels_alone"]["test_acc_single"]
+        axes[1].axhline(base, color=OKABE_ITO["grey"], lw=0.7, ls=":")
+        axes[1].annotate("labels only", (1.0, base), fontsize=5, ha="right", va="bottom",
+                         xytext=(0, 1), textcoords="offset points", color=OKABE_ITO["grey"])
         axes[0].plot([0, 1], [0, 1], color=OKABE_ITO["grey"], lw=0.6, ls="--",
                      label="gains what the teacher knows")
-        axes[0].set(xlim=(-0.05, 1.05), ylim=(-0.05, 1.05),
-                    xlabel="teacher knows (share of the\nstudent's missing views)",
-                    ylabel="student gained (share)")
-        axes[1].set(xlim=(-0.05, 1.05), xlabel="teacher knows (share)",
-                    ylabel="student single-view\ntest accuracy (%)")
-        axes[1].text(1.0, 100 * records[0]["labels_alone"]["test_acc_single"], " labels only",
-                     fontsize=5, va="bottom", ha="right", color=OKABE_ITO["grey"])
-        axes[0].legend(loc="lower right", fontsize=5)
-        L = records[0]["L"]
-        fig.text(0.5, -0.12, f"{L} students per teacher: twin (its own initialisation on "
-                 "labels), one single model, ensembles of 2 ... L", ha="center", va="top",
-                 fontsize=5.5)
+        axes[0].set(xlim=(-0.05, 1.05), ylim=(-0.05, 1.1), ylabel="share the student gained")
+        axes[1].set(xlim=(-0.05, 1.05), ylabel="single-view test acc. (%)")
+        fig.supxlabel("share of the student's missing views that its teacher knows", y=-0.06,
+                      fontsize=7)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.9), ncol=3,
+                   fontsize=5.5)
+        fig.text(0.5, -0.14, f"{records[0]['L']} students per teacher: its twin (own "
+                 "initialisation on labels), one single model, ensembles of 2, 4, ..., L",
+                 ha="center", va="top", fontsize=5.5)
     return fig
 
 
