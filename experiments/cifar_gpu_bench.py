@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from multiview.cifar import cli, models
-from multiview.cifar.config import TrainConfig
+from multiview.cifar.config import CifarTrainConfig
 from multiview.cifar.data import write_archive
 from multiview.cifar.losses import label_objective
 from multiview.cifar.train import DeviceData, Trainer, member_keys
@@ -41,7 +41,7 @@ def bench(arch: str, batch: int, members: int, steps: int, peak: float) -> dict:
                       jnp.asarray(rng.integers(0, 10, n).astype(np.int32)),
                       jnp.full(3, 0.5), jnp.full(3, 0.25))
     model = models.build(arch, 10, jnp.bfloat16)
-    trainer = Trainer(model, TrainConfig(epochs=2, batch_size=batch, bf16=True), n)
+    trainer = Trainer(model, CifarTrainConfig(epochs=2, batch_size=batch, bf16=True), n)
     keys = member_keys(list(range(members)), stage=1)
     step = trainer.step_fn(label_objective, False)
     state = trainer.init(keys)

@@ -18,8 +18,8 @@ to recompute it):
   runs/figures/sweep_teacher/       3 x 2 sweep of data.k x distill.objective (kd, kd_twin;
                                     5 seeds)                            -> phase_teacher
 
---tiny swaps in the tests' tiny configuration and tiny grids (a self-check in a minute; do not
-commit its figures). Wall times of the last full run are in docs/figures.md.
+--tiny swaps in the `tiny` preset (the tests' configuration) and tiny grids (a self-check in a
+minute; do not commit its figures). Wall times of the last full run are in docs/figures.md.
 """
 
 from __future__ import annotations
@@ -38,9 +38,6 @@ from multiview.results import load_arrays, save_arrays, write_json
 from multiview.runs import view_arrays
 from multiview.sweep import parse_grid, run_sweep
 
-TINY = {"data.k": 3, "data.d": 40, "data.N_train": 60, "data.N_test": 200, "data.sigma_p": 0.02,
-        "model.m": 2, "model.varrho": 1.0, "model.sigma0": 0.05,
-        "train.steps": 60, "train.chunk": 20, "train.lr": 2.0}
 SWEEPS = {   # name -> grid items (`multiview sweep --grid` syntax)
     "mu_sigma0": ["data.mu=0.02,0.05,0.1,0.2", "model.sigma0=0.03,0.045,0.06,0.09"],
     "q_varrho": ["model.q=3,4,5", "model.varrho=1.5,3,4.5,6"],
@@ -103,7 +100,7 @@ def main(argv=None) -> int:
     if bad or args.seeds < 2:
         ap.error(f"--only: unknown {bad}; allowed {', '.join(FIGURES)}" if bad else
                  "--seeds: value must be >= 2 (ensembles)")
-    cfg = override(preset("small"), TINY) if args.tiny else preset("small")
+    cfg = preset("tiny") if args.tiny else preset("small")
     runs, figs = Path(args.runs), Path(args.figures)
     t0 = time.perf_counter()
     written: list[Path] = []

@@ -24,18 +24,15 @@ import time
 from pathlib import Path
 
 GRID = ["--grid", "data.mu=0.02,0.05,0.1,0.2", "--grid", "model.sigma0=0.03,0.045,0.06,0.09"]
-TINY = ["--grid", "data.mu=0.1,0.2,0.3", "--grid", "model.sigma0=0.03,0.06",
-        "--set", "data.k=3", "--set", "data.d=40", "--set", "data.N_train=60",
-        "--set", "data.N_test=200", "--set", "model.varrho=1.0", "--set", "train.steps=60",
-        "--set", "train.chunk=20", "--set", "train.lr=2.0"]
+TINY_GRID = ["--grid", "data.mu=0.1,0.2,0.3", "--grid", "model.sigma0=0.03,0.06"]
 QUANTITIES = ("train_acc", "test_acc", "test_acc_multi", "test_acc_single")
 
 
 def command(out: Path, args) -> list[str]:
-    return [sys.executable, "-m", "multiview", "sweep", "--preset", "small", "--seeds",
-            str(args.seeds), "--methods", "single,ensemble", "--batch-points",
-            str(args.batch_points), "--no-progress", "--out", str(out),
-            *(TINY if args.tiny else GRID)]
+    return [sys.executable, "-m", "multiview", "sweep", "--preset",
+            "tiny" if args.tiny else "small", "--seeds", str(args.seeds), "--methods",
+            "single,ensemble", "--batch-points", str(args.batch_points), "--no-progress",
+            "--out", str(out), *(TINY_GRID if args.tiny else GRID)]
 
 
 def timed(cmd: list[str]) -> float:
@@ -54,7 +51,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--kill-after", type=int, default=8, help="points finished before the kill")
     ap.add_argument("--batch-points", type=int, default=4)
-    ap.add_argument("--tiny", action="store_true", help="a tiny grid (a self-check in a minute)")
+    ap.add_argument("--tiny", action="store_true",
+                    help="the `tiny` preset and a tiny grid (a self-check in a minute)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     whole, killed = out / "whole", out / "killed"

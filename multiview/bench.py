@@ -2,7 +2,8 @@
 
 `run_bench` measures the machine's float32 matmul rate (the roofline), the training step of the
 `small` preset for L = 1, 10, 100 members, vmap against a Python loop of the single-member
-trainer, the plain PyTorch reference (benchmarks/reference_torch.py), compile time, data
+trainer, the PyTorch references (multiview/bench_torch.py: an eager loop over seeds and a
+torch.func.vmap over seeds), compile time, data
 generation rate, peak memory and how the step time grows with k; it writes DIR/bench.json and
 DIR/bench.txt.
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import math
 import os
 import platform
@@ -39,16 +39,12 @@ from .learners import init_members, label_loss, shared_inputs, view_monitor
 from .results import atomic_file, probe_dir, write_json
 from .train import fit
 
-REFERENCE = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_torch.py"
-
 # sizes of the full and the --quick bench: steps per timed block and repeats
 FULL = dict(matmul_n=2048, steps={1: 200, 10: 100, 100: 20}, reps={1: 5, 10: 5, 100: 3},
             loop_steps=100, ref_steps=50, ref_seeds=10, k_list=(5, 10, 20, 40), k_steps=3)
 # one step count everywhere: every timed block reuses the same compiled chunks
 QUICK = dict(matmul_n=256, steps={1: 10, 10: 10, 100: 10}, reps={1: 2, 10: 2, 100: 2},
              loop_steps=10, ref_steps=10, ref_seeds=10, k_list=(2, 4), k_steps=10)
-TINY = {"data.k": 3, "data.d": 64, "data.N_train": 40, "data.N_test": 100, "model.m": 2,
-        "model.varrho": 1.0}
 
 
 def step_flops(cfg: Config, L: int) -> float:
@@ -93,10 +89,8 @@ class Roofline:
 
 
 def bench_config(quick: bool, sets: dict | None = None) -> Config:
-    """The `small` preset (or a tiny one with quick=True), stopping rule off, then `sets`."""
-    base = dict(TINY) if quick else {}
-    base.update({"train.stop": "none"}, **(sets or {}))
-    return override(preset("small"), base)
+    """The `small` preset (or `tiny` with quick=True), stopping rule off, then `sets`."""
+    return override(preset("tiny" if quick else "small"), {"train.stop": "none", **(sets or {})})
 
 
 def _setup(cfg: Config, L: int, seed: int = 0, gaussian: bool = False):
@@ -191,30 +185,26 @@ def vmap_vs_loop(cfg: Config, steps: int, reps: int, L: int = 10, gaussian: bool
 
 
 def _load_reference():
-    """The PyTorch reference module, or (None, reason)."""
+    """The PyTorch reference module (multiview.bench_torch), or (None, reason)."""
     try:
-        import torch  # noqa: F401
+        from . import bench_torch
     except ImportError as e:
         return None, f"torch is not importable ({e}); pip install torch==2.13.0 (CPU wheel)"
-    if not REFERENCE.is_file():
-        return None, f"{REFERENCE} not found (package not run from a source checkout)"
-    spec = importlib.util.spec_from_file_location("multiview_reference_torch", REFERENCE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod, None
+    return bench_torch, None
 
 
 def vs_reference(cfg: Config, steps: int, seeds: int, log, gaussian: bool = False) -> dict:
-    """Per trained model time of the PyTorch reference (seed by seed) over this package (vmap).
+    """Per trained model time of the PyTorch references over this package (vmap): the eager
+    loop over seeds (`ratio`) and torch.func.vmap over seeds (`ratio_vmap`).
 
     Same data, initial weights (exported from JAX), config and number of steps, stopping rule
-    off. The reference runs with torch's default thread count and with one thread; the ratio
-    uses the faster of the two (on a shared 2-core machine torch's default thread pool can be
+    off. Each reference runs with torch's default thread count and with one thread; the ratios
+    use the faster of the two (on a shared 2-core machine torch's default thread pool can be
     many times slower than one thread).
     """
     ref, why = _load_reference()
     if ref is None:
-        return {"ratio": None, "reason": why}
+        return {"ratio": None, "ratio_vmap": None, "reason": why}
     import torch
 
     problem, W0, shared = _setup(cfg, seeds, gaussian=gaussian)
@@ -233,27 +223,28 @@ def vs_reference(cfg: Config, steps: int, seeds: int, log, gaussian: bool = Fals
     device = "cuda" if jax.default_backend() == "gpu" and torch.cuda.is_available() else "cpu"
     if device == "cuda":
         x, y, views, W0s = x.cuda(), y.cuda(), views.cuda(), [w.cuda() for w in W0s]
-    times, diff = {}, None
-    for threads in dict.fromkeys((default_threads, 1)):
-        torch.set_num_threads(threads)
-        try:
-            ref.train_one(W0s[0], x, y, views, **dict(kw, steps=2))        # warm up
-            t = time.perf_counter()
-            runs = ref.train_seeds(W0s, x, y, views, **kw)
-            times[threads] = time.perf_counter() - t
-        finally:
-            torch.set_num_threads(default_threads)
-        ref_loss = np.stack([h["loss"] for _, h in runs], axis=1)
-        diff = float(np.max(np.abs(ref_loss - pkg_loss) / np.abs(pkg_loss)))
-        log(f"reference ({threads} thread{'s' * (threads > 1)}): "
-            f"{times[threads] / seeds / steps * 1e3:.2f} ms per model-step")
-    t_ref = min(times.values())
-    return {"ratio": t_ref / t_pkg, "seeds": seeds, "steps": steps, "device": device,
-            "package_s_per_model": t_pkg / seeds,
-            "reference_s_per_model": {str(k): v / seeds for k, v in times.items()},
-            "reference_default_threads": default_threads,
-            "ratio_default_threads": times[default_threads] / t_pkg,
-            "loss_max_rel_diff": diff}
+    out = {"seeds": seeds, "steps": steps, "device": device, "package_s_per_model": t_pkg / seeds,
+           "reference_default_threads": default_threads}
+    for name, train in (("", ref.train_seeds), ("_vmap", ref.train_seeds_vmap)):
+        times, diff = {}, None
+        for threads in dict.fromkeys((default_threads, 1)):
+            torch.set_num_threads(threads)
+            try:
+                train(W0s[:2], x, y, views, **dict(kw, steps=2))             # warm up
+                t = time.perf_counter()
+                runs = train(W0s, x, y, views, **kw)
+                times[threads] = time.perf_counter() - t
+            finally:
+                torch.set_num_threads(default_threads)
+            ref_loss = np.stack([h["loss"] for _, h in runs], axis=1)
+            diff = float(np.max(np.abs(ref_loss - pkg_loss) / np.abs(pkg_loss)))
+            log(f"reference{name} ({threads} thread{'s' * (threads > 1)}): "
+                f"{times[threads] / seeds / steps * 1e3:.2f} ms per model-step")
+        out.update({f"ratio{name}": min(times.values()) / t_pkg,
+                    f"reference{name}_s_per_model": {str(k): v / seeds for k, v in times.items()},
+                    f"ratio{name}_default_threads": times[default_threads] / t_pkg,
+                    f"loss{name}_max_rel_diff": diff})
+    return out
 
 
 def data_rate(cfg: Config, reps: int = 3) -> float:
@@ -317,9 +308,7 @@ def machine_info() -> dict:
 def sweep_throughput(L: int, quick: bool = False) -> dict:
     """Trained models per second: L members of the `small` preset under vmap, trained with the
     preset's own stopping rule (100% train accuracy); compile excluded (warm-up chunk first)."""
-    cfg = preset("small")
-    if quick:
-        cfg = override(cfg, TINY)
+    cfg = preset("tiny" if quick else "small")
     _, W0, shared = _setup(cfg, L)
     loss = label_loss(cfg.model.q)
     warm = dataclasses.replace(cfg.train, steps=cfg.train.chunk)
@@ -362,8 +351,10 @@ def run_bench(out_dir, quick: bool = False, progress: bool = True,
     roof.measure()
     ref = vs_reference(cfg, S["ref_steps"], S["ref_seeds"], log, quick)
     result["vs_reference"] = ref["ratio"]
+    result["vs_reference_vmap"] = ref["ratio_vmap"]
     result["vs_reference_detail"] = ref
-    log(f"vs reference: {ref['ratio']:.2f}x" if ref["ratio"] else f"vs reference: n/a ({ref['reason']})")
+    log(f"vs reference: {ref['ratio']:.2f}x (eager loop), {ref['ratio_vmap']:.2f}x "
+        f"(torch.func.vmap)" if ref["ratio"] else f"vs reference: n/a ({ref['reason']})")
     result["data_samples_per_s"] = data_rate(cfg)
     log(f"data: {result['data_samples_per_s']:.0f} samples/s")
     roof.measure()
@@ -407,10 +398,13 @@ def format_summary(r: dict) -> str:
     ref = r["vs_reference_detail"]
     lines += ["",
               f"vmap vs Python loop (L=10):     {_fmt(r['vmap_vs_loop'])}x faster under vmap",
-              f"vs PyTorch reference (per model): {_fmt(r['vs_reference'])}x faster"
+              f"vs PyTorch eager loop (per model): {_fmt(r['vs_reference'])}x faster"
               + (f" (torch {ref['reference_default_threads']} threads: "
                  f"{_fmt(ref['ratio_default_threads'])}x)" if ref.get("ratio") else
                  f" ({ref.get('reason')})"),
+              f"vs PyTorch torch.func.vmap (per model): {_fmt(r.get('vs_reference_vmap'))}x faster"
+              + (f" (torch {ref['reference_default_threads']} threads: "
+                 f"{_fmt(ref['ratio_vmap_default_threads'])}x)" if ref.get("ratio_vmap") else ""),
               f"compile (L=10 chunk):           {r['compile_s']:.2f} s; recompiles across seeds: "
               f"{r['recompiles_across_seeds']}",
               f"data generation:                {r['data_samples_per_s']:.0f} samples/s",

@@ -102,11 +102,6 @@ def _sample_totals(key: jax.Array, shape: Shape, n: int, v: dict):
     return y, single, strong, off, Z
 
 
-def sample_totals(key: jax.Array, cfg: DataConfig, n: int, mu):
-    """Labels, single-view flags and the per-view totals Z[n, k, 2] (docs/model.md section 1)."""
-    return _sample_totals(key, _shape(cfg), n, _values(cfg, mu))
-
-
 @functools.partial(jax.jit, static_argnames=("shape", "n"))
 def _generate(key: jax.Array, shape: Shape, views: jax.Array, n: int, v: dict) -> Dataset:
     k, C, P, d = shape.k, shape.C_p, shape.P, shape.d

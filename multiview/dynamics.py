@@ -46,15 +46,3 @@ def push_by_group(W, train: Dataset, views, q: int, varrho: float) -> dict[str, 
             out[g][i] = push[mask, i].sum(0)
     return out
 
-
-def lottery_table(history: dict, member: int, cls: int, steps) -> list[dict]:
-    """Rows of (step, loss, train acc, Λ and Φ of both views of one class) from a history."""
-    rows = []
-    T = history["loss"].shape[0]
-    for t in steps:
-        if 0 <= t < T:
-            rows.append({"step": int(t), "loss": float(history["loss"][t, member]),
-                         "train_acc": float(history["train_acc"][t, member]),
-                         "lam": history["lam"][t, member, cls].tolist(),
-                         "phi": history["phi"][t, member, cls].tolist()})
-    return rows

@@ -8,11 +8,6 @@ import numpy as np
 from .data import Dataset
 
 
-def accuracy(logits, y) -> jnp.ndarray:
-    """Fraction of argmax(logits) == y over the last-but-one axis; logits [..., n, k]."""
-    return (jnp.argmax(logits, -1) == y).mean(-1)
-
-
 def slice_accuracies(logits, ds: Dataset) -> dict[str, np.ndarray]:
     """Accuracy overall, on multi-view and on single-view points; logits [..., n, k] -> [...]."""
     correct = np.asarray(jnp.argmax(logits, -1) == ds.y, dtype=float)

@@ -146,7 +146,7 @@ def fig_views(arrays: dict, seeds: int = 4):
 
 # --- lottery dynamics ---------------------------------------------------------------------
 
-def _lottery_pick(lam_end, lam0, thr):
+def _lottery_pick(lam_end, thr):
     """A class and two seeds that learned different views of it (one view each), if any."""
     L, k, _ = lam_end.shape
     won = np.where((lam_end >= thr).sum(-1) == 1, np.argmax(lam_end, -1), -1)   # [L, k]
@@ -166,8 +166,7 @@ def fig_lottery(arrays: dict, cls: int | None = None, seeds: list[int] | None = 
     cfg = _config_of(arrays)
     varrho, thr = cfg.model.varrho, cfg.model.learned_factor
     lam = arrays["single_lam"] / varrho
-    lam0 = arrays["single_lam0"] / varrho
-    c, pick = _lottery_pick(lam[-1], lam0, thr)
+    c, pick = _lottery_pick(lam[-1], thr)
     cls = c if cls is None else cls
     seeds = pick if seeds is None else seeds
     panels = [("single", s, f"single, seed {s}") for s in seeds]

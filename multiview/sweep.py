@@ -17,7 +17,6 @@ point's training set and varrho from `member`). Other methods run point by point
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import hashlib
 import itertools
@@ -177,93 +176,56 @@ def training_group(cfg: Config) -> tuple:
 
 
 @functools.lru_cache(maxsize=None)
-def point_loss(q: int, stop: str, stop_value: float) -> Callable:
-    """Loss of one grid point: the L seeds' label losses (learners.label_loss) on the point's
-    own training set and varrho (`member` arrays take the place of the shared ones), summed.
-
-    A seed that meets the stopping rule contributes no gradient: under plain gradient descent
-    it is then frozen exactly as `fit` freezes a member of its own, so each seed follows the
-    same path as in `check.run_check`. The returned accuracy is the point's worst seed's (the
-    point is done when all its seeds are).
-    """
-    import jax
-    import jax.numpy as jnp
-
+def point_loss(q: int) -> Callable:
+    """learners.label_loss on the member's own training set, labels and varrho (the `member`
+    arrays take the place of the shared ones)."""
     from .learners import label_loss
 
     base = label_loss(q)
 
-    def loss(Ws, shared, member):
-        losses, accs = jax.vmap(base, in_axes=(0, None, None))(Ws, {**shared, **member}, member)
-        if stop == "train_acc":
-            active = accs < stop_value
-        elif stop == "loss":
-            active = losses > stop_value
-        else:
-            active = jnp.ones_like(accs, bool)
-        value = jnp.where(jax.lax.stop_gradient(active), losses, 0.0).sum()
-        return value, accs.min()
+    def loss(W, shared, member):
+        return base(W, {**shared, **member}, member)
     return loss
 
 
 def train_points(cfgs: list[Config], L: int, seed: int, progress: bool = True,
                  desc: str = "points"):
-    """The L single models of several configs of one training group (optimizer "gd"), trained
-    as `check.run_check` trains them, but together: the members of each `fit` call are the grid
-    points, each holding its L seeds W[L, k, m, d] and reading its own training set and varrho.
-
-    `fit` runs one chunk of steps at a time; points whose seeds have all stopped leave the
-    batch between chunks (gradient descent has no optimizer state, so continuing in a new call
-    is the same path), so a slow point does not hold the others' compute.
+    """The L single models of several configs of one training group, trained as
+    `check.run_check` trains them, but in one `fit` call: its members are the (point, seed)
+    pairs, each reading its point's training set and varrho from `member`. `fit` stops each
+    member by the stopping rule and drops stopped members from the batch, so a slow point does
+    not hold the others' compute.
     Returns the points' problems, the parameters [G, L, k, m, d], Λ at the end [G, L, k, 2]
-    and the steps each point ran.
+    and the steps each point ran (what `fit` on the point alone would report).
     """
     import jax
     import jax.numpy as jnp
     import numpy as np
-    from tqdm.auto import tqdm
 
     from .keys import member_keys
     from .data import make_problem
     from .learners import _dtype, init_members
     from .model import phi_lam
-    from .train import fit
+    from .train import fit, steps_until
 
     assert len({training_group(c) for c in cfgs}) == 1, "configs of different training groups"
     base = cfgs[0]
-    tc = base.train
-    assert tc.optimizer == "gd", "exact per-seed stopping needs plain gradient descent"
     dt = _dtype(base)
     data_key, keys = member_keys(seed, L)
     problems = [make_problem(data_key, c.data) for c in cfgs]
     views = problems[0].views
     for p in problems[1:]:  # same key, k, d and view mode: the same views
         assert np.array_equal(np.asarray(p.views), np.asarray(views))
-    W = jnp.stack([init_members(keys, c) for c in cfgs])                   # [G, L, k, m, d]
+    G = len(cfgs)
+    W = jnp.concatenate([init_members(keys, c) for c in cfgs])             # [G*L, k, m, d]
     member = {"x": jnp.stack([p.train.x.astype(dt) for p in problems]),
               "y": jnp.stack([p.train.y for p in problems]),
               "varrho": jnp.asarray([c.model.varrho for c in cfgs], dt)}
-    loss = point_loss(base.model.q, tc.stop, float(tc.stop_value))
-    G = len(cfgs)
-    steps_run = np.full(G, tc.steps)
-    active = np.arange(G)
-    step = 0
-    bar = tqdm(total=tc.steps, desc=desc, disable=not progress, leave=False, unit="step")
-    try:
-        while step < tc.steps and len(active):
-            n = min(tc.chunk, tc.steps - step)
-            res = fit(loss, W[active], {}, jax.tree_util.tree_map(lambda a: a[active], member),
-                      dataclasses.replace(tc, steps=n), progress=False)
-            W = W.at[active].set(res.params)
-            step += n
-            bar.update(n)
-            if tc.stop != "none":
-                done = res.stopped_at >= 0
-                steps_run[active[done]] = step
-                active = active[~done]
-            bar.set_postfix(points_left=f"{len(active)}/{G}")
-    finally:
-        bar.close()
+    member = jax.tree_util.tree_map(lambda a: jnp.repeat(a, L, axis=0), member)
+    res = fit(point_loss(base.model.q), W, {}, member, base.train, progress=progress, desc=desc)
+    W = res.params.reshape((G, L) + res.params.shape[1:])
+    stopped = res.stopped_at.reshape(G, L)
+    steps_run = np.array([steps_until(s, base.train) for s in stopped])
     lam = jax.vmap(jax.vmap(lambda w: phi_lam(w, views.astype(dt))[1]))(W)
     return problems, W, np.asarray(lam), steps_run
 
@@ -290,7 +252,8 @@ def run_batched(cfgs: list[Config], L: int, seed: int, methods, progress: bool =
         train, test = problem.train, problem.test
         s_tr, s_te = logits_of(W, train.x, cfg), logits_of(W, test.x, cfg)
         threshold = cfg.model.learned_factor * cfg.model.varrho
-        rec = {"single": _record(s_tr, s_te, train, test, views_learned(lam, threshold)),
+        rec = {"single": _record(s_tr, s_te, train, test, views_learned(lam, threshold),
+                                 lam / cfg.model.varrho),
                "ensemble": _record(s_tr.mean(0), s_te.mean(0), train, test,
                                    views_learned(lam.max(0), threshold)[None])}
         results = {m: rec[m] for m in methods}
@@ -306,7 +269,7 @@ def run_batched(cfgs: list[Config], L: int, seed: int, methods, progress: bool =
 
 def batchable(cfg: Config, methods) -> bool:
     """Whether a point can share a `fit` call with others (run_batched's conditions)."""
-    return set(methods) <= set(BATCHED_METHODS) and cfg.train.optimizer == "gd"
+    return set(methods) <= set(BATCHED_METHODS)
 
 
 def plan(todo: list[tuple[int, Point]], methods, batch_points: int) -> list[list]:
@@ -430,8 +393,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
     p.add_argument("--out", required=True, help="directory of the per-point results and sweep.json")
     p.add_argument("--batch-points", type=_positive("--batch-points"), default=4,
-                   help="grid points trained together in one vmapped call (single/ensemble, "
-                        "gd; default 4); 1: point by point")
+                   help="grid points trained together in one vmapped call (single/ensemble; "
+                        "default 4); 1: point by point")
     p.add_argument("--devices", type=_positive("--devices"), default=1,
                    help="shard the members of each training call (grid points x seeds) across "
                         "N devices (jax.sharding)")

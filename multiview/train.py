@@ -87,7 +87,7 @@ def _run_chunk(params, opt_state, done, stopped_at, step0, shared, member, *, lo
 
 def fit(loss_fn: Callable, params, shared: dict, member: dict | None, tc: TrainConfig, *,
         monitor: Callable | None = None, progress: bool = True, desc: str = "train",
-        snapshots: bool = False) -> FitResult:
+        snapshots: bool = False, compact: bool = True) -> FitResult:
     """Train L members (leading axis of `params`) by full-batch steps of `loss_fn`.
 
     loss_fn(p, shared, member_slice) -> (loss, train_accuracy); `shared` is the same for every
@@ -95,63 +95,135 @@ def fit(loss_fn: Callable, params, shared: dict, member: dict | None, tc: TrainC
     functions (they are static under jit, so the same learner never recompiles).
     monitor(p, shared) -> dict of arrays logged every step. With snapshots=True the parameters
     after every chunk are kept (for the dynamics probes).
+
+    With compact=True, members that have met the stopping rule leave the batch between chunks
+    (`_batch`): a stopped member is frozen, so its remaining history rows repeat its last one and
+    the results are those of compact=False, member by member.
     """
     from tqdm.auto import tqdm
 
     member = {} if member is None else member
     L = jax.tree_util.tree_leaves(params)[0].shape[0]
-    if tc.devices > 1:
-        params, member, shared = _shard_members(params, member, shared, tc.devices)
-    Lp = jax.tree_util.tree_leaves(params)[0].shape[0]
+    place = _placement(tc.devices)
+    shared = place(shared, replicate=True)
     opt_spec = (tc.optimizer, float(tc.lr), float(tc.momentum))
     opt = optimizer(*opt_spec)
-    opt_state = jax.vmap(opt.init)(params)
-    params = jax.tree_util.tree_map(jnp.array, params)   # our own buffers: donated below
-    done = jnp.zeros((Lp,), bool)
-    stopped_at = jnp.full((Lp,), -1, jnp.int32)
-    if tc.devices > 1:
-        done, stopped_at = _shard_members((done, stopped_at), {}, {}, tc.devices)[0]
+    # our own buffers (params are donated to the chunks)
+    state = (jax.tree_util.tree_map(jnp.array, params), jax.vmap(opt.init)(params),
+             jnp.zeros((L,), bool), jnp.full((L,), -1, jnp.int32))
+    batch = last = None
     logs: list[dict] = []
     snaps: list = [(0, jax.device_get(params))] if snapshots else []
     step = 0
-    bar = tqdm(total=tc.steps, desc=desc, disable=not progress, leave=False, unit="step")
+    bar = tqdm(total=tc.steps, desc=desc, disable=not progress, unit="step",
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/<={total_fmt} steps "
+                          "[{elapsed}<{remaining}{postfix}]")
     try:
         while step < tc.steps:
             n = min(tc.chunk, tc.steps - step)
-            (params, opt_state, done, stopped_at), chunk_log = _run_chunk(
-                params, opt_state, done, stopped_at, jnp.int32(step), shared, member,
+            new = _batch(np.asarray(state[2]), batch, tc.devices, compact)
+            if new is not batch:
+                batch, sub_member = new, place(_take(member, new.idx, L))
+            real, k = batch.real, len(batch.real)
+            carry, chunk_log = _run_chunk(
+                *place(_take(state, batch.idx, L)), jnp.int32(step), shared, sub_member,
                 loss_fn=loss_fn, monitor=monitor, opt_spec=opt_spec, n_steps=n,
                 stop=tc.stop, stop_value=float(tc.stop_value))
-            chunk_log = jax.device_get(chunk_log)
+            chunk_log = {key: v[:, :k] for key, v in jax.device_get(chunk_log).items()}
             finite = chunk_log.pop("finite")
             if not finite.all():
                 t, i = np.argwhere(~finite)[0]
                 raise TrainingDiverged(
-                    f"{desc}: non-finite loss or gradient at step {step + int(t)} (member {int(i)}); "
-                    f"lower train.lr (now {tc.lr}) or check the data scale")
-            logs.append(chunk_log)
+                    f"{desc}: non-finite loss or gradient at step {step + int(t)} "
+                    f"(member {int(real[i])}); lower train.lr (now {tc.lr}) or check the data scale")
+            state = _put(state, real, carry, L)
+            last, rows = _rows(chunk_log, real, last, L)
+            logs.append(rows)
             step += n
             if snapshots:
-                snaps.append((step, jax.device_get(params)))
-            d = np.asarray(done)
+                snaps.append((step, jax.device_get(state[0])))
+            d = np.asarray(state[2])
             bar.update(n)
-            bar.set_postfix(loss=f"{chunk_log['loss'][-1].mean():.3g}",
-                            acc=f"{chunk_log['train_acc'][-1].mean():.3f}", done=f"{d.sum()}/{L}")
+            bar.set_postfix(loss=f"{rows['loss'][-1].mean():.3g}",
+                            acc=f"{rows['train_acc'][-1].mean():.3f}", done=f"{d.sum()}/{L}",
+                            batch=len(batch.idx))
             if tc.stop != "none" and d.all():
                 break
+        bar.total = step    # the run's honest length: the bar ends full, and stays on screen
+        bar.refresh()
     finally:
         bar.close()
-    history = {key: np.concatenate([c[key] for c in logs])[:, :L] for key in logs[0]} if logs else {}
-    if Lp != L:   # drop the padding members
-        params = jax.tree_util.tree_map(lambda a: a[:L], params)
-        snaps = [(t, jax.tree_util.tree_map(lambda a: a[:L], p)) for t, p in snaps]
-    return FitResult(params, history, np.asarray(stopped_at)[:L], step, snaps)
+    history = {key: np.concatenate([c[key] for c in logs]) for key in logs[0]} if logs else {}
+    return FitResult(state[0], history, np.asarray(state[3]), step, snaps)
 
 
-def _shard_members(params, member, shared, devices: int):
-    """Place the member axis across `devices` devices (padding it to a multiple by repeating
-    the last member); `shared` is replicated. Members are independent, so the sharded program
-    computes the same numbers as the one-device one."""
+def steps_until(stopped_at, tc: TrainConfig) -> int:
+    """The steps_run of `fit` for members with these stopping steps: the end of the chunk in
+    which the last of them met the stopping rule (train.steps when one never did)."""
+    stopped = np.asarray(stopped_at)
+    if tc.stop == "none" or (stopped < 0).any():
+        return int(tc.steps)
+    return min(int(tc.steps), (int(stopped.max()) // tc.chunk + 1) * tc.chunk)
+
+
+class _Batch(NamedTuple):
+    real: np.ndarray    # the members in the batch, each once
+    idx: np.ndarray     # real followed by padding (copies of a member whose results are dropped)
+
+
+def _batch(done: np.ndarray, current: _Batch | None, devices: int, compact: bool) -> _Batch:
+    """The members of the next chunk. The batch size is a power of two times `devices` (at most
+    L rounded up to `devices`), so at most ~log2(L) shapes compile; it shrinks only when the
+    members still training fit in a smaller size; it is padded with a finished member, which is
+    frozen."""
+    L = len(done)
+    full = -(-L // devices) * devices
+    live = np.flatnonzero(~done)
+    size = devices
+    while size < len(live):
+        size *= 2
+    size = min(size, full) if compact else full
+    if current is not None and size == len(current.idx):
+        return current
+    real = live if size < L else np.arange(L)
+    fill = np.flatnonzero(done)[0] if len(real) < L else L - 1
+    return _Batch(real, np.concatenate([real, np.full(size - len(real), fill)]))
+
+
+def _take(tree, idx: np.ndarray, L: int):
+    """The rows idx of every leaf (the leaves themselves when idx is 0..L-1)."""
+    if len(idx) == L and np.array_equal(idx, np.arange(L)):
+        return tree
+    return jax.tree_util.tree_map(lambda a: a[idx], tree)
+
+
+def _put(state, real: np.ndarray, carry, L: int):
+    """state with rows `real` replaced by the first len(real) rows of carry."""
+    if len(real) == L and len(jax.tree_util.tree_leaves(carry)[0]) == L:
+        return carry
+    return jax.tree_util.tree_map(lambda a, c: a.at[real].set(c[:len(real)]), state, carry)
+
+
+def _rows(chunk_log: dict, real: np.ndarray, last: dict | None, L: int):
+    """The chunk's history of all L members: the logged columns of the members in the batch,
+    the last row repeated for the others (they stopped, so their rows no longer change)."""
+    if len(real) == L:
+        rows = chunk_log
+    else:
+        n = len(next(iter(chunk_log.values())))
+        rows = {key: np.repeat(last[key][None], n, axis=0) for key in chunk_log}
+        for key, v in chunk_log.items():
+            rows[key][:, real] = v
+    return {key: v[-1] for key, v in rows.items()}, rows
+
+
+def _placement(devices: int) -> Callable:
+    """place(tree, replicate=False): with devices > 1, the member axis (a multiple of
+    `devices` long) split across `devices` devices, or the arrays replicated; the identity
+    with one device. Members are independent, so the sharded program computes the same numbers
+    as the one-device one."""
+    if devices == 1:
+        return lambda tree, replicate=False: tree
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
     avail = jax.devices()
@@ -159,15 +231,11 @@ def _shard_members(params, member, shared, devices: int):
         raise ConfigError(f"--devices: value {devices} is not allowed; {len(avail)} "
                          f"{jax.default_backend()} device(s) available")
     mesh = Mesh(np.array(avail[:devices]), ("members",))
-    L = jax.tree_util.tree_leaves(params)[0].shape[0]
-    pad = (-L) % devices
 
-    def place(a):
-        if pad:
-            a = jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)], axis=0)
-        spec = PartitionSpec("members", *([None] * (a.ndim - 1)))
-        return jax.device_put(a, NamedSharding(mesh, spec))
-
-    replicated = NamedSharding(mesh, PartitionSpec())
-    return (jax.tree_util.tree_map(place, params), jax.tree_util.tree_map(place, member),
-            jax.tree_util.tree_map(lambda a: jax.device_put(a, replicated), shared))
+    def place(tree, replicate=False):
+        def one(a):
+            spec = PartitionSpec() if replicate else PartitionSpec("members",
+                                                                    *([None] * (a.ndim - 1)))
+            return jax.device_put(a, NamedSharding(mesh, spec))
+        return jax.tree_util.tree_map(one, tree)
+    return place

@@ -32,11 +32,12 @@ def test_quick_bench_writes_every_field_of_the_schema(tmp_path):
         assert _positive(r[key]), key
     assert isinstance(r["compile_s"], float) and r["compile_s"] >= 0
     if r["vs_reference"] is None:
-        assert r["vs_reference_detail"]["reason"]
+        assert r["vs_reference_detail"]["reason"] and r["vs_reference_vmap"] is None
     else:
-        assert _positive(r["vs_reference"])
-        # the reference trained the same models: same losses up to float32 rounding
+        assert _positive(r["vs_reference"]) and _positive(r["vs_reference_vmap"])
+        # the references trained the same models: same losses up to float32 rounding
         assert r["vs_reference_detail"]["loss_max_rel_diff"] < 1e-4
+        assert r["vs_reference_detail"]["loss_vmap_max_rel_diff"] < 1e-4
     ks = r["k_scaling"]
     assert len(ks["k"]) == len(ks["seconds"]) >= 2 and all(_positive(s) for s in ks["seconds"])
     assert isinstance(ks["exponent"], float) and math.isfinite(ks["exponent"])
@@ -60,7 +61,8 @@ def test_bench_subcommand_is_wired_into_the_cli(tmp_path):
     assert args.func is bench.run and args.quick and args.throughput == (2, 3)
 
 
-def test_torch_reference_follows_the_same_loss_trajectory(tiny):
+@pytest.mark.parametrize("trainer", ["train_seeds", "train_seeds_vmap"])
+def test_torch_reference_follows_the_same_loss_trajectory(tiny, trainer):
     pytest.importorskip("torch", reason="torch not installed: pip install torch==2.13.0 (CPU)")
     import torch
 
@@ -73,7 +75,7 @@ def test_torch_reference_follows_the_same_loss_trajectory(tiny):
               progress=False)
     x, views = (torch.tensor(np.asarray(a)) for a in (problem.train.x, problem.views))
     y = torch.tensor(np.asarray(problem.train.y), dtype=torch.int64)
-    runs = ref.train_seeds([torch.tensor(np.asarray(w)) for w in W0], x, y, views,
+    runs = getattr(ref, trainer)([torch.tensor(np.asarray(w)) for w in W0], x, y, views,
                            q=cfg.model.q, varrho=cfg.model.varrho, lr=cfg.train.lr,
                            steps=cfg.train.steps, stop=False)
     h = res.history

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from multiview.cifar import checkpoint, models
-from multiview.cifar.config import TrainConfig
+from multiview.cifar.config import CifarTrainConfig
 from multiview.cifar.losses import HintonKD
 from multiview.cifar.train import DeviceData, Trainer, member_keys
 
@@ -26,7 +26,7 @@ def setup():
     data = DeviceData(jnp.asarray(images), jnp.asarray(labels), jnp.full(3, 0.5),
                       jnp.full(3, 0.25))
     teacher = jnp.asarray(rng.normal(size=(2, N, 10)) * 3, jnp.float32)
-    trainer = Trainer(models.build("fast-4", 10), TrainConfig(epochs=2, batch_size=16,
+    trainer = Trainer(models.build("fast-4", 10), CifarTrainConfig(epochs=2, batch_size=16,
                                                               lr=0.05), N)
     return trainer, data, teacher, images
 

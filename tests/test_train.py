@@ -5,10 +5,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from multiview import train
 from multiview.keys import member_keys
 from multiview.config import override
 from multiview.data import make_problem
-from multiview.learners import train_single
+from multiview.learners import (init_members, label_loss, shared_inputs, train_single,
+                                view_monitor)
 from multiview.train import TrainingDiverged
 
 
@@ -72,3 +74,42 @@ def test_nan_during_training_stops_with_an_error_naming_the_step(tiny):
     keys, problem = _setup(cfg)
     with pytest.raises(TrainingDiverged, match=r"at step \d+ \(member \d\).*train.lr"):
         train_single(keys, cfg, problem, progress=False)
+
+
+@pytest.mark.parametrize("optimizer,lr", [("gd", 2.0), ("momentum", 0.3), ("adam", 0.02)])
+def test_compaction_gives_the_results_of_no_compaction_member_by_member(tiny, monkeypatch,
+                                                                        optimizer, lr):
+    # mu_train = 0: members stop at staggered steps, so stopped members leave the batch while
+    # others train on; optax state (momentum, adam moments) must follow each member
+    cfg = override(tiny, {"train.steps": 400, "train.chunk": 5, "data.mu_train": 0.0,
+                          "train.optimizer": optimizer, "train.lr": lr})
+    keys, problem = _setup(cfg, L=6)
+    sizes = []
+    real_chunk = train._run_chunk
+    monkeypatch.setattr(train, "_run_chunk",
+                        lambda *a, **kw: sizes.append(a[0].shape[0]) or real_chunk(*a, **kw))
+    W0 = init_members(keys, cfg)
+    runs = [train.fit(label_loss(cfg.model.q), W0, shared_inputs(cfg, problem), None, cfg.train,
+                      monitor=view_monitor, progress=False, compact=compact)
+            for compact in (True, False)]
+    assert min(sizes[:len(sizes) // 2]) < 6, "members should have left the batch"
+    a, b = runs
+    assert np.array_equal(a.stopped_at, b.stopped_at) and a.steps_run == b.steps_run
+    # float32: a smaller batch may run the matmuls in another blocking order; like the
+    # vmap-vs-solo test above, 1e-4 relative (a mixed-up member would differ by far more)
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-4, atol=1e-6)
+    assert a.history.keys() == b.history.keys()
+    for name in b.history:
+        np.testing.assert_allclose(a.history[name], b.history[name], rtol=1e-4, atol=1e-6)
+
+
+def test_the_batch_shrinks_in_powers_of_two_padded_with_a_finished_member():
+    done = np.array([True, False, True, False, False, True, True, True, True, True])
+    batch = train._batch(done, None, devices=1, compact=True)
+    assert list(batch.real) == [1, 3, 4] and len(batch.idx) == 4 and done[batch.idx[3]]
+    assert train._batch(done, batch, devices=1, compact=True) is batch    # same size: kept
+    assert len(train._batch(done, None, devices=1, compact=False).idx) == 10
+    sharded = train._batch(done, None, devices=4, compact=True)
+    assert len(sharded.idx) == 4 and list(sharded.real) == [1, 3, 4]
+    none_done = train._batch(np.zeros(6, bool), None, devices=4, compact=True)
+    assert list(none_done.real) == list(range(6)) and len(none_done.idx) == 8

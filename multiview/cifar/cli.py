@@ -12,14 +12,14 @@ from pathlib import Path
 
 from multiview.results import probe_dir, write_json
 from multiview.cifar.config import DATASETS, METHODS, PAD_MODES, SCHEDULES, CifarConfig, \
-    ConfigError, TrainConfig, validate
+    CifarTrainConfig, ConfigError, validate
 
 RESULT_FILE = "cifar.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `multiview cifar` (defaults: the standard WRN recipe, 10 seeds)."""
-    d, t = CifarConfig(), TrainConfig()
+    d, t = CifarConfig(), CifarTrainConfig()
     p = parser.add_argument
     p("--dataset", default=d.dataset, help=f"one of {', '.join(DATASETS)}")
     p("--data-dir", default=None,
@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from(args: argparse.Namespace) -> CifarConfig:
     """CifarConfig from parsed arguments (validated; raises ConfigError)."""
-    train = TrainConfig(
+    train = CifarTrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
         nesterov=not args.no_nesterov, weight_decay=args.weight_decay, schedule=args.schedule,
         augment=not args.no_augment, pad=args.pad, pad_mode=args.pad_mode, bf16=args.bf16,

@@ -20,7 +20,7 @@ PAD_MODES = ("reflect", "zero")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class CifarTrainConfig:
     """How one model (or a vmapped ensemble of them) is trained."""
 
     epochs: int = 200
@@ -49,7 +49,7 @@ class CifarConfig:
     seed: int = 0  # seeds used are seed, seed + 1, ..., seed + L - 1
     sequential: bool = False  # train members in turn instead of under vmap
     eval_batch_size: int = 500
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: CifarTrainConfig = field(default_factory=CifarTrainConfig)
 
     @property
     def seed_list(self) -> list[int]:

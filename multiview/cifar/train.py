@@ -19,7 +19,7 @@ import optax
 
 from multiview.cifar import checkpoint
 from multiview.cifar.augment import crop_flip, normalize
-from multiview.cifar.config import TrainConfig
+from multiview.cifar.config import CifarTrainConfig
 from multiview.cifar.models import IMAGE_SHAPE
 
 
@@ -40,7 +40,7 @@ class DeviceData(NamedTuple):
     std: jax.Array
 
 
-def make_optimizer(cfg: TrainConfig, steps_per_epoch: int) -> optax.GradientTransformation:
+def make_optimizer(cfg: CifarTrainConfig, steps_per_epoch: int) -> optax.GradientTransformation:
     """SGD (Nesterov) + coupled weight decay; cosine decay to 0, or x0.2 at 30/60/80% of epochs."""
     total = cfg.epochs * steps_per_epoch
     if cfg.schedule == "cosine":
@@ -76,7 +76,7 @@ def epoch_order(key, epoch, n: int, steps: int, batch_size: int):
     return order.reshape(steps, batch_size)
 
 
-def member_step(model, tx, objective, cfg: TrainConfig, state: TrainState, key, epoch, step,
+def member_step(model, tx, objective, cfg: CifarTrainConfig, state: TrainState, key, epoch, step,
                 idx, data: DeviceData, teacher):
     """One SGD step of one member on the examples idx (augmentation key from key, epoch, step)."""
     dtype = jnp.bfloat16 if cfg.bf16 else jnp.float32
@@ -101,7 +101,7 @@ def member_step(model, tx, objective, cfg: TrainConfig, state: TrainState, key, 
     return TrainState(params, batch_stats, opt_state), {"loss": loss, "acc": acc}
 
 
-def steps_per_epoch(cfg: TrainConfig, n_train: int) -> int:
+def steps_per_epoch(cfg: CifarTrainConfig, n_train: int) -> int:
     """Full batches per epoch (the last partial batch is dropped)."""
     return n_train // cfg.batch_size
 
@@ -121,7 +121,7 @@ class Trainer:
     while loop about 10x slower (measured), and on GPU dispatch is asynchronous anyway.
     """
 
-    def __init__(self, model, cfg: TrainConfig, n_train: int):
+    def __init__(self, model, cfg: CifarTrainConfig, n_train: int):
         self.model, self.cfg, self.n_train = model, cfg, n_train
         self.steps = steps_per_epoch(cfg, n_train)
         self.tx = make_optimizer(cfg, self.steps)

@@ -1,16 +1,19 @@
-"""The `single` learner written plainly in PyTorch: eager, one seed after another.
+"""The `single` learner written plainly in PyTorch: the yardsticks of `multiview bench`.
 
-This is what a researcher would write without `multiview`: the two-layer smoothed-ReLU
-network (docs/model.md section 2), softmax cross-entropy, full-batch gradient descent, loss / train
-accuracy / Φ / Λ logged every step, optional stop at 100% train accuracy. It is the yardstick
-of `multiview bench` ("vs_reference") and, in tests/test_bench.py, an independent slow path
-that must reproduce the package's loss trajectory. Not a runtime dependency of the package.
+What a researcher would write without `multiview`: the two-layer smoothed-ReLU network,
+softmax cross-entropy, full-batch gradient descent, loss / train accuracy / Φ / Λ logged every
+step, optional stop at 100% train accuracy. Two versions:
+- `train_seeds`: eager, one seed after another (the plain loop);
+- `train_seeds_vmap`: all seeds at once, as a PyTorch user who knows `torch.func` writes it
+  (`functional_call` of the module, `grad_and_value`, `vmap` over the stacked weights).
+Both are `multiview bench`'s `vs_reference` yardsticks and, in tests/test_bench.py,
+independent slow paths that must reproduce the package's loss trajectory. PyTorch is optional
+(`pip install torch==2.13.0`): the package imports this module only when the bench asks.
 
-    python benchmarks/reference_torch.py --npz train.npz --seeds 10 --steps 500
+    python -m multiview.bench_torch --npz train.npz --seeds 10 --steps 500 [--vmap]
 (train.npz from `multiview data --npz train.npz`; without --npz, Gaussian data of the
 `small` preset's shape.)
 """
-
 from __future__ import annotations
 
 import argparse
@@ -61,6 +64,57 @@ def train_seeds(W0s, x, y, views, **kw):
     return [train_one(W0, x, y, views, **kw) for W0 in W0s]
 
 
+class TwoLayer(torch.nn.Module):
+    """The network as a module with one parameter, W[k, m, d]."""
+
+    def __init__(self, W0, q: int, varrho: float):
+        super().__init__()
+        self.W = torch.nn.Parameter(W0.clone())
+        self.q, self.varrho = q, varrho
+
+    def forward(self, x):
+        return forward(self.W, x, self.q, self.varrho)
+
+
+def train_seeds_vmap(W0s, x, y, views, *, q=4, varrho=3.0, lr=5.0, steps=3000, stop=True):
+    """All seeds at once: torch.func.vmap of grad_and_value of the module's loss over the
+    stacked weights; the same steps, history and stopping rule as `train_one` per seed."""
+    from torch.func import functional_call, grad_and_value, vmap
+
+    model = TwoLayer(W0s[0], q, varrho)
+
+    def loss_fn(params):
+        F = functional_call(model, params, (x,))
+        return torch.nn.functional.cross_entropy(F, y), F
+
+    step = vmap(grad_and_value(loss_fn, has_aux=True))
+    params = {"W": torch.stack(list(W0s))}
+    L = len(W0s)
+    done = torch.zeros(L, dtype=torch.bool, device=x.device)
+    ends = [steps] * L
+    hist = {"loss": [], "train_acc": [], "phi": [], "lam": []}
+    for t in range(steps):
+        grads, (loss, F) = step(params)
+        with torch.no_grad():
+            acc = (F.argmax(-1) == y).float().mean(-1)
+            W = params["W"]
+            params["W"] = torch.where(done[:, None, None, None], W, W - lr * grads["W"])
+            a = torch.einsum("simd,ild->siml", params["W"], views).clamp(min=0.0)
+        hist["loss"].append(loss.cpu().numpy())
+        hist["train_acc"].append(acc.cpu().numpy())
+        hist["phi"].append(a.sum(2).cpu().numpy())
+        hist["lam"].append(a.amax(2).cpu().numpy())
+        if stop:
+            for i in torch.nonzero((acc >= 1.0) & ~done).flatten().tolist():
+                ends[i] = t + 1
+            done |= acc >= 1.0
+            if bool(done.all()):
+                break
+    hist = {key: np.stack(v, axis=1) for key, v in hist.items()}           # [L, steps, ...]
+    return [(params["W"][i].detach(), {key: v[i, :ends[i]] for key, v in hist.items()})
+            for i in range(L)]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--npz", help="data from `multiview data --npz` (x, y, views)")
@@ -68,6 +122,7 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--no-stop", action="store_true", help="run all steps")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--vmap", action="store_true", help="train_seeds_vmap (torch.func) instead")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -82,7 +137,8 @@ def main(argv=None) -> int:
     k, d = views.shape[0], views.shape[-1]
     W0s = [0.06 * torch.randn(k, 2, d, generator=torch.Generator().manual_seed(s)) for s in range(a.seeds)]
     t = time.perf_counter()
-    runs = train_seeds(W0s, x, y, views, steps=a.steps, stop=not a.no_stop)
+    runs = (train_seeds_vmap if a.vmap else train_seeds)(W0s, x, y, views, steps=a.steps,
+                                                        stop=not a.no_stop)
     dt = time.perf_counter() - t
     steps = [len(h["loss"]) for _, h in runs]
     print(f"{a.seeds} seeds, {sum(steps)} steps, {dt:.2f} s ({dt / sum(steps) * 1e3:.2f} ms/step); "
