@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import sys
-from pathlib import Path
 
 from .config import ConfigError, override, resolve
 from .errors import need, split_items
