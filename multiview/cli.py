@@ -12,10 +12,8 @@ import json
 import os
 import sys
 
-from .config import ConfigError, override, resolve
+from .config import SEED_MAX, ConfigError, override, resolve
 from .errors import need, split_items
-
-SEED_MAX = 2**32 - 1     # PRNGKey keeps 32 bits of a seed: larger seeds would repeat smaller ones
 
 
 class Parser(argparse.ArgumentParser):
@@ -196,8 +194,8 @@ def cmd_arrays(args) -> int:
     return 0
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    """The parser and its subcommands' parsers by name."""
+def build_parser() -> argparse.ArgumentParser:
+    """The parser; its subcommands' parsers by name are its `subcommands`."""
     parser = Parser(prog="multiview", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     subs = {}
@@ -263,7 +261,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             "cifar", help="CIFAR WRN single / ensemble / KD / self-distill pipeline")
         cifar_cli.add_arguments(p)
         p.set_defaults(func=cifar_cli.run)
-    return parser, subs
+    parser.subcommands = subs
+    return parser
 
 
 def _diverged(e) -> str:
@@ -282,10 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit status (2: a user error, 3: training diverged, 130: Ctrl-C)."""
     from .train import TrainingDiverged
 
-    parser, subs = build_parser()
+    parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
-        subs[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     import signal
 
     if signal.getsignal(signal.SIGINT) is _quit:     # the imports are done: see console()
