@@ -525,34 +525,33 @@ def default_out(path: str | Path) -> Path:
 def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str | None = None,
          x: str | None = None, y: str | None = None, force: bool = False) -> list[Path]:
     """Draw figure `kind` from the result at `path` into OUT/name.{pdf,png} (OUT: beside the
-    input by default). Existing files are replaced only with `force`; the output is checked
-    before anything is read or drawn."""
+    input by default). Existing files are replaced only with `force`; the input (its kind
+    included) and the output path are checked before anything is drawn."""
     from .sweep import load_sweep
 
     if kind not in KINDS:
         raise ConfigError(f"plot: unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
-    out = probe_dir(default_out(path) if out is None else out)
-    if kind == "phase":
-        sweep = load_sweep(path)
-        fields = list(sweep["grid"])
+    if kind in ("views", "lottery", "ensemble-size"):
+        result = load_arrays(path)
+    elif kind in ("methods", "fixed"):
+        result = _load_check(path)
+    else:
+        result = load_sweep(path)
+        fields = list(result["grid"])
         if len(fields) < 2 and not (x and y):
             raise ConfigError("plot phase: the sweep needs a grid over two fields (--x, --y)")
         x, y = x or fields[0], y or fields[1]
         name = name or f"phase_{x.split('.')[-1]}_{y.split('.')[-1]}"
+    out = probe_dir(default_out(path) if out is None else out)
     name = name or kind.replace("-", "_")
     need(name and "/" not in name and name not in (".", ".."), "--name", name,
          "a file name without folders or extension")
     exists = [str(p) for p in (out / f"{name}.pdf", out / f"{name}.png") if p.exists()]
     need(force or not exists, "--out", str(out),
          f"a folder without {', '.join(exists)} (give --force to overwrite)")
-    if kind in ("views", "lottery", "ensemble-size"):
-        arrays = load_arrays(path)
-        fig = {"views": fig_views, "lottery": fig_lottery,
-               "ensemble-size": fig_ensemble_size}[kind](arrays)
-    elif kind in ("methods", "fixed"):
-        fig = (fig_methods if kind == "methods" else fig_fixed)(_load_check(path))
-    else:
-        fig = fig_phase(sweep, x, y)
+    draw = {"views": fig_views, "lottery": fig_lottery, "ensemble-size": fig_ensemble_size,
+            "methods": fig_methods, "fixed": fig_fixed}.get(kind)
+    fig = draw(result) if draw else fig_phase(result, x, y)
     return save(fig, out, name)
 
 
