@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 
@@ -122,7 +121,7 @@ def cmd_data(args) -> int:
 
     from .data import make_problem, summary
     from .keys import data_key
-    from .results import probe_file, save_npz
+    from .results import dumps, probe_file, save_npz
 
     if args.npz:
         need(args.npz.endswith(".npz"), "--npz", args.npz, "a file name ending in .npz")
@@ -141,7 +140,7 @@ def cmd_data(args) -> int:
         ds = problem.test if args.split == "test" else problem.train
         info = summary(ds, cfg.data)
         info["config"] = cfg.to_dict()["data"]
-        print(json.dumps(info, indent=2))
+        print(dumps(info, indent=2))
         if args.npz:
             path = save_npz(args.npz, views=np.asarray(problem.views),
                             **{f: np.asarray(getattr(ds, f)) for f in ds._fields})
