@@ -318,7 +318,8 @@ def console(argv: list[str] | None = None) -> None:
     os._exit: skipping interpreter shutdown avoids racing XLA's threads (a segfault)."""
     import signal
 
-    signal.signal(signal.SIGINT, _quit)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:    # not started as `cmd &`
+        signal.signal(signal.SIGINT, _quit)
     try:
         rc = main(argv)
     except KeyboardInterrupt:
