@@ -21,6 +21,7 @@ import jax
 
 from multiview.cifar import cli
 from multiview.cifar.digits import write_digits_archive
+from multiview.results import write_json
 
 
 def main(argv=None) -> int:
@@ -68,7 +69,7 @@ def main(argv=None) -> int:
         result["methods"].get("single", {}).get("test_acc", math.nan)
     summary["ensemble_minus_single"] = gain
     print(f"  ensemble - mean single: {100 * gain:+.2f} points")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(summary, out, "summary.json")
     return 0
 
 

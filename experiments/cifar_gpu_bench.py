@@ -24,6 +24,7 @@ import numpy as np
 
 from multiview.cifar import cli, models
 from multiview.cifar.config import CifarTrainConfig
+from multiview.results import write_json
 from multiview.cifar.data import write_archive
 from multiview.cifar.losses import label_objective
 from multiview.cifar.train import DeviceData, Trainer, member_keys
@@ -116,7 +117,7 @@ def main(argv=None) -> int:
     e2e = report["end_to_end"]
     print(f"end to end: status {e2e['status']}, {e2e['wall_s']:.0f} s, methods "
           f"{','.join(e2e['methods'])}")
-    (out / "gpu_bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_json(report, out, "gpu_bench.json")
     return 0 if e2e["status"] == 0 and len(e2e["methods"]) == 6 else 1
 
 

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from multiview.results import write_json
+
 GRID = ["--grid", "data.mu=0.02,0.05,0.1,0.2", "--grid", "model.sigma0=0.03,0.045,0.06,0.09"]
 TINY_GRID = ["--grid", "data.mu=0.1,0.2,0.3", "--grid", "model.sigma0=0.03,0.06"]
 QUANTITIES = ("train_acc", "test_acc", "test_acc_multi", "test_acc_single")
@@ -94,7 +96,7 @@ def main(argv=None) -> int:
         "max_abs_accuracy_difference": diff,
         "identical": resumed["points"] == reference["points"],
     }
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_json(report, out, "report.json")
     print(json.dumps(report, indent=2))
     ok = report["rerun_computed"] == report["points"] - done_at_kill and diff <= 1e-9
     return 0 if ok else 1

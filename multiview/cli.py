@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
-from pathlib import Path
 
-from .config import ConfigError, override, resolve
+from .config import SEED_MAX, ConfigError, override, resolve
 from .errors import need, split_items
-
-SEED_MAX = 2**32 - 1     # PRNGKey keeps 32 bits of a seed: larger seeds would repeat smaller ones
 
 
 class Parser(argparse.ArgumentParser):
@@ -133,7 +129,7 @@ def cmd_data(args) -> int:
 
     from .data import make_problem, summary
     from .keys import data_key
-    from .results import probe_file, save_npz
+    from .results import dumps, probe_file, save_npz
 
     if args.npz:
         need(args.npz.endswith(".npz"), "--npz", args.npz, "a file name ending in .npz")
@@ -152,7 +148,7 @@ def cmd_data(args) -> int:
         ds = problem.test if args.split == "test" else problem.train
         info = summary(ds, cfg.data)
         info["config"] = cfg.to_dict()["data"]
-        print(json.dumps(info, indent=2))
+        print(dumps(info, indent=2))
         if args.npz:
             path = save_npz(args.npz, views=np.asarray(problem.views),
                             **{f: np.asarray(getattr(ds, f)) for f in ds._fields})
@@ -223,8 +219,8 @@ def cmd_dose(args) -> int:
     return 0
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    """The parser and its subcommands' parsers by name."""
+def build_parser() -> argparse.ArgumentParser:
+    """The parser; its subcommands' parsers by name are its `subcommands`."""
     parser = Parser(prog="multiview", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     subs = {}
@@ -300,7 +296,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             "cifar", help="CIFAR WRN single / ensemble / KD / self-distill pipeline")
         cifar_cli.add_arguments(p)
         p.set_defaults(func=cifar_cli.run)
-    return parser, subs
+    parser.subcommands = subs
+    return parser
 
 
 def _diverged(e) -> str:
@@ -319,10 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit status (2: a user error, 3: training diverged, 130: Ctrl-C)."""
     from .train import TrainingDiverged
 
-    parser, subs = build_parser()
+    parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
-        subs[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     import signal
 
     if signal.getsignal(signal.SIGINT) is _quit:     # the imports are done: see console()
@@ -357,7 +354,8 @@ def console(argv: list[str] | None = None) -> None:
     os._exit: skipping interpreter shutdown avoids racing XLA's threads (a segfault)."""
     import signal
 
-    signal.signal(signal.SIGINT, _quit)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:    # not started as `cmd &`
+        signal.signal(signal.SIGINT, _quit)
     try:
         rc = main(argv)
     except KeyboardInterrupt:

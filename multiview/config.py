@@ -290,6 +290,7 @@ def from_dict(tree: dict) -> Config:
 # float32 within the first steps; the smoothed ReLU divides by varrho^(q-1), which stays below
 # 1e33 (float32's largest is 3.4e38) for varrho <= VARRHO_MAX and q <= Q_MAX
 LR_MAX = 1e4
+SEED_MAX = 2**32 - 1   # PRNGKey keeps 32 bits of a seed: larger seeds would repeat smaller ones
 VARRHO_MAX = 1e3
 Q_MAX = 12
 

@@ -80,6 +80,11 @@ def _label(field: str) -> str:
     return FIELD_LABEL.get(field, field)
 
 
+def _pct(v) -> float:
+    """A fraction in percent; nan for an undefined (null) accuracy."""
+    return float("nan") if v is None else 100 * v
+
+
 # --- views learned ------------------------------------------------------------------------
 
 def _config_of(arrays: dict):
@@ -136,11 +141,14 @@ def fig_views(arrays: dict, seeds: int = 4):
             axes[r, 0].set_ylabel(f"{label}\nclass", fontsize=7)
         for ax in axes[-1, :seeds]:
             ax.set_xlabel("view", fontsize=7, labelpad=1)
-        cb = fig.colorbar(im, ax=axes, fraction=0.04, pad=0.02, shrink=0.8)
-        cb.set_label(r"$\Lambda_{i,\ell}/\varrho$ (end of training; capped at 2)", fontsize=6.5)
+        # the colour bar goes under the grid, its label carrying the dot's meaning: at the
+        # right it overlapped the per-row summaries of the last column
+        grid_h = 0.85 * fig.get_figheight()             # inches of the panels' grid
+        cb = fig.colorbar(im, ax=axes, orientation="horizontal", location="bottom",
+                          fraction=0.1 / grid_h, pad=0.42 / grid_h, shrink=0.7, aspect=30)
+        cb.set_label(r"$\Lambda_{i,\ell}/\varrho$ at the end of training (capped at 2); "
+                     rf"dot: view learned ($\Lambda \geq {thr:g}\,\varrho$)", fontsize=6.5)
         cb.ax.tick_params(labelsize=6)
-        fig.text(0.5, -0.02 if len(rows) > 1 else -0.06,
-                 rf"dot: view learned ($\Lambda \geq {thr:g}\,\varrho$)", ha="center", fontsize=6.5)
     return fig
 
 
@@ -221,15 +229,19 @@ def fig_ensemble_size(arrays: dict, draws: int = 200):
                     label="ensemble, single-view test")
         ax.plot(Ls, 100 * cur["multi_mean"], "s:", color=OKABE_ITO["grey"], ms=2.5,
                 label="ensemble, multi-view test")
-        for name in ("kd", "self_distill"):
-            if f"{name}_test_logits" in arrays:
-                acc = (arrays[f"{name}_test_logits"].argmax(-1) == y)[:, single].mean(1)
-                ax.axhspan(100 * (acc.mean() - acc.std()), 100 * (acc.mean() + acc.std()),
-                           color=METHOD_COLOR[name], alpha=0.15, lw=0)
-                ax.axhline(100 * acc.mean(), color=METHOD_COLOR[name], lw=0.9,
-                           label=f"{METHOD_LABEL[name]} student (one model)")
+        # the students (one model each): a line of its own style across, and mean ± std as a
+        # marker of its own shape beside the curve, side by side (their values are often close)
+        students = [n for n in ("kd", "self_distill") if f"{n}_test_logits" in arrays]
+        for i, (name, ls, marker) in enumerate(zip(students, ("-", (0, (4, 2, 1, 2))),
+                                                   ("D", "^"))):
+            acc = 100 * (arrays[f"{name}_test_logits"].argmax(-1) == y)[:, single].mean(1)
+            ax.axhline(acc.mean(), color=METHOD_COLOR[name], lw=0.9, ls=ls, zorder=1)
+            ax.errorbar(Ls[-1] + 0.7 + 0.5 * i, acc.mean(), yerr=acc.std(), fmt=marker,
+                        color=METHOD_COLOR[name], ms=3.5, capsize=1.5, elinewidth=0.7,
+                        ls=ls, label=f"{METHOD_LABEL[name]} student (one model)")
         ax.set_xlabel(r"ensemble size $L$ (models averaged)")
         ax.set_ylabel("test accuracy (%)")
+        ax.set_xlim(0.5, Ls[-1] + 0.7 + 0.5 * len(students))
         ax.set_xticks(Ls if len(Ls) <= 12 else Ls[::2])
         ax.set_ylim(min(40, 100 * cur["single_mean"].min() - 5), 101)
         ax.legend(loc="lower right")
@@ -255,6 +267,8 @@ def prediction_bands(check: dict) -> dict[tuple[str, str], tuple[float, float, s
             continue
         if " - " in q:
             a, b = (s.strip() for s in q.split(" - "))
+            if None in (methods.get(a, {}).get(b, 0), methods.get(b, {}).get(a, 0)):
+                continue                                     # undefined (null) accuracy
             if a in methods and b not in methods:          # "ensemble - test_acc_single"
                 base, q = methods[a][b], b
                 lo, hi = base - hi, base - lo
@@ -286,8 +300,8 @@ def fig_methods(check: dict, methods: list[str] | None = None):
         fig, ax = plt.subplots(figsize=(WIDTH, 2.1))
         for j, (q, label, colour) in enumerate(QUANTITIES):
             xs = np.arange(len(names)) + (j - 1) * width
-            vals = [100 * check["methods"][n][q] for n in names]
-            errs = [100 * check["methods"][n]["std"][q] for n in names]
+            vals = [_pct(check["methods"][n][q]) for n in names]
+            errs = [_pct(check["methods"][n]["std"][q]) for n in names]
             ax.bar(xs, vals, width * 0.92, color=colour, label=label, zorder=2)
             ax.errorbar(xs, vals, yerr=errs, fmt="none", ecolor="black", elinewidth=0.6,
                         capsize=1.2, zorder=3)
@@ -302,8 +316,11 @@ def fig_methods(check: dict, methods: list[str] | None = None):
         ax.set_xticks(range(len(names)), [METHOD_LABEL[n] for n in names], rotation=25,
                       ha="right")
         ax.set_ylabel("accuracy (%)")
-        lo = min(100 * check["methods"][n]["test_acc_single"] for n in names)
-        ax.set_ylim(max(0, 10 * np.floor((lo - 12) / 10)), 103)
+        # the axis starts below every bar and every predicted band drawn (no band is cut)
+        lows = [_pct(check["methods"][n]["test_acc_single"]) for n in names]
+        lows += [100 * lo for (n, _), (lo, _, _) in bands.items() if n in names]
+        lo = np.nanmin(lows) if not np.all(np.isnan(lows)) else 0.0
+        ax.set_ylim(max(0, 10 * np.floor((lo - 5) / 10)), 103)
         leg = ax.legend(ncol=2, loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1,
                         title=f"{L} seeds; error bars: std over seeds", title_fontsize=6)
         leg._legend_box.align = "left"
@@ -343,8 +360,8 @@ def fig_fixed(check: dict):
                     name = mm[role]
                     if name in check["methods"]:
                         xs.append(i + (j - 1.5) * width)
-                        vals.append(100 * check["methods"][name][q])
-                        errs.append(100 * check["methods"][name]["std"][q])
+                        vals.append(_pct(check["methods"][name][q]))
+                        errs.append(_pct(check["methods"][name]["std"][q]))
                 ax.bar(xs, vals, width * 0.92, color=colour, label=label, zorder=2)
                 ax.errorbar(xs, vals, yerr=errs, fmt="none", ecolor="black", elinewidth=0.6,
                             capsize=1.0, zorder=3)
@@ -352,9 +369,11 @@ def fig_fixed(check: dict):
                                               "random\nfeat.", "NTK": "NTK"}.get(f, f)
                                              for f, _ in fams])
             ax.set_title(title, fontsize=7, pad=2)
-            vals = [100 * m[q] for n, m in check["methods"].items()
+            vals = [_pct(m[q]) for n, m in check["methods"].items()
                     if any(n in mm.values() for _, mm in fams)]
-            ax.set_ylim(max(0, 5 * np.floor((min(vals) - 5) / 5)), min(101, max(vals) + 4))
+            if not np.all(np.isnan(vals)):
+                ax.set_ylim(max(0, 5 * np.floor((np.nanmin(vals) - 5) / 5)),
+                            min(101, np.nanmax(vals) + 4))
         axes[0].set_ylabel("test accuracy (%)")
         h, lab = axes[0].get_legend_handles_labels()
         fig.legend(h, lab, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 0.96),
@@ -386,12 +405,13 @@ def phase_grid(sweep: dict, x: str, y: str, fixed: dict | None = None):
         i, j = ys.index(g[y]), xs.index(g[x])
         m = p["methods"]
         out["found"][i, j] = True
-        out["single"][i, j] = m["single"]["test_acc_single"]
-        out["single_std"][i, j] = m["single"]["std"]["test_acc_single"]
+        num = lambda v: np.nan if v is None else v  # noqa: E731  (null: undefined)
+        out["single"][i, j] = num(m["single"]["test_acc_single"])
+        out["single_std"][i, j] = num(m["single"]["std"]["test_acc_single"])
         if "ensemble" in m:
-            out["ensemble"][i, j] = m["ensemble"]["test_acc_single"]
-            out["gain"][i, j] = m["ensemble"]["test_acc_single"] - m["single"]["test_acc_single"]
-        out["regime"][i, j] = all(q["holds"] for q in p["predictions"]
+            out["ensemble"][i, j] = num(m["ensemble"]["test_acc_single"])
+            out["gain"][i, j] = out["ensemble"][i, j] - out["single"][i, j]
+        out["regime"][i, j] = all(q["holds"] is True for q in p["predictions"]
                                   if q["id"].split(".")[0] in ("T1", "T2"))
     return xs, ys, out, fixed
 
@@ -410,6 +430,20 @@ def _outline(ax, mask, **kw):
                 ax.plot([j - 0.5, j - 0.5], [i - 0.5, i + 0.5], **kw)
 
 
+def _span(values, step: float = 5.0, least: float = 10.0) -> tuple[float, float]:
+    """[min, max] of the finite values, widened to multiples of `step` and to at least
+    `least` (0-100 when there is none)."""
+    values = np.asarray(values, float)
+    if not np.isfinite(values).any():
+        return 0.0, 100.0
+    lo = step * np.floor(np.nanmin(values) / step)
+    hi = step * np.ceil(np.nanmax(values) / step)
+    if hi - lo < least:
+        mid = (lo + hi) / 2
+        lo, hi = mid - least / 2, mid + least / 2
+    return float(lo), float(hi)
+
+
 def _fmt(v):
     return f"{v:g}" if isinstance(v, (int, float)) else str(v)
 
@@ -422,21 +456,33 @@ def fig_phase(sweep: dict, x: str, y: str, fixed: dict | None = None):
 
     xs, ys, g, fixed = phase_grid(sweep, x, y, fixed)
     L = sweep["seeds"]
-    panels = [("single", "single model, single-view\ntest accuracy (%)", "cividis", (0, 100))]
-    if not np.all(np.isnan(g["gain"])):
-        gmax = max(5.0, float(np.nanmax(np.abs(100 * g["gain"]))))
-        panels.append(("gain", "ensemble gain on single-view\ntest points (% points)", "PuOr",
-                       (-gmax, gmax)))
+    from matplotlib.colors import Normalize, TwoSlopeNorm
+
+    # colour scales span the values drawn (fixed 0-100 and ±max scales left the cells nearly
+    # one colour): sequential over [min, max] rounded to 5, diverging at 0 only when the
+    # gain changes sign
+    panels = [("single", "single model, single-view\ntest accuracy (%)", "cividis",
+               Normalize(*_span(100 * g["single"])))]
+    gain = 100 * g["gain"]
+    if not np.all(np.isnan(gain)):
+        lo, hi = float(np.nanmin(gain)), float(np.nanmax(gain))
+        a, b = _span(gain)
+        pad = (b - a) / 4             # the smallest gain tinted, not white like an empty cell
+        cmap, norm = (("Purples", Normalize(a - pad, b)) if lo >= 0 else
+                      ("Oranges_r", Normalize(a, b + pad)) if hi <= 0 else
+                      ("PuOr", TwoSlopeNorm(0.0, lo, hi)))
+        panels.append(("gain", "ensemble gain on single-view\ntest points (% points)", cmap,
+                       norm))
     with paper_style():
         fig, axes = plt.subplots(1, len(panels), figsize=(WIDTH, 1.95), squeeze=False,
                                  gridspec_kw={"wspace": 0.12})
         axes = axes[0]
-        for c, (ax, (key, title, cmap, (vmin, vmax))) in enumerate(zip(axes, panels)):
+        for c, (ax, (key, title, cmap, norm)) in enumerate(zip(axes, panels)):
             vals = 100 * g[key]
-            im = ax.imshow(vals, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+            im = ax.imshow(vals, origin="lower", cmap=cmap, norm=norm, aspect="auto")
             for i in range(len(ys)):
                 for j in range(len(xs)):
-                    if g["found"][i, j]:
+                    if g["found"][i, j] and np.isfinite(vals[i, j]):
                         v = vals[i, j]
                         rgba = im.cmap(im.norm(v))
                         light = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] > 0.55
@@ -604,39 +650,39 @@ def default_out(path: str | Path) -> Path:
 def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str | None = None,
          x: str | None = None, y: str | None = None, force: bool = False) -> list[Path]:
     """Draw figure `kind` from the result at `path` into OUT/name.{pdf,png} (OUT: beside the
-    input by default). Existing files are replaced only with `force`; the output is checked
-    before anything is read or drawn."""
+    input by default). Existing files are replaced only with `force`; the input (its kind
+    included) and the output path are checked before anything is drawn."""
     from .sweep import load_sweep
 
     if kind not in KINDS:
         raise ConfigError(f"plot: unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
-    out = probe_dir(default_out(path) if out is None else out)
-    if kind in ("phase", "phase-teacher"):
-        sweep = load_sweep(path)
-        fields = list(sweep["grid"])
+    if kind in ("views", "lottery", "ensemble-size"):
+        result = load_arrays(path)
+    elif kind in ("methods", "fixed"):
+        result = _load_check(path)
+    elif kind == "dose":
+        result = [read_result(path, "dose.json", "multiview dose")]
+    else:
+        result = load_sweep(path)
+        fields = list(result["grid"])
         if len(fields) < 2 and not (x and y):
             raise ConfigError(f"plot {kind}: the sweep needs a grid over two fields (--x, --y)")
         x, y = x or fields[0], y or fields[1]
         name = name or ("phase_teacher" if kind == "phase-teacher"
                         else f"phase_{x.split('.')[-1]}_{y.split('.')[-1]}")
+    out = probe_dir(default_out(path) if out is None else out)
     name = name or kind.replace("-", "_")
     need(name and "/" not in name and name not in (".", ".."), "--name", name,
          "a file name without folders or extension")
     exists = [str(p) for p in (out / f"{name}.pdf", out / f"{name}.png") if p.exists()]
     need(force or not exists, "--out", str(out),
          f"a folder without {', '.join(exists)} (give --force to overwrite)")
-    if kind in ("views", "lottery", "ensemble-size"):
-        arrays = load_arrays(path)
-        fig = {"views": fig_views, "lottery": fig_lottery,
-               "ensemble-size": fig_ensemble_size}[kind](arrays)
-    elif kind in ("methods", "fixed"):
-        fig = (fig_methods if kind == "methods" else fig_fixed)(_load_check(path))
-    elif kind == "dose":
-        fig = fig_dose([read_result(path, "dose.json", "multiview dose")])
-    elif kind == "phase-teacher":
-        fig = fig_phase_teacher(sweep, x, y)
+    draw = {"views": fig_views, "lottery": fig_lottery, "ensemble-size": fig_ensemble_size,
+            "methods": fig_methods, "fixed": fig_fixed, "dose": fig_dose}.get(kind)
+    if draw:
+        fig = draw(result)
     else:
-        fig = fig_phase(sweep, x, y)
+        fig = (fig_phase_teacher if kind == "phase-teacher" else fig_phase)(result, x, y)
     return save(fig, out, name)
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .config import Config, ConfigError, override, resolve
+from .config import Config, ConfigError, override
 from .errors import split_items
 from .results import dumps, read_result, write_json
 

@@ -55,10 +55,10 @@ def test_describe_prints_parameter_count_json(capsys):
 
 
 @pytest.mark.parametrize("args,field", [
-    (["--arch", "wrn-40-4"], "arch"),
-    (["--methods", "single,bagging"], "methods"),
-    (["--epochs", "0"], "epochs"),
-    (["--kd-alpha", "1.5"], "kd_alpha"),
+    (["--arch", "wrn-40-4"], "--arch"),
+    (["--methods", "single,bagging"], "--methods"),
+    (["--epochs", "0"], "--epochs"),
+    (["--kd-alpha", "1.5"], "--kd-alpha"),
     (["--arch", "nope", "--describe"], "nope"),
 ])
 def test_invalid_options_exit_2_naming_the_field(tmp_path, capsys, args, field):

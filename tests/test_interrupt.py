@@ -28,8 +28,11 @@ class Run:
 
     def __init__(self, argv, when, cwd):
         env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+        # as from a terminal: SIGINT not ignored (a shell's background job inherits SIG_IGN)
         self.proc = subprocess.Popen([sys.executable, "-m", "multiview", *argv], cwd=cwd,
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                      signal.SIG_DFL))
         self.err = bytearray()
         self.when, self.cwd, self.sent = when, cwd, None
         self.reader = threading.Thread(target=self._read)

@@ -153,3 +153,29 @@ def test_cli_plot_draws_from_a_check_json_and_reports_a_missing_file(tmp_path, c
 def test_phase_rejects_a_field_not_in_the_grid():
     with pytest.raises(ConfigError, match="model.q"):
         plots.fig_phase(synthetic_sweep(), "data.mu", "model.q")
+
+
+def test_methods_axis_shows_every_predicted_band_whole():
+    check = synthetic_check()
+    fig = plots.fig_methods(check)
+    lo = fig.axes[0].get_ylim()[0]
+    names = [m for m in plots.METHOD_LABEL if m in check["methods"]]
+    bands = [b for (m, _), b in plots.prediction_bands(check).items() if m in names]
+    assert bands and all(lo <= 100 * b[0] for b in bands)
+
+
+def test_phase_colour_scales_span_the_values_drawn():
+    sweep = synthetic_sweep()
+    rng = np.random.default_rng(0)
+    for p in sweep["points"]:          # gains of 20-45 points, all positive
+        m = p["methods"]
+        m["ensemble"]["test_acc_single"] = min(1.0, m["single"]["test_acc_single"]
+                                               + rng.uniform(0.2, 0.45))
+    fig = plots.fig_phase(sweep, "data.mu", "model.sigma0")
+    _, _, g, _ = plots.phase_grid(sweep, "data.mu", "model.sigma0")
+    for ax, key in zip(fig.axes[:2], ("single", "gain")):
+        norm = ax.images[0].norm
+        vals = 100 * g[key][np.isfinite(g[key])]
+        # every value inside the scale, and the values use at least a third of it
+        assert norm.vmin <= vals.min() and vals.max() <= norm.vmax
+        assert vals.max() - vals.min() >= (norm.vmax - norm.vmin) / 3

@@ -62,7 +62,7 @@ def test_grid_is_the_cartesian_product_in_order(tiny):
 @pytest.mark.parametrize("items,needle", [
     (["data.mu"], "expected SECTION.FIELD"),
     (["data.mu=0.1", "data.mu=0.2"], "given twice"),
-    (["data.mu="], "no values"),
+    (["data.mu="], "no empty items"),
 ])
 def test_bad_grid_items_are_reported(tiny, items, needle):
     with pytest.raises(ConfigError, match=needle):

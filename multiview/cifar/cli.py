@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from multiview.results import probe_dir, write_json
 from multiview.cifar.config import DATASETS, METHODS, PAD_MODES, SCHEDULES, CifarConfig, \

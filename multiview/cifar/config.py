@@ -65,12 +65,10 @@ def _check(ok: bool, name: str, value, allowed: str) -> None:
     need(ok, "--" + name.replace("_", "-"), value, allowed)
 
 
-SEED_MAX = 2**32 - 1   # PRNGKey keeps 32 bits of a seed: larger seeds would repeat smaller ones
-
-
 def validate(cfg: CifarConfig) -> CifarConfig:
     """Return cfg unchanged or raise ConfigError naming the field, value and allowed range."""
     from multiview.cifar.models import ARCH_NAMES, resolve_arch
+    from multiview.config import SEED_MAX
 
     t = cfg.train
     for f in dataclasses.fields(t):                 # no inf or nan anywhere

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from multiview.cifar import config as config_mod
-from multiview.cifar.config import CifarConfig, ConfigError
+from multiview.cifar.config import CifarConfig
 from multiview.cifar.data import CifarArrays
 from multiview.cifar.losses import HintonKD, label_objective
 from multiview.cifar.models import SumOfModels, build, resolve_arch
