@@ -1,0 +1,116 @@
+"""Sweeps on a Ray cluster: each planned run of grid points is one Ray task (docs/cluster.md).
+
+The driver (the `multiview sweep` process) plans the runs exactly as in-process
+(`sweep.plan`), submits each as a task that calls `sweep.compute_points`, and writes every
+point file itself as its task returns: results land where the driver runs, and a driver killed
+mid-sweep loses only the points still in flight. Ray resubmits a task whose worker process or
+node dies (at most MAX_RETRIES times); a point that fails inside the program comes back as its
+message. Ray is an optional extra (INSTALL); nothing here imports it until a sweep asks for it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import sys
+from typing import Iterator
+
+from .config import Config, ConfigError
+
+INSTALL = "pip install -e '.[cluster]'"
+MAX_RETRIES = 3                 # resubmissions of a task whose worker or node died
+PROBE_SECONDS = 5.0             # how long a cluster address may take to accept a connection
+
+
+def address_of(cluster: str | None, address: str | None) -> str | None:
+    """CLI `--cluster` / `--address` -> the address for `ray.init` ("local": start Ray in this
+    process's machine); None without `--cluster` (in-process)."""
+    if cluster is None:
+        if address is not None:
+            raise ConfigError(f"--address: value {address!r} needs --cluster ray")
+        return None
+    if cluster == "ray":
+        return address or "local"
+    if cluster.startswith("ray://") and address is None:
+        return cluster
+    raise ConfigError(f"--cluster: value {cluster!r} is not allowed; allowed: ray (with "
+                      f"--address HOST:PORT to join a cluster) or ray://HOST:PORT")
+
+
+def _probe(address: str) -> None:
+    """Fail fast, in one line, when nothing answers at HOST:PORT (`ray.init` would retry for
+    minutes)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"--address: value {address!r} is not allowed; allowed: HOST:PORT of "
+                          f"a Ray head (`ray start --head` prints it), auto, or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_SECONDS).close()
+    except OSError as e:
+        raise ConfigError(f"--address: value {address!r}: no Ray cluster answers there "
+                          f"({e.strerror or e}); start one with `ray start --head` or fix the "
+                          f"address") from None
+
+
+def connect(address: str):
+    """`ray.init` for `address` ("local" starts a private Ray instance on this machine); the
+    `ray` module. Errors a user can cause are ConfigErrors of one line."""
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError(f"--cluster: Ray is not installed; install it with {INSTALL}")
+    if address == "local" and "ray" not in sys.modules:
+        # a private instance serves this process only: keep it on the loopback interface
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    import ray
+    if address not in ("local", "auto"):
+        _probe(address)
+    kw = {"include_dashboard": False} if address == "local" else {}
+    try:
+        ray.init(address=address, log_to_driver=False, logging_level="ERROR", **kw)
+    except (ConnectionError, ValueError, RuntimeError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ConfigError(f"--address: value {address!r}: cannot join the Ray cluster "
+                          f"({first})") from None
+    return ray
+
+
+def _task(cfgs: list[Config], L: int, seed: int, methods: list[str]) -> list:
+    """What one Ray task runs: `sweep.compute_points` on a worker (no progress bars)."""
+    from .sweep import compute_points
+
+    return compute_points(cfgs, L, seed, methods, progress=False)
+
+
+def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int,
+               methods: list[str]) -> Iterator[tuple[int, list]]:
+    """Yield (batch index, `compute_points` results) for every batch, each as its task ends.
+
+    Each task asks for one CPU and, where the cluster has GPUs, `train.devices` of them;
+    without GPUs its JAX sees the CPU only. A task whose worker or node died more than
+    MAX_RETRIES times gives each of its points the failure message. Closing the generator
+    disconnects from Ray (and stops a private local instance).
+    """
+    ray = connect(address)
+    try:
+        gpus = ray.cluster_resources().get("GPU", 0) > 0
+        task = ray.remote(_task)
+        pending = {}
+        for n, cfgs in enumerate(batches):
+            opts = ({"num_gpus": cfgs[0].train.devices} if gpus else
+                    {"num_gpus": 0, "runtime_env": {"env_vars": {"JAX_PLATFORMS": "cpu"}}})
+            ref = task.options(num_cpus=1, max_retries=MAX_RETRIES, **opts).remote(
+                cfgs, L, seed, methods)
+            pending[ref] = n
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            n = pending.pop(ref)
+            try:
+                results = ray.get(ref)
+            except ray.exceptions.RayTaskError as e:
+                raise e.as_instanceof_cause() from None    # a bug in the task: as in-process
+            except ray.exceptions.RayError as e:
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                results = [f"Ray task lost after {MAX_RETRIES} retries: {first}"] * len(batches[n])
+            yield n, results
+    finally:
+        ray.shutdown()
