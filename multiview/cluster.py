@@ -10,10 +10,17 @@ message. Ray is an optional extra (INSTALL); nothing here imports it until a swe
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import shutil
+import signal
 import socket
+import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 from typing import Iterator
 
 from .config import Config, ConfigError
@@ -114,3 +121,74 @@ def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int,
             yield n, results
     finally:
         ray.shutdown()
+
+
+# --- a cluster of several nodes on this machine (tests, experiments/cluster_throughput.py) ----
+
+def free_port(host: str) -> int:
+    """A TCP port nobody listens on at `host` now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def session_processes(sessions: list[int]) -> list[int]:
+    """Live processes (not zombies) whose session id is one of `sessions`."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[3]) in sessions:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def _stop(sessions: list[int]) -> None:
+    """SIGTERM, then SIGKILL, every process of `sessions`."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in session_processes(sessions):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 5.0
+        while session_processes(sessions) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def local_cluster(nodes: int = 2, cpus: int = 1, env: dict | None = None):
+    """A Ray head and nodes - 1 worker nodes on this machine, `cpus` CPUs each, started with
+    `ray start` on the loopback addresses 127.0.0.2, 127.0.0.3, ... (Ray replaces 127.0.0.1 by
+    the machine's network address; these it keeps). Yields (head address, session ids); on
+    exit every process of those sessions (each `ray start` runs in its own) is stopped.
+
+    Token authentication is off (this cluster is loopback-only and short-lived): Ray turns it
+    on for a head when ~/.ray/auth_token exists, which a local `ray.init()` writes, and a worker
+    node then cannot join without the token. `env` adds to the nodes' (and so the workers')
+    environment.
+    """
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    temp = tempfile.mkdtemp(prefix="mvray", dir="/tmp")    # Ray's socket paths: <= 107 bytes
+    port = free_port("127.0.0.2")
+    address = f"127.0.0.2:{port}"
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1",
+           "RAY_AUTH_MODE": "disabled", **(env or {})}
+    common = ["--num-cpus", str(cpus), "--disable-usage-stats", "--temp-dir", temp]
+    sessions: list[int] = []
+    try:
+        for n in range(nodes):
+            node = (["--head", "--port", str(port), "--include-dashboard", "false"] if n == 0
+                    else ["--address", address])
+            proc = subprocess.Popen([ray_cli, "start", *node, "--node-ip-address",
+                                     f"127.0.0.{2 + n}", *common], env=env,
+                                    start_new_session=True, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+            sessions.append(proc.pid)
+            log, _ = proc.communicate(timeout=300)
+            if proc.returncode != 0:
+                raise RuntimeError(f"ray start failed:\n{log}")
+        yield address, sessions
+    finally:
+        _stop(sessions)
+        shutil.rmtree(temp, ignore_errors=True)

@@ -1,7 +1,7 @@
 """Sweeps on a Ray cluster (multiview/cluster.py) and failed points, in-process and on Ray.
 
 The Ray tests run against a real local cluster: a head and one worker node started with
-`ray start` (one CPU each, loopback addresses only) in a module fixture that kills every
+`ray start` (one CPU each, loopback addresses only) in a module fixture that stops every
 process they started afterwards. They are skipped where Ray is not installed; CI installs it
 (the `cluster` extra).
 """
@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,8 +23,8 @@ import pytest
 
 from multiview import sweep
 from multiview.cli import main
-from multiview.config import ConfigError
-from multiview.sweep import grid_points, load_point, point_key, run_sweep
+from multiview.cluster import free_port, local_cluster, session_processes
+from multiview.sweep import grid_points, run_sweep
 
 from .conftest import tiny_sets
 
@@ -119,12 +118,6 @@ def test_compute_points_fails_only_the_diverging_points_of_a_batch(tiny):
 
 # --- the command line without a cluster -------------------------------------------------------
 
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("argv,needle", [
     (["--cluster", "spark"], "--cluster: value 'spark' is not allowed"),
     (["--address", "127.0.0.2:6379"], "--address: value '127.0.0.2:6379' needs --cluster ray"),
@@ -154,66 +147,20 @@ def test_a_sweep_without_cluster_never_imports_ray(tmp_path):
 
 # --- a real local Ray cluster -----------------------------------------------------------------
 
-def _sessions_processes(sessions: list[int]) -> list[int]:
-    """Live processes (not zombies) whose session is one of `sessions`."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[3]) in sessions:
-            pids.append(int(stat.parent.name))
-    return pids
-
-
-def _stop(sessions: list[int]) -> None:
-    """SIGTERM, then SIGKILL, every process of the sessions `ray start` ran in."""
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        for pid in _sessions_processes(sessions):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + wait
-        while _sessions_processes(sessions) and time.monotonic() < deadline:
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def cluster():
-    """A Ray head and one worker node, one CPU each, started with `ray start` on 127.0.0.2 and
-    127.0.0.3 (Ray replaces 127.0.0.1 by the machine's network address, these it keeps); yields
-    (head address, session ids). Each `ray start` runs in its own session, and every process
-    of those sessions is stopped afterwards, however the tests end."""
+    """A Ray head and one worker node on this machine (`ray start`, one CPU each, loopback
+    addresses; cluster.local_cluster), stopped with every process they started afterwards."""
     pytest.importorskip("ray")
-    ray_cli = str(Path(sys.executable).with_name("ray"))
-    temp = tempfile.mkdtemp(prefix="mvray", dir="/tmp")    # short: Ray's socket paths are
-    port = _free_port("127.0.0.2")                          # limited to 107 bytes
-    address = f"127.0.0.2:{port}"
-    # token authentication off: Ray turns it on for a head when ~/.ray/auth_token exists (a
-    # local `ray.init()` writes one), and a worker node then cannot join without the token
-    env = dict(os.environ, JAX_PLATFORMS="cpu", RAY_USAGE_STATS_ENABLED="0",
-               RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="1", RAY_AUTH_MODE="disabled",
-               # the workers (they inherit the nodes' environment) share compiled programs: a
-               # fresh worker then starts in seconds, not the half minute a compile takes here
-               JAX_COMPILATION_CACHE_DIR=os.path.join(temp, "jax-cache"),
-               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
-    common = ["--num-cpus", "1", "--disable-usage-stats", "--temp-dir", temp]
-    sessions = []
+    temp = tempfile.mkdtemp(prefix="mvjax")
+    # the workers (they inherit the nodes' environment) share compiled programs: a fresh
+    # worker then starts in seconds, not the half minute a compile takes on 2 busy cores
+    env = {"JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": temp,
+           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
     try:
-        for node in (["--head", "--node-ip-address", "127.0.0.2", "--port", str(port),
-                      "--include-dashboard", "false"],
-                     ["--address", address, "--node-ip-address", "127.0.0.3"]):
-            proc = subprocess.Popen([ray_cli, "start", *node, *common], env=env,
-                                    start_new_session=True, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
-            sessions.append(proc.pid)
-            log, _ = proc.communicate(timeout=120)
-            assert proc.returncode == 0, log
-        yield address, sessions
+        with local_cluster(nodes=2, cpus=1, env=env) as c:
+            yield c
     finally:
-        _stop(sessions)
         shutil.rmtree(temp, ignore_errors=True)
 
 
@@ -238,7 +185,7 @@ def test_a_sweep_on_the_cluster_writes_the_in_process_files(cluster, reference, 
 def _kill_first_task(sessions, killed: list, stop: threading.Event):
     """Kill (SIGKILL) the first worker process of the cluster seen running a sweep task."""
     while not stop.is_set():
-        for pid in _sessions_processes(sessions):
+        for pid in session_processes(sessions):
             try:
                 title = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
@@ -267,7 +214,7 @@ def test_a_worker_killed_mid_sweep_is_retried_and_the_results_are_equal(cluster,
 
 def test_a_bad_cluster_address_exits_2_with_one_line(tmp_path, capsys):
     pytest.importorskip("ray")
-    nothing = f"127.0.0.2:{_free_port('127.0.0.2')}"
+    nothing = f"127.0.0.2:{free_port('127.0.0.2')}"
     assert main(_cli_args(tmp_path) + ["--cluster", "ray", "--address", nothing]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"multiview: error: --address: value {nothing!r}")
