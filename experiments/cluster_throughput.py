@@ -75,7 +75,7 @@ def main(argv=None) -> int:
               "cpu_count": os.cpu_count(), "load_before": os.getloadavg()[0]}
     report["in_process_s"] = timed(command(here, args))
     t0 = time.perf_counter()
-    with local_cluster(nodes=2, cpus=args.cpus, env=env) as (address, _):
+    with local_cluster(nodes=2, cpus=args.cpus, env=env) as (address, _, _):
         report["cluster_start_s"] = time.perf_counter() - t0
         report["ray_s"] = timed(command(there, args, "--cluster", "ray", "--address", address))
         proc = subprocess.Popen(command(killed, args, "--cluster", "ray", "--address", address),

@@ -74,11 +74,15 @@ def connect(address: str):
     kw = {"include_dashboard": False} if address == "local" else {}
     try:
         ray.init(address=address, log_to_driver=False, logging_level="ERROR", **kw)
-    except (ConnectionError, ValueError, RuntimeError) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ConfigError(f"--address: value {address!r}: cannot join the Ray cluster "
-                          f"({first})") from None
+    except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as e:
+        option = "--cluster" if address == "local" or address.startswith("ray://") else "--address"
+        raise ConfigError(f"{option}: value {address!r}: cannot start or join Ray "
+                          f"({_first_line(e)})") from None
     return ray
+
+
+def _first_line(e: BaseException) -> str:
+    return f"{type(e).__name__}: " + (str(e).strip().splitlines() or [""])[0]
 
 
 def _task(cfgs: list[Config], L: int, seed: int, methods: list[str]) -> list:
@@ -92,8 +96,8 @@ def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int,
                methods: list[str]) -> Iterator[tuple[int, list]]:
     """Yield (batch index, `compute_points` results) for every batch, each as its task ends.
 
-    Each task asks for one CPU and, where the cluster has GPUs, `train.devices` of them;
-    without GPUs its JAX sees the CPU only. A task whose worker or node died more than
+    Each task asks for one CPU and, where the cluster has GPUs, `train.devices` of them (the
+    tasks then run on GPU nodes only); without GPUs its JAX sees the CPU only. A task whose worker or node died more than
     MAX_RETRIES times gives each of its points the failure message. Closing the generator
     disconnects from Ray (and stops a private local instance).
     """
@@ -115,9 +119,8 @@ def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int,
                 results = ray.get(ref)
             except ray.exceptions.RayTaskError as e:
                 raise e.as_instanceof_cause() from None    # a bug in the task: as in-process
-            except ray.exceptions.RayError as e:
-                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-                results = [f"Ray task lost after {MAX_RETRIES} retries: {first}"] * len(batches[n])
+            except ray.exceptions.RayError as e:         # worker or node lost beyond retries
+                results = [f"Ray task failed: {_first_line(e)}"] * len(batches[n])
             yield n, results
     finally:
         ray.shutdown()
@@ -160,8 +163,9 @@ def _stop(sessions: list[int]) -> None:
 def local_cluster(nodes: int = 2, cpus: int = 1, env: dict | None = None):
     """A Ray head and nodes - 1 worker nodes on this machine, `cpus` CPUs each, started with
     `ray start` on the loopback addresses 127.0.0.2, 127.0.0.3, ... (Ray replaces 127.0.0.1 by
-    the machine's network address; these it keeps). Yields (head address, session ids); on
-    exit every process of those sessions (each `ray start` runs in its own) is stopped.
+    the machine's network address; these it keeps). Yields (head address, Ray Client address
+    ray://..., session ids); on exit every process of those sessions (each `ray start` runs in
+    its own) is stopped.
 
     Token authentication is off (this cluster is loopback-only and short-lived): Ray turns it
     on for a head when ~/.ray/auth_token exists, which a local `ray.init()` writes, and a worker
@@ -170,7 +174,7 @@ def local_cluster(nodes: int = 2, cpus: int = 1, env: dict | None = None):
     """
     ray_cli = str(Path(sys.executable).with_name("ray"))
     temp = tempfile.mkdtemp(prefix="mvray", dir="/tmp")    # Ray's socket paths: <= 107 bytes
-    port = free_port("127.0.0.2")
+    port, client_port = free_port("127.0.0.2"), free_port("127.0.0.2")
     address = f"127.0.0.2:{port}"
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1",
            "RAY_AUTH_MODE": "disabled", **(env or {})}
@@ -178,7 +182,8 @@ def local_cluster(nodes: int = 2, cpus: int = 1, env: dict | None = None):
     sessions: list[int] = []
     try:
         for n in range(nodes):
-            node = (["--head", "--port", str(port), "--include-dashboard", "false"] if n == 0
+            node = (["--head", "--port", str(port), "--include-dashboard", "false",
+                     "--ray-client-server-port", str(client_port)] if n == 0
                     else ["--address", address])
             proc = subprocess.Popen([ray_cli, "start", *node, "--node-ip-address",
                                      f"127.0.0.{2 + n}", *common], env=env,
@@ -188,7 +193,7 @@ def local_cluster(nodes: int = 2, cpus: int = 1, env: dict | None = None):
             log, _ = proc.communicate(timeout=300)
             if proc.returncode != 0:
                 raise RuntimeError(f"ray start failed:\n{log}")
-        yield address, sessions
+        yield address, f"ray://127.0.0.2:{client_port}", sessions
     finally:
         _stop(sessions)
         shutil.rmtree(temp, ignore_errors=True)

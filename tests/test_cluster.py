@@ -148,31 +148,37 @@ def test_a_sweep_without_cluster_never_imports_ray(tmp_path):
 # --- a real local Ray cluster -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def cluster():
-    """A Ray head and one worker node on this machine (`ray start`, one CPU each, loopback
-    addresses; cluster.local_cluster), stopped with every process they started afterwards."""
+def compile_cache():
+    """Environment for Ray's workers (they inherit the nodes' or the driver's) in which they
+    share compiled programs: a fresh worker then starts in seconds, not the half minute a
+    compile takes on 2 busy cores."""
     pytest.importorskip("ray")
     temp = tempfile.mkdtemp(prefix="mvjax")
-    # the workers (they inherit the nodes' environment) share compiled programs: a fresh
-    # worker then starts in seconds, not the half minute a compile takes on 2 busy cores
-    env = {"JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": temp,
+    yield {"JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": temp,
            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
-    try:
-        with local_cluster(nodes=2, cpus=1, env=env) as c:
-            yield c
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
+    shutil.rmtree(temp, ignore_errors=True)
 
 
-def _ray_sweep(tiny, out, address):
-    return run_sweep(tiny, GRID, METHODS, L, 0, out, batch_points=2, progress=False,
-                     log=lambda m: None, cluster=address)
+@pytest.fixture(scope="module")
+def cluster(compile_cache):
+    """A Ray head and one worker node on this machine (`ray start`, one CPU each, loopback
+    addresses; cluster.local_cluster), stopped with every process they started afterwards:
+    (head address, Ray Client address, session ids)."""
+    # the head's Ray Client server gives a new client's server process 30 s to come up by
+    # default; on 2 cores shared with other work that is not always enough
+    env = {**compile_cache, "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S": "180"}
+    with local_cluster(nodes=2, cpus=1, env=env) as c:
+        yield c
 
 
-def test_a_sweep_on_the_cluster_writes_the_in_process_files(cluster, reference, tiny, tmp_path):
+def test_a_sweep_on_the_cluster_writes_the_in_process_files(cluster, reference, tiny, tmp_path,
+                                                            capsys):
+    address = cluster[0]
     out = tmp_path / "ray"
-    summary = _ray_sweep(tiny, out, cluster[0])
-    assert summary["run"]["cluster"] == cluster[0]
+    assert main(_cli_args(out) + ["--cluster", "ray", "--address", address]) == 3
+    assert capsys.readouterr().out.count("FAILED: training diverged") == 2
+    summary = json.loads((out / "sweep.json").read_text())
+    assert summary["run"]["cluster"] == address
     assert summary["run"]["failed"] == 2 and summary["run"]["computed"] == 2
     # bit for bit: the same batches through the same program, only elsewhere
     assert _files(out) == _files(reference[3])
@@ -198,16 +204,25 @@ def _kill_first_task(sessions, killed: list, stop: threading.Event):
 
 
 def test_a_worker_killed_mid_sweep_is_retried_and_the_results_are_equal(cluster, reference,
-                                                                        tiny, tmp_path):
+                                                                        tmp_path):
+    # through Ray Client (ray://), the way a driver outside the cluster joins it; in a fresh
+    # process, as a user runs it (Ray cannot switch one process from a direct connection, as
+    # in the test above, to Ray Client)
+    address, client, sessions = cluster
     killed, stop = [], threading.Event()
-    killer = threading.Thread(target=_kill_first_task, args=(cluster[1], killed, stop))
+    killer = threading.Thread(target=_kill_first_task, args=(sessions, killed, stop))
     killer.start()
     try:
-        summary = _ray_sweep(tiny, tmp_path, cluster[0])
+        proc = subprocess.run([sys.executable, "-m", "multiview", *_cli_args(tmp_path),
+                               "--cluster", client], capture_output=True, text=True,
+                              env=dict(os.environ, JAX_PLATFORMS="cpu"), timeout=300)
     finally:
         stop.set()
         killer.join()
+    assert proc.returncode == 3, proc.stderr
     assert len(killed) == 1, "no task was running to kill"
+    summary = json.loads((tmp_path / "sweep.json").read_text())
+    assert summary["run"]["cluster"] == client
     assert summary["run"]["computed"] == 2 and summary["run"]["failed"] == 2
     assert _files(tmp_path) == _files(reference[3])
 
@@ -219,3 +234,16 @@ def test_a_bad_cluster_address_exits_2_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"multiview: error: --address: value {nothing!r}")
     assert err.count("\n") == 1
+
+
+def test_cluster_ray_alone_starts_ray_on_this_machine(compile_cache, reference, tmp_path):
+    # a fresh process, as a user runs it (the private instance listens on loopback only);
+    # token authentication off, or Ray would write ~/.ray/auth_token
+    env = dict(os.environ, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0",
+               **compile_cache)
+    proc = subprocess.run([sys.executable, "-m", "multiview", *_cli_args(tmp_path),
+                           "--cluster", "ray"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 3, proc.stderr
+    assert json.loads((tmp_path / "sweep.json").read_text())["run"]["cluster"] == "local"
+    assert _files(tmp_path) == _files(reference[3])
