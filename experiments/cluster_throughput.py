@@ -89,7 +89,8 @@ def main(argv=None) -> int:
                                "finished_before_kill": (killed / "sweep.json").exists()}
     timed(command(killed, args))
     rerun = json.loads((killed / "sweep.json").read_text())["run"]
-    report["killed_driver"] |= {"rerun_cached": rerun["cached"], "rerun_computed": rerun["computed"]}
+    report["killed_driver"] |= {"rerun_cached": rerun["cached"],
+                                "rerun_computed": rerun["computed"]}
     points = len(point_files(here))
     report["points"] = points
     report["ratio_ray_over_in_process"] = report["in_process_s"] / report["ray_s"]

@@ -75,7 +75,8 @@ def connect(address: str):
     try:
         ray.init(address=address, log_to_driver=False, logging_level="ERROR", **kw)
     except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as e:
-        option = "--cluster" if address == "local" or address.startswith("ray://") else "--address"
+        option = ("--cluster" if address == "local" or address.startswith("ray://")
+                  else "--address")
         raise ConfigError(f"{option}: value {address!r}: cannot start or join Ray "
                           f"({_first_line(e)})") from None
     return ray

@@ -432,9 +432,10 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
         "points": summarise([records[i] for i in sorted(records)]),
         "failed": [{"grid": points[i].values, "key": keys[i], "error": failed[i]}
                    for i in sorted(failed)],
-        "run": {"points": len(points), "cached": len(points) - len(todo), "computed": len(todo) - len(failed),
-                "failed": len(failed), "fit_calls": len(runs), "recomputed_corrupt": corrupt,
-                "cluster": cluster, "seconds": time.perf_counter() - t0},
+        "run": {"points": len(points), "cached": len(points) - len(todo),
+                "computed": len(todo) - len(failed), "failed": len(failed),
+                "fit_calls": len(runs), "recomputed_corrupt": corrupt, "cluster": cluster,
+                "seconds": time.perf_counter() - t0},
     }
     write_json(summary, out, "sweep.json")
     return summary
@@ -474,8 +475,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="shard the members of each training call (grid points x seeds) across "
                         "N devices (jax.sharding)")
     p.add_argument("--cluster", metavar="ray|ray://HOST:PORT",
-                   help="compute the batches as Ray tasks (docs/cluster.md): 'ray' starts Ray on "
-                        "this machine, or joins --address; ray://HOST:PORT joins through Ray Client")
+                   help="compute the batches as Ray tasks (docs/cluster.md): 'ray' starts Ray "
+                        "on this machine, or joins --address; ray://HOST:PORT joins through "
+                        "Ray Client")
     p.add_argument("--address", metavar="HOST:PORT",
                    help="with --cluster ray: the head of a running Ray cluster (or 'auto')")
 
@@ -520,6 +522,7 @@ def format_summary(summary: dict) -> str:
             f"{p['methods'][m]['test_acc_single']:>13.3f}" for m in methods)
             + f"   {held}/{len(p['predictions'])}")
     for p in summary.get("failed", []):
-        lines.append("".join(f"{str(p['grid'][f]):>10}" for f in fields) + f"   FAILED: {p['error']}")
+        lines.append("".join(f"{str(p['grid'][f]):>10}" for f in fields)
+                     + f"   FAILED: {p['error']}")
     lines.append("(columns per method: single-view test accuracy)")
     return "\n".join(lines)
