@@ -16,8 +16,7 @@ import numpy as np
 
 from .config import Config
 from .data import Problem
-from .losses import (cross_entropy, hinton_kd, logit_matching, theorem_kd_surrogate,
-                     truncated_softmax)
+from .losses import cross_entropy, hinton_kd, logit_matching, theorem_kd_surrogate
 from .model import forward, init_params, phi_lam, smoothed_relu
 from .train import FitResult, fit
 

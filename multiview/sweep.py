@@ -299,18 +299,39 @@ def summarise(points: list[dict]) -> list[dict]:
     return out
 
 
+def compute_points(cfgs: list[Config], L: int, seed: int, methods, progress: bool = True,
+                   desc: str = "points") -> list:
+    """The results of one planned run: `run_batched` for several points, `check.run_check`
+    for one (the call a Ray task makes). A point whose training fails inside the program
+    (TrainingDiverged) gives its one-line message (a str) in place of a result; a batch that
+    fails is rerun point by point, so only the failing points fail."""
+    from . import check
+    from .train import TrainingDiverged
+
+    if len(cfgs) > 1:
+        try:
+            return run_batched(cfgs, L, seed, methods, progress=progress, desc=desc)
+        except TrainingDiverged:
+            return [compute_points([c], L, seed, methods, progress)[0] for c in cfgs]
+    try:
+        return [check.run_check(cfgs[0], L, seed, methods, progress=progress)]
+    except TrainingDiverged as e:
+        return [f"training diverged: {e}"]
+
+
 def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, out: str | Path, *,
               batch_points: int = 4, progress: bool = True,
-              log: Callable[[str], None] | None = None) -> dict:
+              log: Callable[[str], None] | None = None, cluster: str | None = None) -> dict:
     """Run (or resume) the sweep over the Cartesian product of `grid` on top of `cfg`; return
     the summary, also written to OUT/sweep.json.
 
     batch_points: at most this many points of one training group per `fit` call (1: every
-    point through `check.run_check`).
+    point through `check.run_check`). cluster: None computes in this process; otherwise the
+    Ray address ("local", HOST:PORT, ray://HOST:PORT) whose tasks compute the runs
+    (multiview/cluster.py). Points that fail are listed under "failed", not written, and
+    computed again by a rerun.
     """
     from tqdm.auto import tqdm
-
-    from .check import run_check
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     methods = canonical_methods(methods)
@@ -335,30 +356,46 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
             records[i] = record
     todo = [(i, p) for i, p in enumerate(points) if i not in records]
     runs = plan(todo, methods, batch_points)
+    failed: dict[int, str] = {}
     bar = tqdm(total=len(points), initial=len(records), desc="sweep", unit="point",
                disable=not progress, dynamic_ncols=True)
-    try:
-        for items in runs:
+
+    def in_process():
+        for n, items in enumerate(runs):
             label = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in items[0][1].values.items())
             bar.set_postfix_str(label + (f" (+{len(items) - 1} more)" if len(items) > 1 else ""))
-            if len(items) > 1:
-                results = run_batched([p.cfg for _, p in items], L, seed, methods,
-                                      progress=progress, desc=f"{len(items)} points × {L} seeds")
-            else:
-                results = [run_check(items[0][1].cfg, L, seed, methods, progress=progress)]
-            for (i, p), result in zip(items, results):
+            yield n, compute_points([p.cfg for _, p in items], L, seed, methods,
+                                    progress=progress, desc=f"{len(items)} points × {L} seeds")
+
+    if cluster is None:
+        outcomes = in_process()
+    else:
+        from .cluster import run_on_ray
+        outcomes = run_on_ray(cluster, [[p.cfg for _, p in items] for items in runs], L, seed,
+                              methods)
+    try:
+        for n, results in outcomes:
+            for (i, p), result in zip(runs[n], results):
+                if isinstance(result, str):
+                    failed[i] = result
+                    log(f"sweep: point {p.values} failed: {result}")
+                    continue
                 path = write_point(out, keys[i], p, methods, L, seed, result)
                 records[i] = json.loads(path.read_text())
-            bar.update(len(items))
+            bar.update(len(runs[n]))
     finally:
+        outcomes.close()
         bar.close()
     summary = {
         "format": "multiview.sweep/1",
         "grid": {k: _unique([pt.values[k] for pt in points]) for k in grid},
         "base_config": cfg.to_dict(), "methods": methods, "seeds": L, "seed": seed,
-        "points": summarise([records[i] for i in range(len(points))]),
-        "run": {"points": len(points), "cached": len(points) - len(todo), "computed": len(todo),
-                "fit_calls": len(runs), "recomputed_corrupt": corrupt,
+        "points": summarise([records[i] for i in sorted(records)]),
+        "failed": [{"grid": points[i].values, "key": keys[i], "error": failed[i]}
+                   for i in sorted(failed)],
+        "run": {"points": len(points), "cached": len(points) - len(todo),
+                "computed": len(todo) - len(failed), "failed": len(failed),
+                "fit_calls": len(runs), "recomputed_corrupt": corrupt, "cluster": cluster,
                 "seconds": time.perf_counter() - t0},
     }
     write_json(summary, out, "sweep.json")
@@ -398,14 +435,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--devices", type=_positive("--devices"), default=1,
                    help="shard the members of each training call (grid points x seeds) across "
                         "N devices (jax.sharding)")
+    p.add_argument("--cluster", metavar="ray|ray://HOST:PORT",
+                   help="compute the batches as Ray tasks (docs/cluster.md): 'ray' starts Ray "
+                        "on this machine, or joins --address; ray://HOST:PORT joins through "
+                        "Ray Client")
+    p.add_argument("--address", metavar="HOST:PORT",
+                   help="with --cluster ray: the head of a running Ray cluster (or 'auto')")
 
 
 def run(args) -> int:
-    """`multiview sweep`: run or resume the grid; print one line per point."""
+    """`multiview sweep`: run or resume the grid; print one line per point (and each failed
+    point); exit 3 when a point failed."""
     from .check import METHODS
     from .cli import _cfg, parse_methods, precision
     from .results import probe_dir
     from .size import guard
+    from .cluster import address_of
 
     probe_dir(args.out)
     if not args.grid:
@@ -413,6 +458,7 @@ def run(args) -> int:
     cfg = _cfg(args)            # checks --devices against the machine, cached points or not
     grid = parse_grid(args.grid, cfg)
     methods = canonical_methods(parse_methods(args.methods, METHODS))
+    cluster = address_of(args.cluster, args.address)
     points = grid_points(cfg, grid)
     for point in points:
         guard(point.cfg, args.seeds * args.batch_points, args.force_size)
@@ -422,13 +468,15 @@ def run(args) -> int:
                           "one sweep; allowed: one precision per sweep (run two sweeps)")
     with precision(points[0].cfg):
         summary = run_sweep(cfg, grid, methods, args.seeds, args.seed, args.out,
-                            batch_points=args.batch_points, progress=not args.no_progress)
+                            batch_points=args.batch_points, progress=not args.no_progress,
+                            cluster=cluster)
     print(format_summary(summary))
     r = summary["run"]
     print(f"\n{r['points']} points ({r['cached']} cached, {r['computed']} computed"
+          f"{', %d failed' % r['failed'] if r['failed'] else ''}"
           f"{', %d corrupt recomputed' % len(r['recomputed_corrupt']) if r['recomputed_corrupt'] else ''}"
           f"), {r['seconds']:.1f} s; wrote {Path(args.out) / 'sweep.json'}")
-    return 0
+    return 3 if r["failed"] else 0
 
 
 def _num(v, width: int) -> str:
@@ -447,5 +495,8 @@ def format_summary(summary: dict) -> str:
         lines.append("".join(f"{str(p['grid'][f]):>10}" for f in fields) + "".join(
             _num(p['methods'][m]['test_acc_single'], 13) for m in methods)
             + f"   {held}/{len(p['predictions'])}")
+    for p in summary.get("failed", []):
+        lines.append("".join(f"{str(p['grid'][f]):>10}" for f in fields)
+                     + f"   FAILED: {p['error']}")
     lines.append("(columns per method: single-view test accuracy)")
     return "\n".join(lines)

@@ -1,7 +1,6 @@
 """Generator invariants of docs/model.md section 1."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

@@ -1,7 +1,5 @@
 """Learners of docs/model.md section 3 on tiny configs: losses, distillation, sum, RF, NTK."""
 
-import math
-
 import jax
 import jax.numpy as jnp
 import numpy as np

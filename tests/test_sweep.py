@@ -18,7 +18,7 @@ from multiview.learners import train_single
 from multiview.sweep import (grid_points, load_point, parse_grid, point_key, run_sweep,
                              train_points)
 
-from .conftest import TINY, tiny_sets
+from .conftest import tiny_sets
 
 # sigma0 and varrho do not change the data: 2 data configs to compile for 4 points
 GRID = {"data.mu": ["0.1", "0.3"], "model.sigma0": ["0.03", "0.06"]}

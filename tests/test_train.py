@@ -1,7 +1,5 @@
 """The training engine: vmap members equal solo runs, determinism, descent, divergence."""
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

@@ -1,0 +1,249 @@
+"""Sweeps on a Ray cluster (multiview/cluster.py) and failed points, in-process and on Ray.
+
+The Ray tests run against a real local cluster: a head and one worker node started with
+`ray start` (one CPU each, loopback addresses only) in a module fixture that stops every
+process they started afterwards. They are skipped where Ray is not installed; CI installs it
+(the `cluster` extra).
+"""
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from multiview import sweep
+from multiview.cli import main
+from multiview.cluster import free_port, local_cluster, session_processes
+from multiview.sweep import grid_points, run_sweep
+
+from .conftest import tiny_sets
+
+# the batch of varrho = 1 trains together; varrho = 1e-20 diverges at step 0 (the smoothed
+# ReLU divides by varrho^(q-1)), so its batch is rerun point by point and both points fail
+GRID = {"model.varrho": ["1.0", "1e-20"], "data.mu": ["0.1", "0.3"]}
+METHODS = ["single", "ensemble"]
+L = 2
+# results that depend on wall time or on where the sweep ran, not on the numbers
+UNTIMED = ("seconds", "checksum", "cluster")
+
+
+def _cli_args(out):
+    grid = [a for k, v in GRID.items() for a in ("--grid", f"{k}={','.join(v)}")]
+    return ["sweep", "--no-progress", "--seeds", str(L), "--batch-points", "2", "--out",
+            str(out), *grid, *tiny_sets()]
+
+
+def _untimed(obj):
+    if isinstance(obj, dict):
+        return {k: _untimed(v) for k, v in obj.items() if k not in UNTIMED}
+    if isinstance(obj, list):
+        return [_untimed(v) for v in obj]
+    return obj
+
+
+def _files(out: Path) -> dict:
+    """Every JSON file of a sweep directory, without its wall-time fields."""
+    return {p.name: _untimed(json.loads(p.read_text())) for p in sorted(out.glob("*.json"))}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The sweep in-process through the CLI: (exit status, stdout, stderr, directory)."""
+    out = tmp_path_factory.mktemp("in_process")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        rc = main(_cli_args(out))
+    return rc, stdout.getvalue(), stderr.getvalue(), out
+
+
+# --- failed points (no Ray needed) ------------------------------------------------------------
+
+def test_a_failing_point_is_listed_and_the_sweep_goes_on_in_process(reference, tiny):
+    rc, stdout, stderr, out = reference
+    assert rc == 3, stderr                                  # like a diverged `check`
+    summary = json.loads((out / "sweep.json").read_text())
+    assert summary["run"] | {"seconds": 0} == {
+        "points": 4, "cached": 0, "computed": 2, "failed": 2, "fit_calls": 2,
+        "recomputed_corrupt": [], "cluster": None, "seconds": 0}
+    assert [p["grid"]["model.varrho"] for p in summary["points"]] == [1.0, 1.0]
+    assert [f["grid"] for f in summary["failed"]] == [
+        {"model.varrho": 1e-20, "data.mu": 0.1}, {"model.varrho": 1e-20, "data.mu": 0.3}]
+    for f in summary["failed"]:
+        assert f["error"].startswith("training diverged: ") and "step 0" in f["error"]
+        assert not (out / f"{f['key']}.json").exists()     # never written: a rerun computes it
+        assert f"FAILED: {f['error']}" in stdout
+    assert "4 points (0 cached, 2 computed, 2 failed)" in stdout
+    assert len(list(out.glob("*.json"))) == 3              # 2 points + sweep.json
+
+
+def test_a_rerun_computes_only_the_failed_points_again(reference, tmp_path, monkeypatch):
+    out = tmp_path / "again"
+    shutil.copytree(reference[3], out)
+    calls = []
+    real = sweep.compute_points
+
+    def counted(cfgs, *a, **kw):
+        calls.append([c.model.varrho for c in cfgs])
+        return real(cfgs, *a, **kw)
+
+    monkeypatch.setattr(sweep, "compute_points", counted)
+    assert main(_cli_args(out)) == 3
+    summary = json.loads((out / "sweep.json").read_text())
+    # the failed batch again, then (it fails) its points one by one
+    assert calls == [[1e-20, 1e-20], [1e-20], [1e-20]]
+    assert (summary["run"]["cached"], summary["run"]["failed"]) == (2, 2)
+    first = _files(reference[3])
+    assert _files(out) == first | {"sweep.json": _files(out)["sweep.json"]}
+    assert summary["failed"] == first["sweep.json"]["failed"]
+
+
+def test_compute_points_fails_only_the_diverging_points_of_a_batch(tiny):
+    cfgs = [p.cfg for p in grid_points(tiny, {"model.varrho": ["1.0", "1e-20", "0.5"]})]
+    results = sweep.compute_points(cfgs, L, 0, METHODS, progress=False)
+    assert [type(r) for r in results] == [dict, str, dict]
+    assert results[1].startswith("training diverged:")
+    for cfg, r in zip(cfgs[::2], results[::2]):
+        assert r["config"] == cfg.to_dict() and set(r["methods"]) == set(METHODS)
+
+
+# --- the command line without a cluster -------------------------------------------------------
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--cluster", "spark"], "--cluster: value 'spark' is not allowed"),
+    (["--address", "127.0.0.2:6379"], "--address: value '127.0.0.2:6379' needs --cluster ray"),
+    (["--cluster", "ray", "--address", "nohost"], "--address: value 'nohost' is not allowed"),
+])
+def test_bad_cluster_options_exit_2_with_one_line(tmp_path, capsys, argv, needle):
+    assert main(_cli_args(tmp_path) + argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+
+
+def test_without_ray_cluster_ray_exits_2_with_the_install_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)          # `import ray` raises ImportError
+    assert main(_cli_args(tmp_path) + ["--cluster", "ray"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install -e '.[cluster]'" in err and err.count("\n") == 1
+
+
+def test_a_sweep_without_cluster_never_imports_ray(tmp_path):
+    code = ("import sys; from multiview.cli import main; "
+            f"main({['sweep', '--out', str(tmp_path), '--grid', 'data.mu=0.1,5']!r}); "
+            "print('ray' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, JAX_PLATFORMS="cpu"), timeout=120)
+    assert proc.stdout.strip() == "False", proc.stderr
+
+
+# --- a real local Ray cluster -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def compile_cache():
+    """Environment for Ray's workers (they inherit the nodes' or the driver's) in which they
+    share compiled programs: a fresh worker then starts in seconds, not the half minute a
+    compile takes on 2 busy cores."""
+    pytest.importorskip("ray")
+    temp = tempfile.mkdtemp(prefix="mvjax")
+    yield {"JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": temp,
+           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+    shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster(compile_cache):
+    """A Ray head and one worker node on this machine (`ray start`, one CPU each, loopback
+    addresses; cluster.local_cluster), stopped with every process they started afterwards:
+    (head address, Ray Client address, session ids)."""
+    # the head's Ray Client server gives a new client's server process 30 s to come up by
+    # default; on 2 cores shared with other work that is not always enough
+    env = {**compile_cache, "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S": "180"}
+    with local_cluster(nodes=2, cpus=1, env=env) as c:
+        yield c
+
+
+def test_a_sweep_on_the_cluster_writes_the_in_process_files(cluster, reference, tiny, tmp_path,
+                                                            capsys):
+    address = cluster[0]
+    out = tmp_path / "ray"
+    assert main(_cli_args(out) + ["--cluster", "ray", "--address", address]) == 3
+    assert capsys.readouterr().out.count("FAILED: training diverged") == 2
+    summary = json.loads((out / "sweep.json").read_text())
+    assert summary["run"]["cluster"] == address
+    assert summary["run"]["failed"] == 2 and summary["run"]["computed"] == 2
+    # bit for bit: the same batches through the same program, only elsewhere
+    assert _files(out) == _files(reference[3])
+    # and a rerun in-process reuses every point the cluster finished
+    again = run_sweep(tiny, GRID, METHODS, L, 0, out, batch_points=2, progress=False,
+                      log=lambda m: None)
+    assert again["run"]["cached"] == 2 and again["points"] == summary["points"]
+
+
+def _kill_first_task(sessions, killed: list, stop: threading.Event):
+    """Kill (SIGKILL) the first worker process of the cluster seen running a sweep task."""
+    while not stop.is_set():
+        for pid in session_processes(sessions):
+            try:
+                title = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"ray::_task"):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+        time.sleep(0.02)
+
+
+def test_a_worker_killed_mid_sweep_is_retried_and_the_results_are_equal(cluster, reference,
+                                                                        tmp_path):
+    # through Ray Client (ray://), the way a driver outside the cluster joins it; in a fresh
+    # process, as a user runs it (Ray cannot switch one process from a direct connection, as
+    # in the test above, to Ray Client)
+    address, client, sessions = cluster
+    killed, stop = [], threading.Event()
+    killer = threading.Thread(target=_kill_first_task, args=(sessions, killed, stop))
+    killer.start()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "multiview", *_cli_args(tmp_path),
+                               "--cluster", client], capture_output=True, text=True,
+                              env=dict(os.environ, JAX_PLATFORMS="cpu"), timeout=300)
+    finally:
+        stop.set()
+        killer.join()
+    assert proc.returncode == 3, proc.stderr
+    assert len(killed) == 1, "no task was running to kill"
+    summary = json.loads((tmp_path / "sweep.json").read_text())
+    assert summary["run"]["cluster"] == client
+    assert summary["run"]["computed"] == 2 and summary["run"]["failed"] == 2
+    assert _files(tmp_path) == _files(reference[3])
+
+
+def test_a_bad_cluster_address_exits_2_with_one_line(tmp_path, capsys):
+    pytest.importorskip("ray")
+    nothing = f"127.0.0.2:{free_port('127.0.0.2')}"
+    assert main(_cli_args(tmp_path) + ["--cluster", "ray", "--address", nothing]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"multiview: error: --address: value {nothing!r}")
+    assert err.count("\n") == 1
+
+
+def test_cluster_ray_alone_starts_ray_on_this_machine(compile_cache, reference, tmp_path):
+    # a fresh process, as a user runs it (the private instance listens on loopback only);
+    # token authentication off, or Ray would write ~/.ray/auth_token
+    env = dict(os.environ, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0",
+               **compile_cache)
+    proc = subprocess.run([sys.executable, "-m", "multiview", *_cli_args(tmp_path),
+                           "--cluster", "ray"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 3, proc.stderr
+    assert json.loads((tmp_path / "sweep.json").read_text())["run"]["cluster"] == "local"
+    assert _files(tmp_path) == _files(reference[3])
