@@ -172,8 +172,9 @@ class _Batch(NamedTuple):
     idx: np.ndarray     # real followed by padding (copies of a member whose results are dropped)
 
 
-# a new batch size compiles a new chunk program (seconds on a CPU, about what 10 members cost
-# over a chunk of the `small` preset): the batch shrinks only to a quarter of its size or less
+# a new batch size compiles a new chunk program: on a 2-core CPU about what 2-3 chunks of 10
+# members of the `small` preset cost (measured), so the batch shrinks only to a quarter of its
+# size or less
 SHRINK = 4
 
 
