@@ -84,6 +84,7 @@ def test_compaction_gives_the_results_of_no_compaction_member_by_member(tiny, mo
     cfg = override(tiny, {"train.steps": 400, "train.chunk": 5, "data.mu_train": 0.0,
                           "train.optimizer": optimizer, "train.lr": lr})
     keys, problem = _setup(cfg, L=6)
+    monkeypatch.setattr(train, "SHRINK", 1)     # shrink as soon as a smaller size fits
     sizes = []
     real_chunk = train._run_chunk
     monkeypatch.setattr(train, "_run_chunk",
@@ -103,13 +104,22 @@ def test_compaction_gives_the_results_of_no_compaction_member_by_member(tiny, mo
         np.testing.assert_allclose(a.history[name], b.history[name], rtol=1e-4, atol=1e-6)
 
 
-def test_the_batch_shrinks_in_powers_of_two_padded_with_a_finished_member():
+def test_the_batch_shrinks_to_a_power_of_two_padded_with_a_finished_member():
     done = np.array([True, False, True, False, False, True, True, True, True, True])
     batch = train._batch(done, None, devices=1, compact=True)
     assert list(batch.real) == [1, 3, 4] and len(batch.idx) == 4 and done[batch.idx[3]]
-    assert train._batch(done, batch, devices=1, compact=True) is batch    # same size: kept
     assert len(train._batch(done, None, devices=1, compact=False).idx) == 10
     sharded = train._batch(done, None, devices=4, compact=True)
     assert len(sharded.idx) == 4 and list(sharded.real) == [1, 3, 4]
     none_done = train._batch(np.zeros(6, bool), None, devices=4, compact=True)
     assert list(none_done.real) == list(range(6)) and len(none_done.idx) == 8
+
+
+def test_the_batch_shrinks_only_to_a_quarter_or_less_of_its_size():
+    # each new size compiles a new program: 10 -> 4 (3 left) is not worth one, 10 -> 2 is
+    full = train._batch(np.zeros(10, bool), None, devices=1, compact=True)
+    three_left = np.arange(10) < 7           # done: members 0..6
+    assert train._batch(three_left, full, devices=1, compact=True) is full
+    two_left = np.arange(10) < 8
+    assert list(train._batch(two_left, full, devices=1, compact=True).idx) == [8, 9]
+    assert train._batch(two_left, full, devices=1, compact=False) is full
