@@ -14,7 +14,8 @@ to recompute it):
   runs/figures/sweep_mu_sigma0/     4 x 4 sweep of data.mu x model.sigma0 (single, ensemble)
                                                                         -> phase_mu_sigma0
   runs/figures/sweep_q_varrho/      3 x 4 sweep of model.q x model.varrho -> phase_q_varrho
-  runs/figures/dose_{theorem,logits}/dose.json  `multiview dose` for two objectives -> dose
+  runs/figures/dose_{theorem,logits}/dose.json  `multiview dose` for two objectives, off-class
+                                    Z in [0.6, 1.0]                     -> dose
   runs/figures/sweep_teacher/       3 x 2 sweep of data.k x distill.objective (kd, kd_twin;
                                     5 seeds)                            -> phase_teacher
 
@@ -48,8 +49,12 @@ TINY_SWEEPS = {"mu_sigma0": ["data.mu=0.1,0.3", "model.sigma0=0.03,0.06"],
 TEACHER_SWEEP = (["data.k=5,8,12", "distill.objective=theorem,logits"],
                  ["distill.alpha=1"], 5)
 TINY_TEACHER_SWEEP = (["data.k=3,4", "distill.objective=theorem,logits"], ["distill.alpha=1"], 2)
-# dose-response: the default (theorem) objective and logit matching
-DOSE_OBJECTIVES = {"theorem": {}, "logits": {"distill.objective": "logits", "distill.alpha": 1}}
+# dose-response of the theorem objective and of logit matching, on `small` with strong
+# off-class views (Z in [0.6, 1.0]: where the teachers' dark knowledge is strongest;
+# docs/learners.md)
+DOSE_DATA = {"data.z_off_multi": "0.6,1.0"}
+DOSE_OBJECTIVES = {"theorem": DOSE_DATA,
+                   "logits": {**DOSE_DATA, "distill.objective": "logits", "distill.alpha": 1}}
 FIGURES = ("methods", "fixed", "views", "lottery", "ensemble_size", "phase_mu_sigma0",
            "phase_q_varrho", "dose", "phase_teacher")
 

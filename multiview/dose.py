@@ -95,11 +95,11 @@ def run_dose(cfg: Config, L: int, seed: int = 0, sizes=None, progress: bool = Tr
 
 
 def format_dose(rec: dict) -> str:
-    lines = [f"{'teacher':<10}{'knows':>8}{'gained':>8}{'single-view':>13}{'Λ/ϱ':>8}",
-             "-" * 47]
+    lines = [f"{'teacher':<10}{'knows':>8}{'gained':>8}{'single-view':>13}{'Λ/ϱ':>10}",
+             "-" * 49]
     for r in rec["teachers"]:
         lines.append(f"{r['teacher']:<10}{r['share_known']:>8.2f}{r['share_gained']:>8.2f}"
-                     f"{r['test_acc_single']:>13.3f}{r['lam_over_varrho']:>8.3g}")
+                     f"{r['test_acc_single']:>13.3f}{r['lam_over_varrho']:>10.3g}")
     a = rec["labels_alone"]
     slope = "n/a" if rec["slope"] is None else f"{rec['slope']:.2f}"
     lines.append(f"(students' own initialisations on labels: {a['test_acc_single']:.3f} "

@@ -1,9 +1,9 @@
 """Trained arrays for the figures: Φ / Λ over training and the members' test logits.
 
 `check.run_check` keeps summary numbers only; the views-learned heat maps, the lottery
-dynamics and the ensemble-size curve need the arrays. `view_arrays` trains the same models as
-`run_check` (same PRNG streams: `check.member_keys`, `check.stream_keys`) through the public
-learners and returns plain numpy arrays, saved with `results.save_arrays` (the command
+dynamics and the ensemble-size curve need the arrays. `view_arrays` trains the same stages as
+`run_check` through the one recipe (`recipe.train_methods`: same PRNG streams, same budget)
+and returns plain numpy arrays, saved with `results.save_arrays` (the command
 `multiview arrays`) to an .npz that `multiview.plots` reads.
 """
 
@@ -14,13 +14,13 @@ import json
 import jax
 import numpy as np
 
-from .keys import member_keys, stream_keys
 from .config import Config
-from .data import make_problem
-from .learners import init_members, logits_of, step_budget, train_single, train_students
+from .keys import stream_keys
+from .learners import init_members
 from .model import phi_lam
+from .recipe import STAGES, train_methods
 
-STUDENTS = {"kd": ("ensemble", False), "self_distill": ("single", True)}
+STUDENTS = ("kd", "self_distill")
 
 
 def _thin(history: np.ndarray, max_points: int):
@@ -31,7 +31,7 @@ def _thin(history: np.ndarray, max_points: int):
     return idx, history[idx]
 
 
-def view_arrays(cfg: Config, L: int, seed: int = 0, students=("kd", "self_distill"),
+def view_arrays(cfg: Config, L: int, seed: int = 0, students=STUDENTS,
                 progress: bool = True, max_points: int = 400) -> dict[str, np.ndarray]:
     """Train L single models (and the distilled students) as run_check does; return arrays.
 
@@ -40,38 +40,24 @@ def view_arrays(cfg: Config, L: int, seed: int = 0, students=("kd", "self_distil
     init (the same initialisations), for name in single and the students; `single_test_logits` [L, n, k] and the test
     set's `test_y`, `test_single`, `test_strong`; `single_stopped_at` [L]; `config` (JSON).
     """
-    data_key, keys = member_keys(seed, L)
-    problem = make_problem(data_key, cfg.data)
+    run = train_methods(cfg, L, seed, ("single", *students), progress=progress)
+    problem = run.problem
     out: dict[str, np.ndarray] = {}
-
-    def keep(name, tr, init_keys):
+    for name in ("single", *students):
+        stage = run.stages[name]
         for q in ("phi", "lam"):
-            idx, h = _thin(np.asarray(tr.fit.history[q]), max_points)
+            idx, h = _thin(np.asarray(stage.trained.fit.history[q]), max_points)
             out[f"{name}_{q}"] = h
         out[f"{name}_step"] = idx + 1
-        phi0, lam0 = jax.vmap(phi_lam, in_axes=(0, None))(init_members(init_keys, cfg),
-                                                          problem.views)
+        W0 = init_members(stream_keys(seed, STAGES[name].stream, L), cfg)
+        phi0, lam0 = jax.vmap(phi_lam, in_axes=(0, None))(W0, problem.views)
         out[f"{name}_phi0"], out[f"{name}_lam0"] = np.asarray(phi0), np.asarray(lam0)
-
-    single = train_single(keys, cfg, problem, progress=progress, desc=f"single ×{L}")
-    keep("single", single, keys)
-    out["single_stopped_at"] = np.asarray(single.fit.stopped_at)
-    s_tr = logits_of(single.params, problem.train.x, cfg)
-    out["single_test_logits"] = np.asarray(logits_of(single.params, problem.test.x, cfg))
-    out["single_train_logits"] = np.asarray(s_tr)
+        out[f"{name}_test_logits"] = stage.test_logits
+    out["single_stopped_at"] = np.asarray(run.stages["single"].trained.fit.stopped_at)
+    out["single_train_logits"] = run.stages["single"].train_logits
     for name in ("y", "single", "strong"):
         out[f"test_{name}"] = np.asarray(getattr(problem.test, name))
         out[f"train_{name}"] = np.asarray(getattr(problem.train, name))
-    student_keys = stream_keys(seed, "student", L)
-    budget = step_budget(single.fit, cfg)
-    for name in students:
-        teacher, per_member = STUDENTS[name]
-        G = s_tr if per_member else s_tr.mean(0)
-        st = train_students(student_keys, cfg, problem, G, per_member=per_member,
-                            steps=budget, progress=progress,
-                            desc=f"{name} ×{L}")
-        keep(name, st, student_keys)
-        out[f"{name}_test_logits"] = np.asarray(logits_of(st.params, problem.test.x, cfg))
     out["config"] = np.array(json.dumps(cfg.to_dict()))
     out["seed"] = np.array(seed)
     return out

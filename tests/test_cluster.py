@@ -232,7 +232,7 @@ def test_a_bad_cluster_address_exits_2_with_one_line(tmp_path, capsys):
     nothing = f"127.0.0.2:{free_port('127.0.0.2')}"
     assert main(_cli_args(tmp_path) + ["--cluster", "ray", "--address", nothing]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"multiview: error: --address: value {nothing!r}")
+    assert err.startswith(f"multiview sweep: error: --address: value {nothing!r}")
     assert err.count("\n") == 1
 
 
