@@ -448,6 +448,21 @@ def _fmt(v):
     return f"{v:g}" if isinstance(v, (int, float)) else str(v)
 
 
+def _heat_axes(fig, ax, im, outlined, xs, ys, first: bool, title: str) -> None:
+    """A phase panel's frame: outlined cells, grid-value ticks, no spines, a colour bar on top."""
+    _outline(ax, outlined, color=OKABE_ITO["vermillion"], lw=1.6, solid_capstyle="round")
+    ax.set_xticks(range(len(xs)), [_fmt(v) for v in xs])
+    ax.set_yticks(range(len(ys)), [_fmt(v) for v in ys] if first else [])
+    ax.tick_params(length=0)
+    for s in ax.spines.values():
+        s.set_visible(False)
+    cb = fig.colorbar(im, ax=ax, orientation="horizontal", location="top", pad=0.03,
+                      fraction=0.07, aspect=22)
+    cb.ax.tick_params(labelsize=5.5, length=1.5, pad=1)
+    cb.set_label(title, fontsize=6.5, labelpad=2)
+    cb.outline.set_linewidth(0.4)
+
+
 def fig_phase(sweep: dict, x: str, y: str, fixed: dict | None = None):
     """Two heat maps over (x, y): the single model's single-view test accuracy and the
     ensemble's gain on single-view points; the cells where every Theorem 1-2 band holds are
@@ -490,18 +505,7 @@ def fig_phase(sweep: dict, x: str, y: str, fixed: dict | None = None):
                                 color="black" if light else "white")
                     else:
                         ax.text(j, i, "–", ha="center", va="center", fontsize=6)
-            _outline(ax, g["regime"], color=OKABE_ITO["vermillion"], lw=1.6,
-                     solid_capstyle="round")
-            ax.set_xticks(range(len(xs)), [_fmt(v) for v in xs])
-            ax.set_yticks(range(len(ys)), [_fmt(v) for v in ys] if c == 0 else [])
-            ax.tick_params(length=0)
-            for s in ax.spines.values():
-                s.set_visible(False)
-            cb = fig.colorbar(im, ax=ax, orientation="horizontal", location="top", pad=0.03,
-                              fraction=0.07, aspect=22)
-            cb.ax.tick_params(labelsize=5.5, length=1.5, pad=1)
-            cb.set_label(title, fontsize=6.5, labelpad=2)
-            cb.outline.set_linewidth(0.4)
+            _heat_axes(fig, ax, im, g["regime"], xs, ys, c == 0, title)
         axes[0].set_ylabel(_label(y))
         fig.supxlabel(_label(x), y=-0.02, fontsize=8)
         note = f"{L} seeds per cell; outlined: Theorem 1–2 bands hold"
@@ -611,18 +615,7 @@ def fig_phase_teacher(sweep: dict, x: str, y: str):
                     ax.text(j, i, "–" if not np.isfinite(v) else f"{v:+.0f}", ha="center",
                             va="center", fontsize=5.5,
                             color="white" if np.isfinite(v) and abs(v) > 0.6 * vmax else "black")
-            _outline(ax, g["controls"], color=OKABE_ITO["vermillion"], lw=1.6,
-                     solid_capstyle="round")
-            ax.set_xticks(range(len(xs)), [_fmt(v) for v in xs])
-            ax.set_yticks(range(len(ys)), [_fmt(v) for v in ys] if c == 0 else [])
-            ax.tick_params(length=0)
-            for s in ax.spines.values():
-                s.set_visible(False)
-            cb = fig.colorbar(im, ax=ax, orientation="horizontal", location="top", pad=0.03,
-                              fraction=0.07, aspect=22)
-            cb.ax.tick_params(labelsize=5.5, length=1.5, pad=1)
-            cb.set_label(title, fontsize=6.5, labelpad=2)
-            cb.outline.set_linewidth(0.4)
+            _heat_axes(fig, ax, im, g["controls"], xs, ys, c == 0, title)
         axes[0].set_ylabel(_label(y))
         fig.supxlabel(_label(x), y=-0.02, fontsize=8)
         fig.text(0.5, -0.1, f"{sweep['seeds']} seeds per cell; outlined: T3.teacher and "
