@@ -104,8 +104,9 @@ def test_plan_batches_only_points_that_share_the_training_program(tiny):
 
 
 def test_batched_training_and_results_equal_point_by_point(tiny):
-    # members stop at different steps (mu_train = 0 reaches 100% train accuracy): the
-    # per-seed freezing of the batched loss must reproduce fit's per-member stopping
+    # members stop at different steps (mu_train = 0 reaches 100% train accuracy): the one
+    # batched fit call (points x seeds, per-member data) must stop each member as its point's
+    # own fit does
     base = override(tiny, {"train.steps": 400, "data.mu_train": 0.0})
     cfgs = [p.cfg for p in grid_points(base, {"model.sigma0": ["0.05", "0.1"],
                                                "model.varrho": ["0.5", "1.0"]})]
