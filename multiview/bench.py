@@ -17,7 +17,6 @@ re-measured between the timed blocks and its best value is used, so fractions ar
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import os
@@ -33,10 +32,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .config import Config, override, preset
-from .errors import ConfigError, split_items
 from .data import generate, make_problem, make_views
 from .learners import init_members, label_loss, shared_inputs, view_monitor
-from .results import atomic_file, probe_dir, write_json
+from .results import atomic_file, write_json
 from .train import fit
 
 # sizes of the full and the --quick bench: steps per timed block and repeats
@@ -419,38 +417,3 @@ def format_summary(r: dict) -> str:
     return "\n".join(lines)
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    allowed = f"value {text!r} is not allowed; allowed: comma-separated integers >= 1"
-    try:
-        vals = tuple(int(v) for v in split_items(text, "--throughput"))
-    except (ConfigError, ValueError):
-        raise argparse.ArgumentTypeError(allowed) from None
-    if min(vals) < 1:
-        raise argparse.ArgumentTypeError(allowed)
-    return vals
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `multiview bench`."""
-    parser.add_argument("--out", default="runs/bench", help="directory for bench.json and bench.txt")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes and few steps (seconds)")
-    parser.add_argument("--throughput", type=_ints, default=(), metavar="L[,L...]",
-                        help="also train L members of the small preset to the stopping rule "
-                             "and report trained models per second")
-    parser.add_argument("--no-progress", action="store_true", help="no progress lines")
-
-
-def run(args: argparse.Namespace) -> int:
-    """`multiview bench`: run the bench, print the summary."""
-    probe_dir(args.out)
-    result = run_bench(args.out, quick=args.quick, progress=not args.no_progress,
-                       throughput=args.throughput)
-    print(format_summary(result))
-    print(f"wrote {Path(args.out) / 'bench.json'}")
-    return 0
-
-
-if __name__ == "__main__":
-    p = argparse.ArgumentParser(prog="python -m multiview.bench", description=__doc__.splitlines()[0])
-    add_arguments(p)
-    sys.exit(run(p.parse_args()))

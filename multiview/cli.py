@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
+from pathlib import Path
 
 from .config import SEED_MAX, ConfigError, override, resolve
 from .errors import need, split_items
@@ -219,6 +220,121 @@ def cmd_dose(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    """`multiview sweep`: run or resume the grid; print one line per point (and each failed
+    point); exit 3 when a point failed."""
+    from .check import METHODS
+    from .cluster import address_of
+    from .results import probe_dir
+    from .size import guard
+    from .sweep import canonical_methods, format_summary, grid_points, parse_grid, run_sweep
+
+    probe_dir(args.out)
+    need(bool(args.grid), "--grid", None, "at least one --grid SECTION.FIELD=V1,V2,...")
+    cfg = _cfg(args)            # checks --devices against the machine, cached points or not
+    grid = parse_grid(args.grid, cfg)
+    methods = canonical_methods(parse_methods(args.methods, METHODS))
+    cluster = address_of(args.cluster, args.address)
+    points = grid_points(cfg, grid)
+    for point in points:
+        guard(point.cfg, args.seeds * args.batch_points, args.force_size)
+    dtypes = {p.cfg.train.dtype for p in points}
+    if len(dtypes) > 1:
+        raise ConfigError("--grid train.dtype: values float32 and float64 are not allowed in "
+                          "one sweep; allowed: one precision per sweep (run two sweeps)")
+    with precision(points[0].cfg):
+        summary = run_sweep(cfg, grid, methods, args.seeds, args.seed, args.out,
+                            batch_points=args.batch_points, progress=not args.no_progress,
+                            cluster=cluster)
+    print(format_summary(summary))
+    r = summary["run"]
+    print(f"\n{r['points']} points ({r['cached']} cached, {r['computed']} computed"
+          f"{', %d failed' % r['failed'] if r['failed'] else ''}"
+          f"{', %d corrupt recomputed' % len(r['recomputed_corrupt']) if r['recomputed_corrupt'] else ''}"
+          f"), {r['seconds']:.1f} s; wrote {Path(args.out) / 'sweep.json'}")
+    return 3 if r["failed"] else 0
+
+
+def cmd_plot(args) -> int:
+    """`multiview plot`: draw one figure, print the files written."""
+    from .plots import plot
+
+    for path in plot(args.kind, args.inp, args.out, args.name, args.x, args.y, args.force):
+        print(path)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    """`multiview bench`: run the bench, print the summary."""
+    from .bench import format_summary, run_bench
+    from .results import probe_dir
+
+    probe_dir(args.out)
+    result = run_bench(args.out, quick=args.quick, progress=not args.no_progress,
+                       throughput=args.throughput)
+    print(format_summary(result))
+    print(f"wrote {Path(args.out) / 'bench.json'}")
+    return 0
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    allowed = f"value {text!r} is not allowed; allowed: comma-separated integers >= 1"
+    try:
+        vals = tuple(int(v) for v in split_items(text, "--throughput"))
+    except (ConfigError, ValueError):
+        raise argparse.ArgumentTypeError(allowed) from None
+    if min(vals) < 1:
+        raise argparse.ArgumentTypeError(allowed)
+    return vals
+
+
+def _sweep_arguments(p: argparse.ArgumentParser) -> None:
+    _add_config_args(p)
+    p.add_argument("--grid", action="append", default=[], metavar="SECTION.FIELD=V1,V2,...",
+                   help="a grid axis (repeatable; the grid is the Cartesian product); pair "
+                        "fields separate values with ';', e.g. data.z_own=1,2;1,3")
+    p.add_argument("--methods", default="single,ensemble",
+                   help="comma-separated learners (default single,ensemble), or 'all'")
+    p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
+    p.add_argument("--out", required=True, help="directory of the per-point results and sweep.json")
+    p.add_argument("--batch-points", type=_positive("--batch-points"), default=4,
+                   help="grid points trained together in one vmapped call (single/ensemble; "
+                        "default 4); 1: point by point")
+    p.add_argument("--devices", type=_positive("--devices"), default=1,
+                   help="shard the members of each training call (grid points x seeds) across "
+                        "N devices (jax.sharding)")
+    p.add_argument("--cluster", metavar="ray|ray://HOST:PORT",
+                   help="compute the batches as Ray tasks (docs/cluster.md): 'ray' starts Ray "
+                        "on this machine, or joins --address; ray://HOST:PORT joins through "
+                        "Ray Client")
+    p.add_argument("--address", metavar="HOST:PORT",
+                   help="with --cluster ray: the head of a running Ray cluster (or 'auto')")
+
+
+def _plot_arguments(p: argparse.ArgumentParser) -> None:
+    from .plots import KINDS
+
+    p.add_argument("kind", choices=KINDS, help="views, lottery, ensemble-size: the arrays "
+                   ".npz of `multiview arrays`; methods, fixed: a check.json; phase, "
+                   "phase-teacher: a sweep directory or sweep.json; dose: a dose.json")
+    p.add_argument("--in", dest="inp", required=True, metavar="PATH", help="result to draw")
+    p.add_argument("--out", default=None,
+                   help="output directory (default: the folder of the input)")
+    p.add_argument("--force", action="store_true", help="overwrite existing figure files")
+    p.add_argument("--name", help="file name without extension (default: from the kind)")
+    p.add_argument("--x", help="phase: grid field on the x axis (default: the first)")
+    p.add_argument("--y", help="phase: grid field on the y axis (default: the second)")
+
+
+def _bench_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="runs/bench", help="directory for bench.json and bench.txt")
+    p.add_argument("--quick", action="store_true", help="tiny sizes and few steps (seconds)")
+    p.add_argument("--throughput", type=_ints, default=(), metavar="L[,L...]",
+                   help="also train L members of the small preset to the stopping rule "
+                        "and report trained models per second")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser; its subcommands' parsers by name are its `subcommands`."""
     parser = Parser(prog="multiview", description=__doc__.splitlines()[0])
@@ -278,14 +394,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=".", help="directory for dose.json")
     p.set_defaults(func=cmd_dose)
 
-    from . import bench, plots, sweep
-    for name, module, text in (
-            ("sweep", sweep, "run learners over a grid of config values (resumable)"),
-            ("plot", plots, "draw a paper figure (PDF + PNG) from results"),
-            ("bench", bench, "measure the training engine's speed (docs/performance.md)")):
+    for name, arguments, func, text in (
+            ("sweep", _sweep_arguments, cmd_sweep,
+             "run learners over a grid of config values (resumable)"),
+            ("plot", _plot_arguments, cmd_plot, "draw a paper figure (PDF + PNG) from results"),
+            ("bench", _bench_arguments, cmd_bench,
+             "measure the training engine's speed (docs/performance.md)")):
         p = subs[name] = sub.add_parser(name, help=text)
-        module.add_arguments(p)
-        p.set_defaults(func=module.run)
+        arguments(p)
+        p.set_defaults(func=func)
 
     try:
         from .cifar import cli as cifar_cli
@@ -314,7 +431,7 @@ def _diverged(e) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit status (2: a user error, 3: training diverged, 130: Ctrl-C)."""
-    from .train import TrainingDiverged
+    from .errors import TrainingDiverged
 
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)

@@ -10,6 +10,10 @@ class ConfigError(ValueError):
     """A user-caused error; the message names the parameter, the value and what is allowed."""
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss or gradient became NaN/inf; the message names the step and member (exit 3)."""
+
+
 def need(cond: bool, where: str, value, allowed: str) -> None:
     """Raise ConfigError `WHERE: value VALUE is not allowed; allowed: ALLOWED` unless `cond`."""
     if not cond:

@@ -8,7 +8,6 @@ returns a matplotlib Figure; `save` writes it; `plot(kind, path, out)` is the CL
 from __future__ import annotations
 
 import json
-import argparse
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -679,22 +678,3 @@ def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str |
     return save(fig, out, name)
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of `multiview plot`."""
-    p.add_argument("kind", choices=KINDS, help="views, lottery, ensemble-size: the arrays .npz "
-                   "of `multiview arrays`; methods, fixed: a check.json; phase, phase-teacher: a "
-                   "sweep directory or sweep.json; dose: a dose.json")
-    p.add_argument("--in", dest="inp", required=True, metavar="PATH", help="result to draw")
-    p.add_argument("--out", default=None,
-                   help="output directory (default: the folder of the input)")
-    p.add_argument("--force", action="store_true", help="overwrite existing figure files")
-    p.add_argument("--name", help="file name without extension (default: from the kind)")
-    p.add_argument("--x", help="phase: grid field on the x axis (default: the first)")
-    p.add_argument("--y", help="phase: grid field on the y axis (default: the second)")
-
-
-def run(args) -> int:
-    """`multiview plot`: draw one figure, print the files written."""
-    for path in plot(args.kind, args.inp, args.out, args.name, args.x, args.y, args.force):
-        print(path)
-    return 0

@@ -16,7 +16,6 @@ point's training set and varrho from `member`). Other methods run point by point
 
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 import itertools
@@ -415,69 +414,7 @@ def load_sweep(path: str | Path) -> dict:
     return read_result(path, "sweep.json", "multiview sweep")
 
 
-# --- command line (wired into multiview.cli) ------------------------------------------------
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of `multiview sweep`."""
-    from .cli import _add_config_args, _positive
-
-    _add_config_args(p)
-    p.add_argument("--grid", action="append", default=[], metavar="SECTION.FIELD=V1,V2,...",
-                   help="a grid axis (repeatable; the grid is the Cartesian product); pair "
-                        "fields separate values with ';', e.g. data.z_own=1,2;1,3")
-    p.add_argument("--methods", default="single,ensemble",
-                   help="comma-separated learners (default single,ensemble), or 'all'")
-    p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
-    p.add_argument("--out", required=True, help="directory of the per-point results and sweep.json")
-    p.add_argument("--batch-points", type=_positive("--batch-points"), default=4,
-                   help="grid points trained together in one vmapped call (single/ensemble; "
-                        "default 4); 1: point by point")
-    p.add_argument("--devices", type=_positive("--devices"), default=1,
-                   help="shard the members of each training call (grid points x seeds) across "
-                        "N devices (jax.sharding)")
-    p.add_argument("--cluster", metavar="ray|ray://HOST:PORT",
-                   help="compute the batches as Ray tasks (docs/cluster.md): 'ray' starts Ray "
-                        "on this machine, or joins --address; ray://HOST:PORT joins through "
-                        "Ray Client")
-    p.add_argument("--address", metavar="HOST:PORT",
-                   help="with --cluster ray: the head of a running Ray cluster (or 'auto')")
-
-
-def run(args) -> int:
-    """`multiview sweep`: run or resume the grid; print one line per point (and each failed
-    point); exit 3 when a point failed."""
-    from .check import METHODS
-    from .cli import _cfg, parse_methods, precision
-    from .results import probe_dir
-    from .size import guard
-    from .cluster import address_of
-
-    probe_dir(args.out)
-    if not args.grid:
-        raise ConfigError("--grid: missing; give at least one --grid SECTION.FIELD=V1,V2,...")
-    cfg = _cfg(args)            # checks --devices against the machine, cached points or not
-    grid = parse_grid(args.grid, cfg)
-    methods = canonical_methods(parse_methods(args.methods, METHODS))
-    cluster = address_of(args.cluster, args.address)
-    points = grid_points(cfg, grid)
-    for point in points:
-        guard(point.cfg, args.seeds * args.batch_points, args.force_size)
-    dtypes = {p.cfg.train.dtype for p in points}
-    if len(dtypes) > 1:
-        raise ConfigError("--grid train.dtype: values float32 and float64 are not allowed in "
-                          "one sweep; allowed: one precision per sweep (run two sweeps)")
-    with precision(points[0].cfg):
-        summary = run_sweep(cfg, grid, methods, args.seeds, args.seed, args.out,
-                            batch_points=args.batch_points, progress=not args.no_progress,
-                            cluster=cluster)
-    print(format_summary(summary))
-    r = summary["run"]
-    print(f"\n{r['points']} points ({r['cached']} cached, {r['computed']} computed"
-          f"{', %d failed' % r['failed'] if r['failed'] else ''}"
-          f"{', %d corrupt recomputed' % len(r['recomputed_corrupt']) if r['recomputed_corrupt'] else ''}"
-          f"), {r['seconds']:.1f} s; wrote {Path(args.out) / 'sweep.json'}")
-    return 3 if r["failed"] else 0
-
+# --- the printed summary ------------------------------------------------------------------
 
 def _num(v, width: int) -> str:
     return f"{'n/a':>{width}}" if v is None else f"{v:>{width}.3f}"

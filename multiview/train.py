@@ -17,10 +17,7 @@ import numpy as np
 import optax
 
 from .config import ConfigError, TrainConfig
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss or gradient became NaN/inf; the message names the step and member."""
+from .errors import TrainingDiverged
 
 
 class FitResult(NamedTuple):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from multiview import bench
-from multiview.cli import build_parser
+from multiview.cli import build_parser, cmd_bench
 from multiview.config import override
 from multiview.learners import label_loss, view_monitor
 from multiview.train import fit
@@ -58,7 +58,7 @@ def test_analytic_flops_agree_with_xla_cost_analysis(tiny):
 def test_bench_subcommand_is_wired_into_the_cli(tmp_path):
     args = build_parser().parse_args(["bench", "--quick", "--out", str(tmp_path),
                                       "--throughput", "2,3"])
-    assert args.func is bench.run and args.quick and args.throughput == (2, 3)
+    assert args.func is cmd_bench and args.quick and args.throughput == (2, 3)
 
 
 @pytest.mark.parametrize("trainer", ["train_seeds", "train_seeds_vmap"])
