@@ -80,13 +80,6 @@ METHODS: dict[str, tuple[str, str]] = {
 }
 METHOD_NAMES = tuple(METHODS)
 
-# each claim's control: the method that would show the same number for the wrong reason
-CONTROLS = {"kd": "kd_twin", "self_distill": "self_distill_twin", "ensemble": "sum_trained",
-            "kd_hard": "single"}
-
-STUDENTS = ("kd", "self_distill", "twin", "kd_hard")
-
-
 class StageResult(NamedTuple):
     trained: Trained
     train_logits: np.ndarray         # [L, n_train, k]
@@ -122,7 +115,7 @@ def stages_for(methods, extra=()) -> list[str]:
 def _teacher_logits(spec, done: dict[str, StageResult]):
     stage, how = spec
     G = done[stage].train_logits
-    return {"mean": G.mean(0), "members": G, "argmax": G.mean(0)}[how]
+    return G if how == "members" else G.mean(0)     # "argmax": train_students takes the argmax
 
 
 def _evaluate(stage: Stage, tr: Trained, problem: Problem, cfg: Config):
