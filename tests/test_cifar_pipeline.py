@@ -44,7 +44,17 @@ def test_stages_follow_method_dependencies():
     assert pipeline.stages_for(["ensemble"]) == ["single"]
     assert pipeline.stages_for(["ensemble_kd"]) == ["single", "kd"]
     assert pipeline.stages_for(["sum_trained", "self_distill"]) == ["single", "self_distill",
-                                                                    "sum_trained"]
+                                                                    "sum"]
+
+
+def test_cifar_methods_are_the_method_tables_names():
+    """The CIFAR arm shares the synthetic arm's vocabulary: every method it runs is a method
+    of recipe.METHODS, and each stage it trains has a key id."""
+    from multiview import recipe
+    from multiview.cifar.config import METHODS
+
+    assert set(METHODS) <= set(recipe.METHODS)
+    assert set(pipeline.stages_for(METHODS)) == set(pipeline.STAGE_IDS)
 
 
 def test_describe_prints_parameter_count_json(capsys):

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from multiview.errors import ConfigError, need  # noqa: F401  (one error type for both arms)
 
+# the methods of the synthetic arm's table (multiview/recipe.py) that the CIFAR arm runs
+# (tests/test_cifar_pipeline.py checks the names against it)
 METHODS = ("single", "ensemble", "kd", "self_distill", "ensemble_kd", "sum_trained")
 DATASETS = ("cifar10", "cifar100")
 SCHEDULES = ("cosine", "step")

@@ -20,6 +20,7 @@ from typing import Callable
 import jax.numpy as jnp
 import numpy as np
 
+from multiview import recipe
 from multiview.cifar import config as config_mod
 from multiview.cifar.config import CifarConfig
 from multiview.cifar.data import CifarArrays
@@ -28,16 +29,17 @@ from multiview.cifar.models import SumOfModels, build, resolve_arch
 from multiview.cifar.paper_tables import paper_row
 from multiview.cifar.train import DeviceData, Trainer, member_keys, steps_per_epoch
 
-STAGE_IDS = {"single": 1, "kd": 2, "self_distill": 3, "sum_trained": 4}
-NEEDS = {"single": ("single",), "ensemble": ("single",), "kd": ("single", "kd"),
-         "ensemble_kd": ("single", "kd"), "self_distill": ("single", "self_distill"),
-         "sum_trained": ("sum_trained",)}
+# the synthetic arm's method table (multiview/recipe.py) is the one vocabulary: the CIFAR arm
+# trains the stages of the methods it supports, under the same names and dependency rule;
+# a stage's id seeds its members' keys here
+STAGE_IDS = {"single": 1, "kd": 2, "self_distill": 3, "sum": 4}
 
 
 def stages_for(methods) -> list[str]:
-    """Training stages the requested methods need, in run order."""
-    needed = {s for m in methods for s in NEEDS[m]}
-    return [s for s in STAGE_IDS if s in needed]
+    """Training stages the requested methods need, in run order (recipe.stages_for)."""
+    stages = recipe.stages_for(methods)
+    assert set(stages) <= set(STAGE_IDS), stages     # config.validate admits only these methods
+    return stages
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -118,19 +120,19 @@ def run(cfg: CifarConfig, data: CifarArrays, ckpt_dir: Path | None = None,
                         jnp.broadcast_to(jnp.asarray(ensemble), (L, *ensemble.shape)))
         elif stage == "self_distill":  # student i distils from single model i
             train_stage(stage, trainer, keys, kd_objective, jnp.asarray(logits["single"][0]))
-        else:  # sum_trained: one member, the sum of L networks
+        else:  # sum: one member, the sum of L networks (method sum_trained)
             sum_trainer = Trainer(SumOfModels(model, L), t, len(data.train_labels))
             train_stage(stage, sum_trainer, keys[:1], label_objective)
 
     methods = {}
     for name in cfg.methods:
-        if name in ("ensemble", "ensemble_kd"):
-            source = logits["single" if name == "ensemble" else "kd"]
-            averaged = tuple(l.mean(axis=0, keepdims=True) for l in source)
+        stage, how = recipe.METHODS[name]
+        if how == "mean":               # ensemble, ensemble_kd: the members' averaged logits
+            averaged = tuple(l.mean(axis=0, keepdims=True) for l in logits[stage])
             methods[name] = summarize(*averaged, data) | {"members": L}
         else:
-            methods[name] = summarize(*logits[name], data)
-            if name == "sum_trained":
+            methods[name] = summarize(*logits[stage], data)
+            if stage == "sum":
                 methods[name]["members"] = L
     return {
         "config": config_mod.to_dict(cfg),
