@@ -11,7 +11,7 @@ from . import theory
 from .config import Config
 from .data import Dataset
 from .losses import truncated_softmax
-from .metrics import slice_accuracies, views_fractions, views_learned
+from .metrics import learned_threshold, slice_accuracies, views_fractions, views_learned
 from .recipe import METHOD_NAMES as METHODS
 from .recipe import METHODS as TABLE
 from .recipe import STAGES, Run, method_logits, students_steps, train_methods
@@ -49,7 +49,7 @@ def record_method(run: Run, method: str) -> dict:
     stage, how = TABLE[method]
     lt, le = method_logits(run, method)
     lam = run.stages[stage].lam
-    threshold = cfg.model.learned_factor * cfg.model.varrho
+    threshold = learned_threshold(cfg.model)
     if lam is None:
         counts, ratio = None, None
     elif how == "mean":   # a view counts as learned by an ensemble when any member learned it
@@ -65,7 +65,7 @@ def _diagnostics(run: Run) -> dict:
     cfg, problem, st = run.cfg, run.problem, run.stages
     if "alone" not in st:
         return {}
-    threshold = cfg.model.learned_factor * cfg.model.varrho
+    threshold = learned_threshold(cfg.model)
     alone = st["alone"]
     alone_learned = alone.lam >= threshold
     out = {"labels_alone": _record(alone.train_logits, alone.test_logits, problem.train,

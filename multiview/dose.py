@@ -24,7 +24,7 @@ import numpy as np
 from .config import Config
 from .keys import stream_keys
 from .learners import logits_of, train_students
-from .metrics import slice_accuracies
+from .metrics import learned_threshold, slice_accuracies
 from .recipe import train_methods
 
 
@@ -56,7 +56,7 @@ def run_dose(cfg: Config, L: int, seed: int = 0, sizes=None, progress: bool = Tr
     run = train_methods(cfg, L, seed, ("single",), extra_stages=("alone",), progress=progress,
                         log=log)
     problem, single, alone = run.problem, run.stages["single"], run.stages["alone"]
-    thr = cfg.model.learned_factor * cfg.model.varrho
+    thr = learned_threshold(cfg.model)
     single_known = single.lam >= thr                              # [L, k, 2]
     lacking = ~(alone.lam >= thr)                                 # the students' missing pairs
 

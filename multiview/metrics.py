@@ -19,6 +19,11 @@ def slice_accuracies(logits, ds: Dataset) -> dict[str, np.ndarray]:
     return {"acc": correct.mean(-1), "multi": mean(~single), "single": mean(single)}
 
 
+def learned_threshold(model) -> float:
+    """Λ at or above which a view counts as learned: model.learned_factor * model.varrho."""
+    return model.learned_factor * model.varrho
+
+
 def views_learned(lam, threshold: float) -> np.ndarray:
     """Number of views learned (0, 1, 2) per (model, class) from Λ[..., k, 2]."""
     return (np.asarray(lam) >= threshold).sum(-1)

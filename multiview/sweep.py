@@ -238,7 +238,7 @@ def run_batched(cfgs: list[Config], L: int, seed: int, methods, progress: bool =
     from . import theory
     from .check import _record
     from .learners import logits_of
-    from .metrics import views_learned
+    from .metrics import learned_threshold, views_learned
 
     methods = canonical_methods(methods)
     assert set(methods) <= set(BATCHED_METHODS), methods
@@ -250,7 +250,7 @@ def run_batched(cfgs: list[Config], L: int, seed: int, methods, progress: bool =
         W, lam = W_all[g], lam_all[g]
         train, test = problem.train, problem.test
         s_tr, s_te = logits_of(W, train.x, cfg), logits_of(W, test.x, cfg)
-        threshold = cfg.model.learned_factor * cfg.model.varrho
+        threshold = learned_threshold(cfg.model)
         rec = {"single": _record(s_tr, s_te, train, test, views_learned(lam, threshold),
                                  lam / cfg.model.varrho),
                "ensemble": _record(s_tr.mean(0), s_te.mean(0), train, test,
