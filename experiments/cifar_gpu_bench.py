@@ -27,7 +27,8 @@ from multiview.cifar.config import CifarTrainConfig
 from multiview.results import write_json
 from multiview.cifar.data import write_archive
 from multiview.cifar.losses import label_objective
-from multiview.cifar.train import DeviceData, Trainer, member_keys
+from multiview.cifar.train import DeviceData, Trainer
+from multiview.keys import seed_keys
 
 # (arch, batch, members under vmap, timed steps); tiny: CPU-sized stand-ins.
 FULL = [("wrn-28-10", 128, 1, 30), ("fast", 512, 1, 50), ("fast", 512, 8, 20)]
@@ -43,7 +44,7 @@ def bench(arch: str, batch: int, members: int, steps: int, peak: float) -> dict:
                       jnp.full(3, 0.5), jnp.full(3, 0.25))
     model = models.build(arch, 10, jnp.bfloat16)
     trainer = Trainer(model, CifarTrainConfig(epochs=2, batch_size=batch, bf16=True), n)
-    keys = member_keys(list(range(members)), stage=1)
+    keys = seed_keys(range(members), "single")
     step = trainer.step_fn(label_objective, False)
     state = trainer.init(keys)
     order = trainer.order(keys, 0)

@@ -8,16 +8,11 @@ step, optional stop at 100% train accuracy. Two versions:
   (`functional_call` of the module, `grad_and_value`, `vmap` over the stacked weights).
 Both are `multiview bench`'s `vs_reference` yardsticks and, in tests/test_bench.py,
 independent slow paths that must reproduce the package's loss trajectory. PyTorch is optional
-(`pip install torch==2.13.0`): the package imports this module only when the bench asks.
-
-    python -m multiview.bench_torch --npz train.npz --seeds 10 --steps 500 [--vmap]
-(train.npz from `multiview data --npz train.npz`; without --npz, Gaussian data of the
-`small` preset's shape.)
+(`pip install torch==2.13.0`): the package imports this module only when the bench asks;
+`multiview bench` runs both and reports them side by side with the package.
 """
 from __future__ import annotations
 
-import argparse
-import time
 
 import numpy as np
 import torch
@@ -113,38 +108,3 @@ def train_seeds_vmap(W0s, x, y, views, *, q=4, varrho=3.0, lr=5.0, steps=3000, s
     hist = {key: np.stack(v, axis=1) for key, v in hist.items()}           # [L, steps, ...]
     return [(params["W"][i].detach(), {key: v[i, :ends[i]] for key, v in hist.items()})
             for i in range(L)]
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--npz", help="data from `multiview data --npz` (x, y, views)")
-    p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--no-stop", action="store_true", help="run all steps")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    p.add_argument("--vmap", action="store_true", help="train_seeds_vmap (torch.func) instead")
-    a = p.parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    if a.npz:
-        z = np.load(a.npz)
-        x, y, views = (torch.from_numpy(np.asarray(z[f], dtype=dt)) for f, dt in
-                       (("x", np.float32), ("y", np.int64), ("views", np.float32)))
-    else:
-        g = torch.Generator().manual_seed(0)
-        x, y = 0.1 * torch.randn(200, 10, 1000, generator=g), torch.randint(0, 5, (200,), generator=g)
-        views = torch.linalg.qr(torch.randn(1000, 10, generator=g))[0].T.reshape(5, 2, 1000)
-    k, d = views.shape[0], views.shape[-1]
-    W0s = [0.06 * torch.randn(k, 2, d, generator=torch.Generator().manual_seed(s)) for s in range(a.seeds)]
-    t = time.perf_counter()
-    runs = (train_seeds_vmap if a.vmap else train_seeds)(W0s, x, y, views, steps=a.steps,
-                                                        stop=not a.no_stop)
-    dt = time.perf_counter() - t
-    steps = [len(h["loss"]) for _, h in runs]
-    print(f"{a.seeds} seeds, {sum(steps)} steps, {dt:.2f} s ({dt / sum(steps) * 1e3:.2f} ms/step); "
-          f"final train acc {[round(float(h['train_acc'][-1]), 3) for _, h in runs]}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

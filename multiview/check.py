@@ -12,9 +12,10 @@ from .config import Config
 from .data import Dataset
 from .losses import truncated_softmax
 from .metrics import learned_threshold, slice_accuracies, views_fractions, views_learned
-from .recipe import METHOD_NAMES as METHODS
-from .recipe import METHODS as TABLE
-from .recipe import STAGES, Run, method_logits, students_steps, train_methods
+from .methods import METHOD_NAMES as METHODS
+from .methods import METHODS as TABLE
+from .methods import STAGES
+from .recipe import Run, method_logits, students_steps, train_methods
 
 RUN_NAMES = {"sum": "sum_trained", "twin": "self_distill_twin", "alone": "labels_alone"}
 

@@ -2,7 +2,8 @@
 
 Member l of stream s in a run with base seed S is initialised from
 fold_in(fold_in(PRNGKey(S), STREAMS[s]), l); the data (views, training and test sets) come
-from stream "data". Adding a stream never changes the keys of an existing one.
+from stream "data". Adding a stream never changes the keys of an existing one. The CIFAR arm,
+whose members are seeds of their own, takes one key per seed of the same streams (`seed_keys`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ def stream_keys(seed: int, stream: str, n: int) -> jax.Array:
     """n member keys of one named stream of the run with base seed `seed`."""
     base = jax.random.fold_in(jax.random.PRNGKey(seed), STREAMS[stream])
     return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(n))
+
+
+def seed_keys(seeds, stream: str) -> jax.Array:
+    """One key of `stream` per base seed: member i of a run whose members are seeds of their
+    own (the CIFAR arm: seeds S, S+1, ...) is initialised from fold_in(PRNGKey(seeds[i]),
+    STREAMS[stream])."""
+    return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(s), STREAMS[stream]) for s in seeds])
 
 
 def member_keys(seed: int, L: int):

@@ -1,20 +1,14 @@
-"""The method table and the one recipe: which trainings a set of methods needs, in what order.
+"""The one recipe: train the stages of the method table (multiview/methods.py) in order.
 
-A *stage* is one training: a learner (network, student, random features, NTK) whose members are
-initialised from one named PRNG stream (multiview/keys.py), possibly distilled from the frozen
-training-set logits of an earlier stage (its teacher). A *method* of `check` is read off one
-stage: its members one by one, or their average (an ensemble). `train_methods` walks the stages
-a set of methods needs in dependency order and returns them; `check.run_check`, `runs`,
-`dose` and the CLI's `train` all call it, so the recipe is written once.
-
-To add a learner: add its stage to STAGES (stream, learner, teacher, needs) and its method to
-METHODS; `check` records it and `theory` may predict it (docs/architecture.md).
+`train_methods` walks the stages a set of methods needs in dependency order (each stage's
+members from its named PRNG stream, multiview/keys.py; a student from the frozen
+training-set logits of its teacher stage) and returns them; `check.run_check`, `runs`, `dose`
+and the CLI's `train` all call it, so the recipe is written once.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import jax
@@ -26,59 +20,9 @@ from .data import Problem, make_problem
 from .keys import data_key, stream_keys
 from .learners import (Trained, logits_of, ntk_eval_logits, rf_eval_logits, step_budget,
                        student_steps, train_ntk, train_rf, train_single, train_students)
+from .methods import METHODS, STAGES, Stage, stages_for
 from .model import phi_lam
 
-
-@dataclass(frozen=True)
-class Stage:
-    """One training of L members (train.sum_models for the sums)."""
-
-    stream: str                      # PRNG stream of the members' initialisations
-    learner: str                     # "net", "student", "rf", "ntk"
-    teacher: tuple | None = None     # (stage, "mean" | "members" | "argmax") whose train logits it learns
-    wide: bool = False               # one model with L times the neurons / features (the sum)
-    needs: tuple[str, ...] = ()      # stages that must be trained first
-
-
-STAGES: dict[str, Stage] = {
-    "single": Stage("single", "net"),
-    # the students' own initialisations trained like `single`: their paired baseline and twins
-    "alone": Stage("student", "net"),
-    "kd": Stage("student", "student", ("single", "mean"), needs=("single",)),
-    "self_distill": Stage("student", "student", ("single", "members"), needs=("single",)),
-    # each student distils from its twin (its own initialisation trained on labels alone)
-    "twin": Stage("student", "student", ("alone", "members"), needs=("single", "alone")),
-    "kd_hard": Stage("student", "student", ("single", "argmax"), needs=("single",)),
-    "sum": Stage("sum", "net", wide=True),
-    "rf_single": Stage("rf", "rf"),
-    "rf_sum": Stage("rf_sum", "rf", wide=True),
-    "rf_kd": Stage("rf_kd", "rf", ("rf_single", "mean"), needs=("rf_single",)),
-    "ntk_single": Stage("ntk", "ntk"),
-    "ntk_sum": Stage("ntk_sum", "ntk", wide=True),
-    "ntk_kd": Stage("ntk_kd", "ntk", ("ntk_single", "mean"), needs=("ntk_single",)),
-}
-
-# method name -> (stage, how it is read: "members" one by one, or "mean" of their logits)
-METHODS: dict[str, tuple[str, str]] = {
-    "single": ("single", "members"),
-    "ensemble": ("single", "mean"),
-    "kd": ("kd", "members"),
-    "kd_twin": ("twin", "members"),
-    "self_distill": ("self_distill", "members"),
-    "self_distill_twin": ("twin", "members"),
-    "ensemble_kd": ("kd", "mean"),
-    "sum_trained": ("sum", "members"),
-    "kd_hard": ("kd_hard", "members"),
-    "rf_single": ("rf_single", "members"),
-    "rf_ensemble": ("rf_single", "mean"),
-    "rf_sum": ("rf_sum", "members"),
-    "rf_kd": ("rf_kd", "members"),
-    "ntk_single": ("ntk_single", "members"),
-    "ntk_ensemble": ("ntk_single", "mean"),
-    "ntk_sum": ("ntk_sum", "members"),
-    "ntk_kd": ("ntk_kd", "members"),
-}
-METHOD_NAMES = tuple(METHODS)
 
 class StageResult(NamedTuple):
     trained: Trained
@@ -95,21 +39,6 @@ class Run(NamedTuple):
     problem: Problem
     stages: dict[str, StageResult]
     budget: int | None               # steps the single models used (students' default budget)
-
-
-def stages_for(methods, extra=()) -> list[str]:
-    """The stages the methods (and `extra` stages) need, in dependency order (table order)."""
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"--methods: unknown {', '.join(unknown)}; allowed: {', '.join(METHODS)}")
-    need = {METHODS[m][0] for m in methods} | set(extra)
-    todo = list(need)
-    while todo:
-        for dep in STAGES[todo.pop()].needs:
-            if dep not in need:
-                need.add(dep)
-                todo.append(dep)
-    return [s for s in STAGES if s in need]
 
 
 def _teacher_logits(spec, done: dict[str, StageResult]):

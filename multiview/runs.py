@@ -18,7 +18,8 @@ from .config import Config
 from .keys import stream_keys
 from .learners import init_members
 from .model import phi_lam
-from .recipe import STAGES, train_methods
+from .methods import STAGES
+from .recipe import train_methods
 
 STUDENTS = ("kd", "self_distill")
 

@@ -88,9 +88,9 @@ def _get(cfg: Config, key: str):
 
 
 def canonical_methods(methods) -> list[str]:
-    """Methods in check.METHODS order, without repeats (the order given does not change the
-    key)."""
-    from .check import METHODS
+    """Methods in the table's order (methods.METHOD_NAMES), without repeats (the order given
+    does not change the key)."""
+    from .methods import METHOD_NAMES as METHODS
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:

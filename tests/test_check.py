@@ -6,7 +6,8 @@ import pytest
 from multiview.check import format_table, run_check, verdicts
 from multiview.keys import stream_keys
 from multiview.learners import logits_of, train_single, train_students
-from multiview.recipe import METHODS, STAGES, stages_for, train_methods
+from multiview.methods import METHODS, STAGES, stages_for
+from multiview.recipe import train_methods
 
 
 def test_every_method_reads_a_stage_whose_needs_come_first():

@@ -3,6 +3,7 @@ with every method; --describe reports parameter counts; bad options exit 2."""
 
 import json
 
+import jax
 import numpy as np
 import pytest
 
@@ -48,13 +49,18 @@ def test_stages_follow_method_dependencies():
 
 
 def test_cifar_methods_are_the_method_tables_names():
-    """The CIFAR arm shares the synthetic arm's vocabulary: every method it runs is a method
-    of recipe.METHODS, and each stage it trains has a key id."""
-    from multiview import recipe
-    from multiview.cifar.config import METHODS
+    """The CIFAR arm shares the synthetic arm's vocabulary: its methods are the table's methods
+    read off the stages it trains (none left out), those methods need exactly those stages,
+    and the members' keys are the table streams' (keys.seed_keys)."""
+    from multiview import methods as table
+    from multiview.cifar.config import METHODS, STAGES
+    from multiview.keys import STREAMS, seed_keys
 
-    assert set(METHODS) <= set(recipe.METHODS)
-    assert set(pipeline.stages_for(METHODS)) == set(pipeline.STAGE_IDS)
+    assert set(METHODS) == {m for m, (stage, _) in table.METHODS.items() if stage in STAGES}
+    assert set(pipeline.stages_for(METHODS)) == set(STAGES)
+    assert "kd_twin" not in METHODS and "ntk_single" not in METHODS
+    key = jax.random.fold_in(jax.random.PRNGKey(5), STREAMS["student"])
+    np.testing.assert_array_equal(seed_keys([4, 5], "student")[1], key)
 
 
 def test_describe_prints_parameter_count_json(capsys):

@@ -12,7 +12,8 @@ import pytest
 from multiview.cifar import checkpoint, models
 from multiview.cifar.config import CifarTrainConfig
 from multiview.cifar.losses import HintonKD
-from multiview.cifar.train import DeviceData, Trainer, member_keys
+from multiview.cifar.train import DeviceData, Trainer
+from multiview.keys import seed_keys
 
 N = 48
 KD = HintonKD(2.0, 0.5)
@@ -38,7 +39,7 @@ def assert_states_close(a, b, atol):
 
 def test_vmap_members_equal_individual_runs(setup):
     trainer, data, teacher, _ = setup
-    keys = member_keys([0, 1], stage=1)
+    keys = seed_keys([0, 1], "single")
     together = trainer.fit(keys, data, KD, teacher)
     alone = trainer.fit(keys, data, KD, teacher, sequential=True)  # one member at a time
     assert_states_close(together, alone, atol=1e-5)
@@ -55,7 +56,7 @@ class Interrupt(Exception):
 
 def test_resume_after_interruption_equals_uninterrupted_run(setup, tmp_path):
     trainer, data, teacher, _ = setup
-    keys = member_keys([3, 4], stage=1)
+    keys = seed_keys([3, 4], "single")
     straight = trainer.fit(keys, data, KD, teacher)
 
     def stop(metrics):
@@ -75,7 +76,7 @@ def test_resume_after_interruption_equals_uninterrupted_run(setup, tmp_path):
 
 def test_checkpoint_of_another_configuration_is_refused(setup, tmp_path):
     trainer, _, _, _ = setup
-    state = trainer.init(member_keys([0, 1], stage=1))
+    state = trainer.init(seed_keys([0, 1], "single"))
     checkpoint.save(tmp_path / "c.msgpack", state, 1, "config-a")
     with pytest.raises(checkpoint.CheckpointError, match="different configuration"):
         checkpoint.load(tmp_path / "c.msgpack", state, "config-b")
@@ -86,7 +87,7 @@ def test_checkpoint_of_another_configuration_is_refused(setup, tmp_path):
 
 def test_predict_gives_eval_logits_per_member_in_padded_chunks(setup):
     trainer, data, _, images = setup
-    state = trainer.init(member_keys([0, 1], stage=1))
+    state = trainer.init(seed_keys([0, 1], "single"))
     chunked = trainer.predict(state, images[:7], data.mean, data.std, batch_size=4)
     assert chunked.shape == (2, 7, 10)
     whole = trainer.predict(state, images[:8], data.mean, data.std, batch_size=8)

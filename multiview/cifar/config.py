@@ -12,10 +12,12 @@ import math
 from dataclasses import dataclass, field
 
 from multiview.errors import ConfigError, need  # noqa: F401  (one error type for both arms)
+from multiview.methods import METHODS as TABLE
 
-# the methods of the synthetic arm's table (multiview/recipe.py) that the CIFAR arm runs
-# (tests/test_cifar_pipeline.py checks the names against it)
-METHODS = ("single", "ensemble", "kd", "self_distill", "ensemble_kd", "sum_trained")
+# the stages of the synthetic arm's method table (multiview/methods.py) the CIFAR arm trains,
+# and the table's methods read off them, in the table's order
+STAGES = ("single", "kd", "self_distill", "sum")
+METHODS = tuple(name for name, (stage, _) in TABLE.items() if stage in STAGES)
 DATASETS = ("cifar10", "cifar100")
 SCHEDULES = ("cosine", "step")
 PAD_MODES = ("reflect", "zero")

@@ -20,25 +20,22 @@ from typing import Callable
 import jax.numpy as jnp
 import numpy as np
 
-from multiview import recipe
+from multiview import methods as table
 from multiview.cifar import config as config_mod
 from multiview.cifar.config import CifarConfig
 from multiview.cifar.data import CifarArrays
 from multiview.cifar.losses import HintonKD, label_objective
 from multiview.cifar.models import SumOfModels, build, resolve_arch
 from multiview.cifar.paper_tables import paper_row
-from multiview.cifar.train import DeviceData, Trainer, member_keys, steps_per_epoch
-
-# the synthetic arm's method table (multiview/recipe.py) is the one vocabulary: the CIFAR arm
-# trains the stages of the methods it supports, under the same names and dependency rule;
-# a stage's id seeds its members' keys here
-STAGE_IDS = {"single": 1, "kd": 2, "self_distill": 3, "sum": 4}
+from multiview.cifar.train import DeviceData, Trainer, steps_per_epoch
+from multiview.keys import seed_keys
 
 
 def stages_for(methods) -> list[str]:
-    """Training stages the requested methods need, in run order (recipe.stages_for)."""
-    stages = recipe.stages_for(methods)
-    assert set(stages) <= set(STAGE_IDS), stages     # config.validate admits only these methods
+    """Training stages the requested methods need, in run order: the synthetic arm's method
+    table (multiview/methods.py) is the one vocabulary, its names and dependency rule."""
+    stages = table.stages_for(methods)
+    assert set(stages) <= set(config_mod.STAGES), stages   # config.validate admits only these
     return stages
 
 
@@ -111,7 +108,9 @@ def run(cfg: CifarConfig, data: CifarArrays, ckpt_dir: Path | None = None,
 
     kd_objective = HintonKD(t.kd_temperature, t.kd_alpha)
     for stage in stages_for(cfg.methods):
-        keys = member_keys(seeds, STAGE_IDS[stage])
+        # member i: seed seeds[i], the table's stream of the stage (kd and self-distillation
+        # students share their initialisations, as in the synthetic arm)
+        keys = seed_keys(seeds, table.STAGES[stage].stream)
         if stage == "single":
             train_stage(stage, trainer, keys, label_objective)
         elif stage == "kd":  # every student distils from the ensemble's averaged logits
@@ -126,7 +125,7 @@ def run(cfg: CifarConfig, data: CifarArrays, ckpt_dir: Path | None = None,
 
     methods = {}
     for name in cfg.methods:
-        stage, how = recipe.METHODS[name]
+        stage, how = table.METHODS[name]
         if how == "mean":               # ensemble, ensemble_kd: the members' averaged logits
             averaged = tuple(l.mean(axis=0, keepdims=True) for l in logits[stage])
             methods[name] = summarize(*averaged, data) | {"members": L}

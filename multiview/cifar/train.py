@@ -52,11 +52,6 @@ def make_optimizer(cfg: CifarTrainConfig, steps_per_epoch: int) -> optax.Gradien
                        optax.sgd(lr, cfg.momentum, nesterov=cfg.nesterov))
 
 
-def member_keys(seeds: list[int], stage: int) -> jax.Array:
-    """One key per seed for a training stage (stages with the same seed stay independent)."""
-    return jnp.stack([jax.random.fold_in(jax.random.PRNGKey(s), stage) for s in seeds])
-
-
 def init_state(model, tx, key) -> TrainState:
     """Fresh variables and optimizer state for one member (init key = fold_in(key, 0))."""
     x = jnp.zeros((1, *IMAGE_SHAPE), jnp.float32)
