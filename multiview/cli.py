@@ -108,7 +108,8 @@ def precision(cfg):
 
 
 def cmd_check(args) -> int:
-    from .check import METHODS, format_table, run_check
+    from .check import format_table, run_check
+    from .methods import METHOD_NAMES as METHODS
     from .results import probe_dir, write_json
 
     probe_dir(args.out)
@@ -223,8 +224,8 @@ def cmd_dose(args) -> int:
 def cmd_sweep(args) -> int:
     """`multiview sweep`: run or resume the grid; print one line per point (and each failed
     point); exit 3 when a point failed."""
-    from .check import METHODS
     from .cluster import address_of
+    from .methods import METHOD_NAMES as METHODS
     from .results import probe_dir
     from .size import guard
     from .sweep import canonical_methods, format_summary, grid_points, parse_grid, run_sweep
@@ -429,14 +430,18 @@ def _diverged(e) -> str:
     return text + "; lower train.lr, or model.sigma0 if the initial logits are already large"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; the exit status (2: a user error, 3: training diverged, 130: Ctrl-C)."""
+def main(argv: list[str] | None = None, compile_cache: bool = False) -> int:
+    """Run one command; the exit status (2: a user error, 3: training diverged, 130: Ctrl-C).
+    With compile_cache (the `multiview` program), compiled programs persist on disk
+    (`use_compile_cache`), except for `bench`, which measures compilation."""
     from .errors import TrainingDiverged
 
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
         parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    if compile_cache and args.command != "bench":
+        use_compile_cache()
     import signal
 
     if signal.getsignal(signal.SIGINT) is _quit:     # the imports are done: see console()
@@ -464,6 +469,48 @@ def _quit(signum, frame):
     os._exit(130)
 
 
+# the persistent compilation cache (docs/performance.md): compiled programs are kept on disk and
+# reused by later runs, so a second `check` or `sweep` skips most of its ~30 s of compilation
+COMPILE_CACHE_ENV = "MULTIVIEW_COMPILE_CACHE"
+COMPILE_CACHE_MAX_BYTES = 2 * 1024**3
+
+
+def compile_cache_dir(env=os.environ) -> Path | None:
+    """Where this process keeps compiled programs: $MULTIVIEW_COMPILE_CACHE, or ("" / unset)
+    $XDG_CACHE_HOME/multiview/xla-<machine> (default ~/.cache); None when the variable is
+    0/off/no/none. <machine> is a digest of the processor (architecture and feature flags):
+    XLA:CPU programs are built for the host's instruction set, so a home directory shared by
+    different machines keeps one cache per kind of machine."""
+    import hashlib
+    import platform
+
+    where = env.get(COMPILE_CACHE_ENV, "").strip()
+    if where.lower() in ("0", "off", "no", "none"):
+        return None
+    if where:
+        return Path(where).expanduser()
+    flags = ""
+    with contextlib.suppress(OSError):
+        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith(("flags", "Features"))), "")
+    machine = hashlib.sha256(f"{platform.machine()} {flags}".encode()).hexdigest()[:12]
+    base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "multiview" / f"xla-{machine}"
+
+
+def use_compile_cache(env=os.environ) -> Path | None:
+    """Point JAX's persistent compilation cache at compile_cache_dir() through JAX's own
+    environment variables (read when jax is imported, so this runs before that); a setting the
+    user made in those variables wins. Programs that compiled in under 0.1 s are not kept."""
+    path = compile_cache_dir(env)
+    if path is None or "jax" in sys.modules:
+        return None
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(path))
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
+    env.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(COMPILE_CACHE_MAX_BYTES))
+    return Path(env["JAX_COMPILATION_CACHE_DIR"])
+
+
 def console(argv: list[str] | None = None) -> None:
     """The `multiview` program: main(), then exit. Ctrl-C while the modules import leaves at
     once; while a command runs it raises KeyboardInterrupt, so that writers remove their
@@ -474,7 +521,7 @@ def console(argv: list[str] | None = None) -> None:
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:    # not started as `cmd &`
         signal.signal(signal.SIGINT, _quit)
     try:
-        rc = main(argv)
+        rc = main(argv, compile_cache=True)
     except KeyboardInterrupt:
         print("multiview: interrupted", file=sys.stderr)
         rc = 130

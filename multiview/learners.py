@@ -39,12 +39,29 @@ def rf_logits(A, shared, member):
 @functools.lru_cache(maxsize=None)
 def ntk_logits(q: int, center: bool) -> Callable:
     """NTK linearisation F(W0) + <W - W0, grad F(W0)>, parameterised by D = W - W0;
-    centred (the constant F(W0) dropped) when `center`."""
+    centred (the constant F(W0) dropped) when `center`.
+
+    The pre-activations at the linearisation point, H0 = W0 x^T, are the member input "H0"
+    (`ntk_preactivations`, computed once): each step then costs the one matmul D x^T and its
+    transpose, as a network step does, and the numbers are those of jvp(forward, W0, D).
+    """
     def logits(D, shared, member):
-        f = lambda W: forward(W, shared["x"], q, shared["varrho"])  # noqa: E731
-        f0, df = jax.jvp(f, (member["W0"],), (D,))
+        x = shared["x"]
+        n, P, d = x.shape
+        k, m, _ = D.shape
+        xT = jax.lax.optimization_barrier(x.reshape(n * P, d).T)
+        relu = lambda h: smoothed_relu(h, q, shared["varrho"]).reshape(k, m, n, P).sum((1, 3)).T  # noqa: E731
+        f0, df = jax.jvp(relu, (member["H0"],), (D.reshape(k * m, d) @ xT,))
         return df if center else f0 + df
     return logits
+
+
+@jax.jit
+def ntk_preactivations(W0, x):
+    """H0[L, k*m, n*P] = W0 x^T per member: the pre-activations of the linearisation point."""
+    n, P, d = x.shape
+    xT = jax.lax.optimization_barrier(x.reshape(n * P, d).T)
+    return jax.vmap(lambda w: w.reshape(-1, d) @ xT)(W0)
 
 
 # --- objectives -----------------------------------------------------------------------------
@@ -261,8 +278,8 @@ def train_ntk(keys: jax.Array, cfg: Config, problem: Problem, *, m: int | None =
     tc = _student_train_cfg(cfg, cfg.fixed)
     shared = shared_inputs(cfg, problem, teacher=teacher)
     res = fit(make_loss(ntk_logits(cfg.model.q, cfg.fixed.ntk_center), objective),
-              jnp.zeros_like(W0), shared,
-              {"W0": W0}, tc, progress=progress, desc=desc)
+              jnp.zeros_like(W0), shared, {"H0": ntk_preactivations(W0, shared["x"])}, tc,
+              progress=progress, desc=desc)
     return Trained(res.params, res, {"W0": W0})
 
 

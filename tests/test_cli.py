@@ -165,3 +165,17 @@ def test_arrays_command_feeds_the_array_figures_beside_it(tmp_path, capsys):
     assert "--force" in capsys.readouterr().err
     assert (tmp_path / "views.png").read_bytes() == before
     assert main(["plot", "views", "--in", str(arrays), "--force"]) == 0
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["check", "--help"], ["sweep", "--help"],
+                                  ["cifar", "--help"]])
+def test_help_imports_no_jax(argv):
+    # the command line answers --help without importing the numerics (seconds saved)
+    code = ("import runpy, sys\n"
+            f"sys.argv = ['multiview', *{argv!r}]\n"
+            "try:\n    runpy.run_module('multiview', run_name='__main__')\n"
+            "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "print('jax' in sys.modules, file=sys.stderr)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.strip().splitlines()[-1] == "False" and "usage:" in p.stdout

@@ -140,14 +140,31 @@ def test_configs_differing_only_in_values_share_one_compiled_generator():
     base = _cfg(**{"data.gamma": 0.01})
     views = make_views(jax.random.PRNGKey(0), base)
     D.generate(jax.random.PRNGKey(1), base, views, 17, 0.1)
-    before = D._generate._cache_size()
+    before = D._generate.cpu._cache_size()
     for sets in ({"data.mu": 0.3, "data.sigma_p": 0.2}, {"data.rho": 0.07, "data.Gamma": 0.25},
                  {"data.s": 1.0, "data.gamma": 0.05, "data.z_own": (1.0, 3.0)}):
         cfg = _cfg(**{"data.gamma": 0.01, **sets})
         D.generate(jax.random.PRNGKey(1), cfg, views, 17, cfg.mu)
-    assert D._generate._cache_size() == before
+    assert D._generate.cpu._cache_size() == before
     # a different value does give a different draw (the values really are used)
     a = D.generate(jax.random.PRNGKey(1), base, views, 17, 0.1).x
     b = D.generate(jax.random.PRNGKey(1), _cfg(**{"data.gamma": 0.01, "data.sigma_p": 0.3}),
                    views, 17, 0.1).x
     assert not np.allclose(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("sets", [{}, {"data.gamma": 0.05, "data.sigma_p": 0.1},
+                                  {"data.off_mode": "one", "data.views": "incoherent"}])
+def test_fast_compiled_generator_draws_the_bits_of_the_default_compile(sets):
+    # the generator is compiled at a lower LLVM optimisation level on the CPU to save seconds
+    # of compile time; that must not change a single drawn value (exact equality)
+    from multiview import data as D
+
+    cfg = _cfg(**sets)
+    shape, key = D._shape(cfg), jax.random.PRNGKey(7)
+    views = [f(key, shape) for f in (D._make_views.cpu, D._make_views.default)]
+    np.testing.assert_array_equal(*map(np.asarray, views))
+    drawn = [f(key, shape, views[0], 33, D._values(cfg, 0.3))
+             for f in (D._generate.cpu, D._generate.default)]
+    for a, b in zip(*drawn):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -8,7 +8,8 @@ import pytest
 from multiview.keys import member_keys, stream_keys
 from multiview.config import override
 from multiview.data import make_problem
-from multiview.learners import (logits_of, ntk_eval_logits, ntk_logits, rf_eval_logits,
+from multiview.learners import (logits_of, ntk_eval_logits, ntk_logits, ntk_preactivations,
+                                rf_eval_logits,
                                 shared_inputs, step_budget, student_steps, train_ntk, train_rf,
                                 train_single, train_students)
 from multiview.model import forward
@@ -99,7 +100,8 @@ def test_ntk_model_is_linear_and_equals_the_network_to_first_order(tiny, center)
     keys, problem = _problem(cfg, L=1)
     shared = shared_inputs(cfg, problem)
     W0 = cfg.fixed.ntk_sigma * jax.random.normal(keys[0], (cfg.data.k, cfg.model.m, cfg.data.d))
-    f_lin = lambda D: ntk_logits(cfg.model.q, center)(D, shared, {"W0": W0})  # noqa: E731
+    H0 = ntk_preactivations(W0[None], shared["x"])[0]
+    f_lin = lambda D: ntk_logits(cfg.model.q, center)(D, shared, {"H0": H0})  # noqa: E731
     f_net = lambda W: forward(W, shared["x"], cfg.model.q, cfg.model.varrho)  # noqa: E731
     D1 = jax.random.normal(jax.random.PRNGKey(1), W0.shape)
     D2 = jax.random.normal(jax.random.PRNGKey(2), W0.shape)
@@ -114,6 +116,29 @@ def test_ntk_model_is_linear_and_equals_the_network_to_first_order(tiny, center)
         lin = f_lin(eps * D1) - base
         errs.append(float(jnp.abs(f_net(W0 + eps * D1) - f_net(W0) - lin).max()))
     assert errs[1] < 0.35 * errs[0]          # halving eps quarters the error (0.25 + slack)
+
+
+@pytest.mark.parametrize("center", [False, True])
+def test_ntk_logits_from_stored_preactivations_are_the_jvp_of_the_network(tiny, center):
+    # the linearisation keeps H0 = W0 x^T from before training instead of recomputing it every
+    # step; its logits and their gradient must be those of jax.jvp of the network at W0, bit
+    # for bit (the same operations in the same order, only hoisted)
+    cfg = override(tiny, {"fixed.ntk_center": center})
+    keys, problem = _problem(cfg, L=1)
+    shared = shared_inputs(cfg, problem)
+    W0 = jax.random.normal(keys[0], (cfg.data.k, cfg.model.m, cfg.data.d))
+    D = 0.1 * jax.random.normal(jax.random.PRNGKey(1), W0.shape)
+    # everything as arguments (closed-over constants could be folded by the compiler)
+    hoisted = jax.jit(lambda D, W0, sh: ntk_logits(cfg.model.q, center)(
+        D, sh, {"H0": ntk_preactivations(W0[None], sh["x"])[0]}))
+
+    @jax.jit
+    def jvp_net(D, W0, sh):
+        f0, df = jax.jvp(lambda W: forward(W, sh["x"], cfg.model.q, sh["varrho"]), (W0,), (D,))
+        return df if center else f0 + df
+    np.testing.assert_array_equal(hoisted(D, W0, shared), jvp_net(D, W0, shared))
+    grads = [jax.grad(lambda D: jnp.sum(jnp.sin(f(D, W0, shared))))(D) for f in (hoisted, jvp_net)]
+    np.testing.assert_array_equal(*grads)
 
 
 def test_ntk_training_reduces_the_loss(tiny):
