@@ -445,7 +445,7 @@ def main(argv: list[str] | None = None, compile_cache: bool = False) -> int:
     import signal
 
     if signal.getsignal(signal.SIGINT) is _quit:     # the imports are done: see console()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         return int(args.func(args) or 0)
     except ConfigError as e:
@@ -461,6 +461,24 @@ def main(argv: list[str] | None = None, compile_cache: bool = False) -> int:
     except KeyboardInterrupt:
         print(f"multiview {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _interrupt(signum, frame):
+    """Ctrl-C while a command runs: KeyboardInterrupt, so that writers unwind. Not inside a
+    garbage-collector callback or a __del__ (JAX registers a callback; Python reports an
+    exception raised there as "Exception ignored" and goes on, and the run would finish as if
+    never interrupted): there the signal is sent again 20 ms later, once that code returned."""
+    import gc
+    import threading
+
+    callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    f = frame
+    while f is not None:
+        if f.f_code in callbacks or f.f_code.co_name == "__del__":
+            threading.Timer(0.02, os.kill, (os.getpid(), signum)).start()
+            return
+        f = f.f_back
+    raise KeyboardInterrupt
 
 
 def _quit(signum, frame):
