@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .config import Config, ConfigError
 
@@ -86,16 +86,17 @@ def _first_line(e: BaseException) -> str:
     return f"{type(e).__name__}: " + (str(e).strip().splitlines() or [""])[0]
 
 
-def _task(cfgs: list[Config], L: int, seed: int, methods: list[str]) -> list:
-    """What one Ray task runs: `sweep.compute_points` on a worker (no progress bars)."""
-    from .sweep import compute_points
-
-    return compute_points(cfgs, L, seed, methods, progress=False)
+def _task(compute: Callable, cfgs: list[Config], L: int, seed: int, methods: list[str]) -> list:
+    """What one Ray task runs: `compute` (the sweep's `compute_points`, sent by reference to
+    its module) on a worker, without progress bars."""
+    return compute(cfgs, L, seed, methods, progress=False)
 
 
 def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int,
-               methods: list[str]) -> Iterator[tuple[int, list]]:
-    """Yield (batch index, `compute_points` results) for every batch, each as its task ends.
+               methods: list[str], compute: Callable) -> Iterator[tuple[int, list]]:
+    """Yield (batch index, compute(batch, L, seed, methods) results) for every batch, each as
+    its task ends (`compute` is `sweep.compute_points`: the sweep hands it over, so this module
+    never imports the sweep).
 
     Each task asks for one CPU and, where the cluster has GPUs, `train.devices` of them (the
     tasks then run on GPU nodes only); without GPUs its JAX sees the CPU only. A task whose worker or node died more than
@@ -111,7 +112,7 @@ def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int,
             opts = ({"num_gpus": cfgs[0].train.devices} if gpus else
                     {"num_gpus": 0, "runtime_env": {"env_vars": {"JAX_PLATFORMS": "cpu"}}})
             ref = task.options(num_cpus=1, max_retries=MAX_RETRIES, **opts).remote(
-                cfgs, L, seed, methods)
+                compute, cfgs, L, seed, methods)
             pending[ref] = n
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
