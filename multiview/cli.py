@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .config import SEED_MAX, ConfigError, override, resolve
 from .errors import need, split_items
+from .methods import METHOD_NAMES
 
 
 class Parser(argparse.ArgumentParser):
@@ -109,11 +110,10 @@ def precision(cfg):
 
 def cmd_check(args) -> int:
     from .check import format_table, run_check
-    from .methods import METHOD_NAMES as METHODS
     from .results import probe_dir, write_json
 
     probe_dir(args.out)
-    methods = parse_methods(args.methods, METHODS)
+    methods = parse_methods(args.methods, METHOD_NAMES)
     cfg = _cfg(args, args.seeds)
     with precision(cfg):
         result = run_check(cfg, args.seeds, args.seed, methods, progress=not args.no_progress,
@@ -225,7 +225,6 @@ def cmd_sweep(args) -> int:
     """`multiview sweep`: run or resume the grid; print one line per point (and each failed
     point); exit 3 when a point failed."""
     from .cluster import address_of
-    from .methods import METHOD_NAMES as METHODS
     from .results import probe_dir
     from .size import guard
     from .sweep import canonical_methods, format_summary, grid_points, parse_grid, run_sweep
@@ -234,7 +233,7 @@ def cmd_sweep(args) -> int:
     need(bool(args.grid), "--grid", None, "at least one --grid SECTION.FIELD=V1,V2,...")
     cfg = _cfg(args)            # checks --devices against the machine, cached points or not
     grid = parse_grid(args.grid, cfg)
-    methods = canonical_methods(parse_methods(args.methods, METHODS))
+    methods = canonical_methods(parse_methods(args.methods, METHOD_NAMES))
     cluster = address_of(args.cluster, args.address)
     points = grid_points(cfg, grid)
     for point in points:

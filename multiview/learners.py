@@ -316,10 +316,12 @@ def ntk_gram(W0, x, q: int, varrho):
 @functools.partial(jax.jit, static_argnames=("q",))
 def ntk_weights(W0, A, x, q: int, varrho):
     """D[L, k, m, d] = J^T A: the parameter offset of the dual coefficients A[L, n, k]."""
+    def cls(w, a):                  # one class: its neurons w [m, d], coefficients a [n]
+        return jnp.einsum("rnd,n->rd", _class_jacobian(w, x, q, varrho)[0], a)
+
     def member(w0, a):
-        return jax.lax.map(lambda wa: jnp.einsum("rnd,n->rd", _class_jacobian(wa[0], x, q, varrho)[0],
-                                                 wa[1]), (w0, a.T))
-    return jax.lax.map(lambda args: member(*args), (W0, A))
+        return jax.lax.map(lambda wa: cls(*wa), (w0, a.T))
+    return jax.lax.map(lambda wa: member(*wa), (W0, A))
 
 
 @functools.lru_cache(maxsize=None)

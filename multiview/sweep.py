@@ -28,6 +28,7 @@ from typing import Callable
 
 from .config import Config, ConfigError, override
 from .errors import split_items
+from .methods import METHOD_NAMES
 from .results import dumps, read_result, write_json
 
 # jax and the learners are imported where training happens, so that building the CLI's
@@ -90,13 +91,11 @@ def _get(cfg: Config, key: str):
 def canonical_methods(methods) -> list[str]:
     """Methods in the table's order (methods.METHOD_NAMES), without repeats (the order given
     does not change the key)."""
-    from .methods import METHOD_NAMES as METHODS
-
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in METHOD_NAMES]
     if unknown or not methods:
         raise ConfigError(f"--methods: value {','.join(methods)!r} is not allowed; allowed: a "
-                          f"comma-separated subset of {', '.join(METHODS)}")
-    return [m for m in METHODS if m in methods]
+                          f"comma-separated subset of {', '.join(METHOD_NAMES)}")
+    return [m for m in METHOD_NAMES if m in methods]
 
 
 # --- result files ---------------------------------------------------------------------------
