@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from multiview.cli import compile_cache_dir, use_compile_cache
 
@@ -40,14 +41,24 @@ def _check(tmp_path, name, env):
 
 def test_second_run_reads_the_cache_and_computes_the_same_numbers(tmp_path):
     cache = tmp_path / "cache"
-    first = _check(tmp_path, "a", {"MULTIVIEW_COMPILE_CACHE": str(cache)})
+    # every program is kept, however fast it compiled: with the program's 0.1 s floor, one that
+    # compiled just under it in the first run and just over it in the second (a loaded CI
+    # machine) would be written by the second run only, and the listing below would differ
+    env = {"MULTIVIEW_COMPILE_CACHE": str(cache), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+    first = _check(tmp_path, "a", env)
     entries = sorted(p.name for p in cache.iterdir())
     assert any(e.startswith("jit__run_chunk") for e in entries)
-    second = _check(tmp_path, "b", {"MULTIVIEW_COMPILE_CACHE": str(cache)})
+    started = time.time_ns()
+    second = _check(tmp_path, "b", env)
     assert second["methods"] == first["methods"]
     assert second["predictions"] == first["predictions"]
-    # the second run compiled nothing new: the cache holds the same programs
+    # the second run compiled nothing new: the cache holds the same programs ...
     assert sorted(p.name for p in cache.iterdir()) == entries
+    # ... and it read every one of them: JAX's cache stamps an entry's "-atime" file (the time in
+    # ns, little-endian) when it serves it; a run that recompiled would leave the stamps alone
+    stamps = {p.name: int.from_bytes(p.read_bytes(), "little") for p in cache.glob("*-atime")}
+    unread = sorted(name for name, t in stamps.items() if t < started)
+    assert stamps and not unread, f"entries the second run did not read: {unread}"
 
 
 def test_switched_off_the_program_writes_no_cache(tmp_path):
