@@ -446,7 +446,12 @@ def main(argv: list[str] | None = None, compile_cache: bool = False) -> int:
     if signal.getsignal(signal.SIGINT) is _quit:     # the imports are done: see console()
         signal.signal(signal.SIGINT, _interrupt)
     try:
-        return int(args.func(args) or 0)
+        try:
+            return int(args.func(args) or 0)
+        except Exception as e:
+            if _raised_by_an_interrupt(e):
+                raise KeyboardInterrupt from e
+            raise
     except ConfigError as e:
         print(f"multiview {args.command}: error: {e}", file=sys.stderr)
         return 2
@@ -478,6 +483,22 @@ def _interrupt(signum, frame):
             return
         f = f.f_back
     raise KeyboardInterrupt
+
+
+def _raised_by_an_interrupt(e: BaseException) -> bool:
+    """Whether `e` was raised while a KeyboardInterrupt unwound: cleanup code that the interrupt
+    cut short can fail in turn (tqdm.write, interrupted while it created its lock, fails in its
+    `finally` with AttributeError), and that error then replaces the interrupt."""
+    todo, seen = [e], set()
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        todo += [e.__cause__, e.__context__]
+    return False
 
 
 def _quit(signum, frame):

@@ -122,3 +122,31 @@ def test_an_interrupt_inside_a_gc_callback_is_delivered_again_not_lost(monkeypat
     # anywhere else: KeyboardInterrupt at once
     with pytest.raises(KeyboardInterrupt):
         cli._interrupt(signal.SIGINT, sys._getframe())
+
+
+def test_an_error_raised_while_an_interrupt_unwinds_still_exits_130(monkeypatch, capsys):
+    # seen once in CI: Ctrl-C landed in tqdm.write while tqdm created its class lock; tqdm's
+    # `finally` then failed (AttributeError: no attribute '_lock') and that error replaced the
+    # interrupt, so the run ended with a traceback and exit status 1
+    from tqdm import tqdm
+
+    from multiview import cli
+
+    def interrupted_in_tqdm(args):
+        monkeypatch.delattr(tqdm, "_lock", raising=False)
+
+        def get_lock():
+            raise KeyboardInterrupt          # the signal, inside the lock's creation
+        monkeypatch.setattr(tqdm, "get_lock", get_lock)
+        tqdm.write("generating data", file=sys.stderr)
+
+    monkeypatch.setattr(cli, "cmd_data", interrupted_in_tqdm)
+    assert cli.main(["data", "--preset", "tiny", "--npz", "unused.npz"]) == 130
+    assert "multiview data: interrupted" in capsys.readouterr().err
+
+    # an error with no interrupt behind it is not taken for one
+    def fails(args):
+        raise AttributeError("a bug")
+    monkeypatch.setattr(cli, "cmd_data", fails)
+    with pytest.raises(AttributeError, match="a bug"):
+        cli.main(["data", "--preset", "tiny", "--npz", "unused.npz"])
