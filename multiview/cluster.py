@@ -28,6 +28,11 @@ from .config import Config, ConfigError
 INSTALL = "pip install -e '.[cluster]'"
 MAX_RETRIES = 3                 # resubmissions of a task whose worker or node died
 PROBE_SECONDS = 5.0             # how long a cluster address may take to accept a connection
+# Ray Client connections tried before giving up: the head starts a server process for each
+# client by fork() from a multithreaded gRPC process, and that child sometimes dies at once
+# (Ray issue #63202 reports about 7 % of starts; here 2 of 95 on 2 busy cores). A new
+# connection gets a new server.
+CLIENT_ATTEMPTS = 3
 
 
 def address_of(cluster: str | None, address: str | None) -> str | None:
@@ -60,9 +65,21 @@ def _probe(address: str) -> None:
                           f"address") from None
 
 
-def connect(address: str):
+def _client_server_failed(e: BaseException) -> bool:
+    """Whether `e` is Ray Client's report that the head could not set up this client's server
+    (the head's traceback follows the first line). Its reason is not matched: a server that
+    died shows up as several different errors, and a refusal that repeats costs only the
+    retries."""
+    return (isinstance(e, ConnectionAbortedError)
+            and str(e).startswith("Initialization failure from server"))
+
+
+def connect(address: str, log: Callable[[str], None] | None = None):
     """`ray.init` for `address` ("local" starts a private Ray instance on this machine); the
-    `ray` module. Errors a user can cause are ConfigErrors of one line."""
+    `ray` module. Errors a user can cause are ConfigErrors of one line. A Ray Client address
+    (ray://) is tried up to CLIENT_ATTEMPTS times while the head fails to start this client's
+    server, each failure logged with its reason."""
+    log = log or (lambda msg: print(msg, file=sys.stderr))
     if importlib.util.find_spec("ray") is None:
         raise ConfigError(f"--cluster: Ray is not installed; install it with {INSTALL}")
     if address == "local" and "ray" not in sys.modules:
@@ -72,18 +89,30 @@ def connect(address: str):
     if address not in ("local", "auto"):
         _probe(address)
     kw = {"include_dashboard": False} if address == "local" else {}
-    try:
-        ray.init(address=address, log_to_driver=False, logging_level="ERROR", **kw)
-    except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as e:
-        option = ("--cluster" if address == "local" or address.startswith("ray://")
-                  else "--address")
-        raise ConfigError(f"{option}: value {address!r}: cannot start or join Ray "
-                          f"({_first_line(e)})") from None
-    return ray
+    attempt = 1
+    while True:
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level="ERROR", **kw)
+            return ray
+        except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as e:
+            if not (_client_server_failed(e) and attempt < CLIENT_ATTEMPTS):
+                option = ("--cluster" if address == "local" or address.startswith("ray://")
+                          else "--address")
+                raise ConfigError(f"{option}: value {address!r}: cannot start or join Ray "
+                                  f"({_first_line(e)})") from None
+            attempt += 1
+            log(f"sweep: Ray Client: the cluster could not start this client's server "
+                f"({_first_line(e)}); connecting again ({attempt} of {CLIENT_ATTEMPTS})")
 
 
 def _first_line(e: BaseException) -> str:
-    return f"{type(e).__name__}: " + (str(e).strip().splitlines() or [""])[0]
+    """`e` in one line: its message's first line and, where that only announces what follows
+    (Ray Client's "Initialization failure from server:" before the server's traceback), the
+    last line of the rest, which names the error."""
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()] or [""]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        lines[0] += " " + lines[-1]
+    return f"{type(e).__name__}: {lines[0]}"
 
 
 def _task(compute: Callable, cfgs: list[Config], L: int, seed: int, methods: list[str]) -> list:
@@ -93,7 +122,8 @@ def _task(compute: Callable, cfgs: list[Config], L: int, seed: int, methods: lis
 
 
 def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int,
-               methods: list[str], compute: Callable) -> Iterator[tuple[int, list]]:
+               methods: list[str], compute: Callable,
+               log: Callable[[str], None] | None = None) -> Iterator[tuple[int, list]]:
     """Yield (batch index, compute(batch, L, seed, methods) results) for every batch, each as
     its task ends (`compute` is `sweep.compute_points`: the sweep hands it over, so this module
     never imports the sweep).
@@ -103,7 +133,7 @@ def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int,
     MAX_RETRIES times gives each of its points the failure message. Closing the generator
     disconnects from Ray (and stops a private local instance).
     """
-    ray = connect(address)
+    ray = connect(address, log)
     try:
         gpus = ray.cluster_resources().get("GPU", 0) > 0
         task = ray.remote(_task)

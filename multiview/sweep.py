@@ -370,7 +370,7 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
     else:
         from .cluster import run_on_ray
         outcomes = run_on_ray(cluster, [[p.cfg for _, p in items] for items in runs], L, seed,
-                              methods, compute_points)
+                              methods, compute_points, log)
     try:
         for n, results in outcomes:
             for (i, p), result in zip(runs[n], results):
