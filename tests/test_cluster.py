@@ -223,10 +223,10 @@ def cluster(compile_cache):
     (head address, Ray Client address, session ids)."""
     # the head's Ray Client server gives a new client's server process 30 s (Ray's default)
     # to come up; measured here: at most 1.8 s on these 2 cores with 4 busy loops beside the
-    # sweep, and a server that is later than this is replaced (cluster.CLIENT_ATTEMPTS). A
-    # connection whose server died waits 2 to 3 times this before the driver can try
-    # again (the head holds its data and log streams that long), so it is kept short
-    env = {**compile_cache, "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S": "20"}
+    # sweep, and a server that is later than this is replaced (cluster.CLIENT_ATTEMPTS). It is
+    # kept short because a connection whose server died holds the driver until the head gives
+    # up on it (measured: the retry began 41 s after the start with 10 s, 190 s with 180 s)
+    env = {**compile_cache, "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S": "10"}
     with local_cluster(nodes=2, cpus=1, env=env) as c:
         yield c
 
@@ -306,8 +306,9 @@ def test_a_ray_client_server_that_dies_at_start_is_replaced_and_the_results_are_
                                              lambda cmd: b"specific-server" in cmd)
     assert proc.returncode == 3, proc.stderr
     assert len(killed) == 1, "no Ray Client server started"
+    # one retry, or more where a replacement server came up later than the channel timeout
     retried = [line for line in proc.stderr.splitlines() if "Ray Client" in line]
-    assert len(retried) == 1, proc.stderr
+    assert 1 <= len(retried) < cluster_module.CLIENT_ATTEMPTS, proc.stderr
     assert retried[0].startswith("sweep: Ray Client: the cluster could not start this client's "
                                  "server (ConnectionAbortedError: Initialization failure from "
                                  "server: RuntimeError: ")
