@@ -74,12 +74,11 @@ def _client_server_failed(e: BaseException) -> bool:
             and str(e).startswith("Initialization failure from server"))
 
 
-def connect(address: str, log: Callable[[str], None] | None = None):
+def connect(address: str, log: Callable[[str], None]):
     """`ray.init` for `address` ("local" starts a private Ray instance on this machine); the
     `ray` module. Errors a user can cause are ConfigErrors of one line. A Ray Client address
     (ray://) is tried up to CLIENT_ATTEMPTS times while the head fails to start this client's
-    server, each failure logged with its reason."""
-    log = log or (lambda msg: print(msg, file=sys.stderr))
+    server, each failure passed to `log` with its reason."""
     if importlib.util.find_spec("ray") is None:
         raise ConfigError(f"--cluster: Ray is not installed; install it with {INSTALL}")
     if address == "local" and "ray" not in sys.modules:
@@ -123,15 +122,16 @@ def _task(compute: Callable, cfgs: list[Config], L: int, seed: int, methods: lis
 
 def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int,
                methods: list[str], compute: Callable,
-               log: Callable[[str], None] | None = None) -> Iterator[tuple[int, list]]:
+               log: Callable[[str], None]) -> Iterator[tuple[int, list]]:
     """Yield (batch index, compute(batch, L, seed, methods) results) for every batch, each as
     its task ends (`compute` is `sweep.compute_points`: the sweep hands it over, so this module
     never imports the sweep).
 
     Each task asks for one CPU and, where the cluster has GPUs, `train.devices` of them (the
     tasks then run on GPU nodes only); without GPUs its JAX sees the CPU only. A task whose worker or node died more than
-    MAX_RETRIES times gives each of its points the failure message. Closing the generator
-    disconnects from Ray (and stops a private local instance).
+    MAX_RETRIES times gives each of its points the failure message. `log` takes the sweep's
+    messages (connect's retries). Closing the generator disconnects from Ray (and stops a
+    private local instance).
     """
     ray = connect(address, log)
     try:
