@@ -12,10 +12,8 @@ from .config import Config
 from .data import Dataset
 from .losses import truncated_softmax
 from .metrics import learned_threshold, slice_accuracies, views_fractions, views_learned
-from .methods import METHOD_NAMES as METHODS
-from .methods import METHODS as TABLE
-from .methods import STAGES, stages_for
-from .recipe import Run, method_logits, students_steps, train_methods
+from .methods import METHOD_NAMES, METHODS, STAGES, stages_for
+from .recipe import Run, students_steps, train_methods
 
 RUN_NAMES = {"sum": "sum_trained", "twin": "self_distill_twin", "alone": "labels_alone"}
 
@@ -47,8 +45,8 @@ def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_count
 def record_method(run: Run, method: str) -> dict:
     """The check.json record of one method of a trained run."""
     cfg, problem = run.cfg, run.problem
-    stage, how = TABLE[method]
-    lt, le = method_logits(run, method)
+    stage, how = METHODS[method]
+    lt, le = run.method_logits(method)
     lam = run.stages[stage].lam
     threshold = learned_threshold(cfg.model)
     if lam is None:
@@ -86,35 +84,43 @@ def _diagnostics(run: Run) -> dict:
     return out
 
 
-def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble"),
-              progress: bool = True, log=None) -> dict:
-    """Train what `methods` need (recipe.train_methods), record each method, check the theory."""
-    t0 = time.perf_counter()
-    # stages_for refuses unknown methods (one message for every command)
-    students = any(STAGES[s].learner == "student" for s in stages_for(methods))
-    run = train_methods(cfg, L, seed, methods, extra_stages=("alone",) if students else (),
-                        progress=progress, log=log)
-    results = {name: record_method(run, name) for name in METHODS if name in methods}
+def report(run: Run, methods) -> dict:
+    """The check.json record of a trained run (README): each method's record, the diagnostics,
+    the predictions and the `run` block. `run_check` and the batched sweep both build it here."""
+    results = {name: record_method(run, name) for name in METHOD_NAMES if name in methods}
     extra = _diagnostics(run)
-    preds = theory.check(results, L, baselines=extra)
+    preds = theory.check(results, run.L, baselines=extra)
     # stages under the method names check.json has always used for them
     fits = {RUN_NAMES.get(name, name): r.trained.fit for name, r in run.stages.items()}
     run_info = {"steps_run": {n: f.steps_run for n, f in fits.items()},
                 "stopped_at": {n: f.stopped_at.tolist() for n, f in fits.items()},
                 "stage_seconds": {RUN_NAMES.get(n, n): r.seconds for n, r in run.stages.items()},
-                "seconds": time.perf_counter() - t0, "backend": jax.default_backend(),
-                "devices": cfg.train.devices}
+                "seconds": run.seconds, "backend": jax.default_backend(),
+                "devices": run.cfg.train.devices}
     if run.budget is not None:
         run_info["student_steps"] = students_steps(run)
     return {
-        "config": cfg.to_dict(),
-        "seed": seed,
-        "seeds": list(range(L)),
+        "config": run.cfg.to_dict(),
+        "seed": run.seed,
+        "seeds": list(range(run.L)),
         "methods": results,
         "predictions": preds,
         "diagnostics": extra,
         "run": run_info,
     }
+
+
+def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble"),
+              progress: bool = True, log=None) -> dict:
+    """Train what `methods` need (recipe.train_methods), then `report` the run."""
+    t0 = time.perf_counter()
+    # stages_for refuses unknown methods (one message for every command)
+    students = any(STAGES[s].learner == "student" for s in stages_for(methods))
+    run = train_methods(cfg, L, seed, methods, extra_stages=("alone",) if students else (),
+                        progress=progress, log=log)
+    out = report(run, methods)
+    out["run"]["seconds"] = time.perf_counter() - t0      # with the records and predictions
+    return out
 
 
 def dark_knowledge(teacher_logits, train: Dataset, cfg: Config) -> dict:

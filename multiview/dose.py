@@ -25,7 +25,7 @@ from .config import Config
 from .keys import stream_keys
 from .learners import logits_of, train_students
 from .metrics import learned_threshold, slice_accuracies
-from .recipe import train_methods
+from .recipe import student_steps, train_methods
 
 
 def teacher_sizes(L: int) -> list[int]:
@@ -69,7 +69,8 @@ def run_dose(cfg: Config, L: int, seed: int = 0, sizes=None, progress: bool = Tr
     T = len(teachers)
     G = jnp.asarray(np.concatenate([t[2] for t in teachers]))    # [T*L, n, k]
     keys = jnp.tile(stream_keys(seed, "student", L), (T, 1))
-    st = train_students(keys, cfg, problem, G, per_member=True, steps=run.budget,
+    st = train_students(keys, cfg, problem, G, per_member=True,
+                        steps=student_steps(cfg, run.budget),
                         progress=progress, desc=f"dose: {T} teachers × {L} students")
     lam = np.asarray(st.fit.history["lam"][-1]).reshape(T, L, cfg.data.k, 2)
     test = np.asarray(logits_of(st.params, problem.test.x, cfg)).reshape(T, L, -1, cfg.data.k)

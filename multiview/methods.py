@@ -9,12 +9,16 @@ stage: its members one by one, or their average (an ensemble). multiview/recipe.
 stages; the CIFAR arm (multiview/cifar/pipeline.py) trains the stages of the methods it supports.
 
 To add a learner: add its stage to STAGES (stream, learner, teacher, needs) and its method to
-METHODS; `check` records it and `theory` may predict it (docs/architecture.md).
+METHODS; `check` records it and `theory` may predict it (docs/architecture.md). A teacher
+control (what a student learns from its teacher stage) is one rule in TEACHERS.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
+
+from .errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class Stage:
 
     stream: str                      # PRNG stream of the members' initialisations
     learner: str                     # "net", "student", "rf", "ntk"
-    teacher: tuple | None = None     # (stage, "mean" | "members" | "argmax") whose train logits it learns
+    teacher: tuple | None = None     # (stage, rule of TEACHERS) whose train logits it learns
     wide: bool = False               # one model with L times the neurons / features (the sum)
     needs: tuple[str, ...] = ()      # stages that must be trained first
 
@@ -45,6 +49,28 @@ STAGES: dict[str, Stage] = {
     "ntk_sum": Stage("ntk_sum", "ntk", wide=True),
     "ntk_kd": Stage("ntk_kd", "ntk", ("ntk_single", "mean"), needs=("ntk_single",)),
 }
+
+class Target(NamedTuple):
+    """What the students of a stage learn from: teacher logits or hard labels."""
+
+    logits: Any                      # [n, k] one teacher for all, [L, n, k] one per member, or None
+    per_member: bool                 # student l learns from logits[l]
+    labels: Any = None               # [n] targets that replace the labels (no soft teacher)
+
+
+# teacher rule -> target, from G [L, n, k] (the teacher stage's training-set logits, frozen) and
+# y [n] (the labels); plain array methods, so both arms (numpy, jax) use the same rules
+TEACHERS: dict[str, Callable[[Any, Any], Target]] = {
+    "mean": lambda G, y: Target(G.mean(0), False),             # the ensemble's averaged logits
+    "members": lambda G, y: Target(G, True),                  # student l from member l
+    "argmax": lambda G, y: Target(None, False, G.mean(0).argmax(-1)),   # the ensemble's labels
+}
+
+
+def teacher_target(stage: Stage, G, y) -> Target:
+    """The target of a stage's students from its teacher stage's training-set logits G."""
+    return TEACHERS[stage.teacher[1]](G, y)
+
 
 # method name -> (stage, how it is read: "members" one by one, or "mean" of their logits)
 METHODS: dict[str, tuple[str, str]] = {
@@ -73,7 +99,7 @@ def stages_for(methods, extra=()) -> list[str]:
     """The stages the methods (and `extra` stages) need, in dependency order (table order)."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise ValueError(f"--methods: unknown {', '.join(unknown)}; allowed: {', '.join(METHODS)}")
+        raise ConfigError(f"--methods: unknown {', '.join(unknown)}; allowed: {', '.join(METHODS)}")
     need = {METHODS[m][0] for m in methods} | set(extra)
     todo = list(need)
     while todo:

@@ -2,8 +2,10 @@
 
 `train_methods` walks the stages a set of methods needs in dependency order (each stage's
 members from its named PRNG stream, multiview/keys.py; a student from the frozen
-training-set logits of its teacher stage) and returns them; `check.run_check`, `runs`, `dose`
-and the CLI's `train` all call it, so the recipe is written once.
+training-set logits of its teacher stage, through its rule in methods.TEACHERS) and returns
+them; `check.run_check`, `runs`, `dose` and the CLI's `train` all call it, so the recipe is
+written once. Each stage's learner is a record of three functions in `LEARNERS`, looked up by
+`Stage.learner`; a new learner is one entry there, with no edit of the walk.
 """
 
 from __future__ import annotations
@@ -11,17 +13,17 @@ from __future__ import annotations
 import time
 from typing import Callable, NamedTuple
 
-import jax
 import numpy as np
 from tqdm.auto import tqdm
 
 from .config import Config
 from .data import Problem, make_problem
 from .keys import data_key, stream_keys
-from .learners import (Trained, logits_of, ntk_eval_logits, rf_eval_logits, step_budget,
-                       student_steps, train_ntk, train_rf, train_single, train_students)
-from .methods import METHODS, STAGES, Stage, stages_for
-from .model import phi_lam
+from .learners import (Trained, net_eval_logits, net_lam, rf_eval_logits, train_rf, train_single,
+                       train_students)
+from .methods import METHODS, STAGES, Stage, Target, stages_for, teacher_target
+from .ntk import ntk_eval_logits, ntk_lam, train_ntk
+from .train import FitResult
 
 
 class StageResult(NamedTuple):
@@ -39,46 +41,121 @@ class Run(NamedTuple):
     problem: Problem
     stages: dict[str, StageResult]
     budget: int | None               # steps the single models used (students' default budget)
+    seconds: float = 0.0             # wall-clock of the whole run (data, every stage)
+
+    def method_logits(self, method: str):
+        """(train logits, test logits) of a method: [L, n, k] for members, [n, k] for a mean."""
+        stage, how = METHODS[method]
+        r = self.stages[stage]
+        if how == "mean":
+            return r.train_logits.mean(0), r.test_logits.mean(0)
+        return r.train_logits, r.test_logits
 
 
-def _teacher_logits(spec, done: dict[str, StageResult]):
-    stage, how = spec
-    G = done[stage].train_logits
-    return G if how == "members" else G.mean(0)     # "argmax": train_students takes the argmax
+# --- the students' budget -------------------------------------------------------------------
+
+def step_budget(fit_result: FitResult, cfg: Config) -> int:
+    """Steps the L label-trained members used: the step at which the last of them met the
+    stopping rule (train.steps when one never did). Students get this many steps when
+    distill.steps = 0, so they train as long as the models they are compared with."""
+    stopped = np.asarray(fit_result.stopped_at)
+    if cfg.train.stop == "none" or (stopped < 0).any():
+        return int(cfg.train.steps)
+    return max(1, int(stopped.max()))
 
 
-def _evaluate(stage: Stage, tr: Trained, problem: Problem, cfg: Config):
-    x_tr, x_te = problem.train.x, problem.test.x
-    if stage.learner == "rf":
-        return rf_eval_logits(tr, x_tr, cfg), rf_eval_logits(tr, x_te, cfg), None
-    if stage.learner == "ntk":
-        lam = jax.vmap(lambda D, W0: phi_lam(D + W0, problem.views)[1])(tr.params, tr.extra["W0"])
-        return ntk_eval_logits(tr, x_tr, cfg), ntk_eval_logits(tr, x_te, cfg), lam
-    return (logits_of(tr.params, x_tr, cfg), logits_of(tr.params, x_te, cfg),
-            tr.fit.history["lam"][-1])
+def student_steps(cfg: Config, budget: int | None) -> int:
+    """distill.steps, or the given budget when distill.steps = 0."""
+    if cfg.distill.steps:
+        return cfg.distill.steps
+    if budget is None:
+        raise ValueError("distill.steps = 0 means 'the single models' step budget': pass "
+                         "steps=step_budget(single.fit, cfg) or set distill.steps >= 1")
+    return int(budget)
 
 
-def _train(name: str, stage: Stage, cfg: Config, L: int, seed: int, problem: Problem,
-           done: dict[str, StageResult], budget, progress: bool, snapshots: bool) -> Trained:
-    n = cfg.train.sum_models if stage.wide else L
-    keys = stream_keys(seed, stream=stage.stream, n=n)
-    desc = f"{name} ×{n}"
-    if stage.learner == "net":
-        return train_single(keys, cfg, problem, progress=progress, desc=desc,
-                            m=L * cfg.model.m if stage.wide else None, snapshots=snapshots)
-    if stage.learner == "student":
-        G = _teacher_logits(stage.teacher, done)
-        return train_students(keys, cfg, problem, G, per_member=stage.teacher[1] == "members",
-                              objective="hard" if stage.teacher[1] == "argmax" else None,
-                              steps=budget, progress=progress, desc=desc)
-    trainer = train_rf if stage.learner == "rf" else train_ntk
-    kw = {}
-    if stage.wide:
-        kw = ({"width": L * cfg.fixed.rf_width} if stage.learner == "rf"
-              else {"m": L * cfg.model.m})
-    if stage.teacher is not None:
-        kw.update(teacher=_teacher_logits(stage.teacher, done), objective=cfg.fixed.kd_objective)
-    return trainer(keys, cfg, problem, progress=progress, desc=desc, **kw)
+def students_steps(run: Run) -> int | None:
+    """Steps every student ran in this run (None when no single models were trained)."""
+    return None if run.budget is None else student_steps(run.cfg, run.budget)
+
+
+# --- the learners -----------------------------------------------------------------------------
+
+class StageInputs(NamedTuple):
+    """What a learner's `train` gets for one stage."""
+
+    stage: Stage
+    cfg: Config
+    L: int                           # members of the run (a wide stage is one model L times wider)
+    keys: object                     # [members] PRNG keys of the stage's stream
+    problem: Problem
+    target: Target | None            # what the stage learns from its teacher (None: the labels)
+    budget: int | None               # the single models' steps (students' default budget)
+    progress: bool
+    desc: str
+    snapshots: bool
+
+
+class Learner(NamedTuple):
+    """A learner as a record of pure functions, one signature per role."""
+
+    train: Callable[[StageInputs], Trained]
+    logits: Callable[[Trained, object, Config], object]        # (trained, x [n, P, d], cfg) -> [L, n, k]
+    lam: Callable[[Trained, Problem], object]                  # -> Λ [L, k, 2] at the end, or None
+
+
+def _train_net(s: StageInputs) -> Trained:
+    return train_single(s.keys, s.cfg, s.problem, progress=s.progress, desc=s.desc,
+                        m=s.L * s.cfg.model.m if s.stage.wide else None, snapshots=s.snapshots)
+
+
+def _train_student(s: StageInputs) -> Trained:
+    t = s.target
+    return train_students(s.keys, s.cfg, s.problem, t.logits, per_member=t.per_member,
+                          labels=t.labels, steps=student_steps(s.cfg, s.budget),
+                          progress=s.progress, desc=s.desc)
+
+
+def _fixed(trainer: Callable, wide: Callable[[Config, int], dict]) -> Callable:
+    """train of a fixed-feature learner (random features, NTK): wide stages by `wide`, a teacher
+    through fixed.kd_objective."""
+    def train(s: StageInputs) -> Trained:
+        kw = wide(s.cfg, s.L) if s.stage.wide else {}
+        if s.target is not None:
+            kw.update(teacher=s.target.logits, objective=s.cfg.fixed.kd_objective)
+        return trainer(s.keys, s.cfg, s.problem, progress=s.progress, desc=s.desc, **kw)
+    return train
+
+
+def _no_lam(tr: Trained, problem: Problem):
+    return None
+
+
+LEARNERS: dict[str, Learner] = {
+    "net": Learner(_train_net, net_eval_logits, net_lam),
+    "student": Learner(_train_student, net_eval_logits, net_lam),
+    "rf": Learner(_fixed(train_rf, lambda cfg, L: {"width": L * cfg.fixed.rf_width}),
+                  rf_eval_logits, _no_lam),
+    "ntk": Learner(_fixed(train_ntk, lambda cfg, L: {"m": L * cfg.model.m}),
+                   ntk_eval_logits, ntk_lam),
+}
+
+
+# --- the walk ---------------------------------------------------------------------------------
+
+class _Walk(NamedTuple):
+    """One run of train_methods: what every stage of it shares."""
+
+    cfg: Config
+    L: int
+    seed: int
+    problem: Problem
+    order: list[str]
+    done: dict[str, StageResult]
+    progress: bool
+    snapshots: bool
+    log: Callable[[str], None]
+    t0: float
 
 
 def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble"), *,
@@ -96,49 +173,47 @@ def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemb
     if progress:
         log(f"generating data (k={cfg.data.k}, d={cfg.data.d}, N_train={cfg.data.n_train}, "
             f"N_test={cfg.data.N_test}) and compiling the first training step ...")
-    problem = make_problem(data_key(seed), cfg.data)
-    done: dict[str, StageResult] = {}
-    budget = None
+    walk = _Walk(cfg, L, seed, make_problem(data_key(seed), cfg.data), order, {}, progress,
+                 snapshots, log, t0)
     overall = tqdm(total=len(order), desc=f"{len(order)} stages", unit="stage",
                    disable=not progress, leave=False, position=0)
     try:
         for i, name in enumerate(order, 1):
             overall.set_postfix_str(name)
-            budget = _stage(i, name, order, cfg, L, seed, problem, done, budget, progress,
-                            snapshots, log, t0)
+            _stage(walk, i, name)
             overall.update(1)
     finally:
         overall.close()
-    return Run(cfg, seed, L, problem, done, budget)
+    return Run(cfg, seed, L, walk.problem, walk.done, _budget(walk.done, cfg),
+               time.perf_counter() - t0)
 
 
-def _stage(i, name, order, cfg, L, seed, problem, done, budget, progress, snapshots, log, t0):
-    """Train and evaluate stage `name` into `done`; return the students' budget."""
+def _budget(done: dict[str, StageResult], cfg: Config) -> int | None:
+    return step_budget(done["single"].trained.fit, cfg) if "single" in done else None
+
+
+def _stage(walk: _Walk, i: int, name: str) -> None:
+    """Train and evaluate stage `name` into walk.done."""
+    cfg, problem, done = walk.cfg, walk.problem, walk.done
     stage = STAGES[name]
+    learner = LEARNERS[stage.learner]
     t = time.perf_counter()
-    tr = _train(name, stage, cfg, L, seed, problem, done, budget, progress,
-                snapshots and name == "single")
-    lt, le, lam = _evaluate(stage, tr, problem, cfg)
+    n = cfg.train.sum_models if stage.wide else walk.L
+    target = None if stage.teacher is None else teacher_target(
+        stage, done[stage.teacher[0]].train_logits, problem.train.y)
+    tr = learner.train(StageInputs(stage, cfg, walk.L, stream_keys(walk.seed, stream=stage.stream, n=n),
+                                   problem, target, _budget(done, cfg), walk.progress,
+                                   f"{name} ×{n}", walk.snapshots and name == "single"))
+    lt, le = (np.asarray(learner.logits(tr, x, cfg)) for x in (problem.train.x, problem.test.x))
+    lam = learner.lam(tr, problem)
     seconds = time.perf_counter() - t
-    done[name] = StageResult(tr, np.asarray(lt), np.asarray(le),
-                             None if lam is None else np.asarray(lam), seconds)
-    if name == "single":
-        budget = step_budget(tr.fit, cfg)
-    acc = float((np.asarray(lt).argmax(-1) == np.asarray(problem.train.y)).mean())
-    log(f"[{i}/{len(order)}] {name}: {tr.fit.steps_run} steps, train acc {acc:.3f}, "
-        f"{seconds:.1f} s (total {time.perf_counter() - t0:.0f} s)")
-    return budget
+    done[name] = StageResult(tr, lt, le, None if lam is None else np.asarray(lam), seconds)
+    acc = float((lt.argmax(-1) == np.asarray(problem.train.y)).mean())
+    log = walk.log
+    log(f"[{i}/{len(walk.order)}] {name}: {tr.fit.steps_run} steps, train acc {acc:.3f}, "
+        f"{seconds:.1f} s (total {time.perf_counter() - walk.t0:.0f} s)")
 
 
 def method_logits(run: Run, method: str):
-    """(train logits, test logits) of a method: [L, n, k] for members, [n, k] for a mean."""
-    stage, how = METHODS[method]
-    r = run.stages[stage]
-    if how == "mean":
-        return r.train_logits.mean(0), r.test_logits.mean(0)
-    return r.train_logits, r.test_logits
-
-
-def students_steps(run: Run) -> int | None:
-    """Steps every student ran in this run (None when no single models were trained)."""
-    return None if run.budget is None else student_steps(run.cfg, run.budget)
+    """Run.method_logits (the old free function's name)."""
+    return run.method_logits(method)

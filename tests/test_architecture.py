@@ -12,7 +12,7 @@ FLOORS = {   # docs/architecture.md
     0: ["config", "keys", "errors", "results", "size", "methods"],
     1: ["data", "model", "losses"],
     2: ["train"],
-    3: ["learners", "metrics"],
+    3: ["learners", "ntk", "metrics"],
     4: ["recipe"],
     5: ["theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch"],
     6: ["sweep", "cluster", "plots"],

@@ -7,7 +7,7 @@ from multiview.check import format_table, run_check, verdicts
 from multiview.keys import stream_keys
 from multiview.learners import logits_of, train_single, train_students
 from multiview.methods import METHODS, STAGES, stages_for
-from multiview.recipe import train_methods
+from multiview.recipe import student_steps, train_methods
 
 
 def test_every_method_reads_a_stage_whose_needs_come_first():
@@ -31,7 +31,8 @@ def test_kd_twin_students_learn_from_their_own_label_trained_twins(tiny):
     twin = train_single(keys, tiny, run.problem, progress=False)
     G = logits_of(twin.params, run.problem.train.x, tiny)
     np.testing.assert_allclose(run.stages["alone"].train_logits, G, rtol=1e-5, atol=1e-6)
-    st = train_students(keys, tiny, run.problem, G, per_member=True, steps=run.budget,
+    st = train_students(keys, tiny, run.problem, G, per_member=True,
+                        steps=student_steps(tiny, run.budget),
                         progress=False)
     np.testing.assert_allclose(run.stages["twin"].trained.params, st.params, rtol=1e-5,
                                atol=1e-6)

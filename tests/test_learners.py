@@ -8,11 +8,12 @@ import pytest
 from multiview.keys import member_keys, stream_keys
 from multiview.config import override
 from multiview.data import make_problem
-from multiview.learners import (logits_of, ntk_eval_logits, ntk_logits, ntk_preactivations,
-                                rf_eval_logits,
-                                shared_inputs, step_budget, student_steps, train_ntk, train_rf,
-                                train_single, train_students)
+from multiview.learners import (logits_of, rf_eval_logits, shared_inputs, train_rf, train_single,
+                                train_students)
+from multiview.methods import TEACHERS
 from multiview.model import forward
+from multiview.ntk import ntk_eval_logits, ntk_logits, ntk_preactivations, train_ntk
+from multiview.recipe import step_budget, student_steps
 from multiview.train import FitResult
 
 
@@ -48,10 +49,12 @@ def test_students_match_their_teacher_better_than_fresh_models(tiny, objective):
 def test_hard_label_students_learn_the_teachers_argmax(tiny):
     keys, problem = _problem(tiny)
     teacher = train_single(keys, tiny, problem, progress=False)
-    G = logits_of(teacher.params, problem.train.x, tiny).mean(0)
+    G = np.asarray(logits_of(teacher.params, problem.train.x, tiny))
+    target = TEACHERS["argmax"](G, problem.train.y)
+    np.testing.assert_array_equal(target.labels, G.mean(0).argmax(-1))
     cfg = override(tiny, {"distill.steps": 100})
-    st = train_students(stream_keys(0, "student", 2), cfg, problem, G, per_member=False,
-                        objective="hard", progress=False)
+    st = train_students(stream_keys(0, "student", 2), cfg, problem, None, per_member=False,
+                        labels=target.labels, progress=False)
     loss = st.fit.history["loss"]
     assert np.all(loss[-1] < loss[0])
 
@@ -149,7 +152,7 @@ def test_ntk_in_function_space_follows_the_parameter_space_trajectory(tiny, cent
     # the same loss curve and the same trained D, up to float32 rounding accumulated over the
     # steps in a different order (measured at `small`: 2e-6 of max|D| after 2,000 steps;
     # 1e-4 leaves room), and the same predictions
-    from multiview import learners
+    from multiview import ntk
 
     cfg = override(tiny, {"fixed.ntk_center": center, "fixed.ntk_sigma": 0.5, "fixed.steps": 60,
                           "fixed.lr": 0.5})
@@ -157,7 +160,7 @@ def test_ntk_in_function_space_follows_the_parameter_space_trajectory(tiny, cent
     teacher = None if objective == "labels" else 3.0 * jax.nn.one_hot(problem.train.y, cfg.data.k)
     trained = {}
     for space in ("function", "parameter"):
-        monkeypatch.setattr(learners, "ntk_space", lambda cfg, L, s=space: s)
+        monkeypatch.setattr(ntk, "ntk_space", lambda cfg, L, s=space: s)
         trained[space] = train_ntk(keys, cfg, problem, teacher=teacher, objective=objective,
                                    progress=False)
         assert trained[space].extra["space"] == space
@@ -171,7 +174,7 @@ def test_ntk_in_function_space_follows_the_parameter_space_trajectory(tiny, cent
 
 
 def test_ntk_trains_in_parameter_space_when_function_space_does_not_apply(tiny):
-    from multiview.learners import NTK_GRAM_BYTES, ntk_space
+    from multiview.ntk import NTK_GRAM_BYTES, ntk_space
 
     assert ntk_space(tiny, 10) == "function"
     # adam is not linear in the gradients: a step on A is not a step on D
