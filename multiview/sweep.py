@@ -187,14 +187,16 @@ def point_loss(q: int) -> Callable:
 
 
 def train_points(cfgs: list[Config], L: int, seed: int, progress: bool = True,
-                 desc: str = "points"):
+                 desc: str = "points") -> list:
     """The L single models of several configs of one training group, trained as
     `check.run_check` trains them, but in one `fit` call: its members are the (point, seed)
     pairs, each reading its point's training set and varrho from `member`. `fit` stops each
     member by the stopping rule and drops stopped members from the batch, so a slow point does
     not hold the others' compute.
-    Returns the points' problems, the parameters [G, L, k, m, d], Λ at the end [G, L, k, 2]
-    and the steps each point ran (what `fit` on the point alone would report).
+    Returns one `recipe.Run` per point with its stage "single" (parameters [L, k, m, d], its
+    slice of the fit: history, stopping steps and the steps the point alone would report, Λ at
+    the end), as `recipe.train_methods(cfg, L, seed, ("single",))` returns it; the seconds are
+    the batch's shared equally.
     """
     import jax
     import jax.numpy as jnp
@@ -202,13 +204,15 @@ def train_points(cfgs: list[Config], L: int, seed: int, progress: bool = True,
 
     from .keys import member_keys
     from .data import make_problem
-    from .learners import _dtype, init_members
+    from .learners import Trained, float_dtype, init_members, net_eval_logits
     from .model import phi_lam
-    from .train import fit, steps_until
+    from .recipe import Run, StageResult, step_budget
+    from .train import FitResult, fit, steps_until
 
     assert len({training_group(c) for c in cfgs}) == 1, "configs of different training groups"
+    t0 = time.perf_counter()
     base = cfgs[0]
-    dt = _dtype(base)
+    dt = float_dtype(base)
     data_key, keys = member_keys(seed, L)
     problems = [make_problem(data_key, c.data) for c in cfgs]
     views = problems[0].views
@@ -223,43 +227,33 @@ def train_points(cfgs: list[Config], L: int, seed: int, progress: bool = True,
     res = fit(point_loss(base.model.q), W, {}, member, base.train, progress=progress, desc=desc)
     W = res.params.reshape((G, L) + res.params.shape[1:])
     stopped = res.stopped_at.reshape(G, L)
-    steps_run = np.array([steps_until(s, base.train) for s in stopped])
-    lam = jax.vmap(jax.vmap(lambda w: phi_lam(w, views.astype(dt))[1]))(W)
-    return problems, W, np.asarray(lam), steps_run
+    lam = np.asarray(jax.vmap(jax.vmap(lambda w: phi_lam(w, views.astype(dt))[1]))(W))
+    runs = []
+    for g, (cfg, problem) in enumerate(zip(cfgs, problems)):
+        steps = steps_until(stopped[g], base.train)
+        history = {k: v[:steps, g * L:(g + 1) * L] for k, v in res.history.items()}
+        tr = Trained(W[g], FitResult(W[g], history, stopped[g], steps, []))
+        logits = [np.asarray(net_eval_logits(tr, x, cfg)) for x in (problem.train.x, problem.test.x)]
+        runs.append([cfg, problem, tr, logits, lam[g]])
+    seconds = (time.perf_counter() - t0) / G
+    return [Run(cfg, seed, L, problem, {"single": StageResult(tr, *logits, lam_g, seconds)},
+                step_budget(tr.fit, cfg), seconds)
+            for cfg, problem, tr, logits, lam_g in runs]
 
 
 def run_batched(cfgs: list[Config], L: int, seed: int, methods, progress: bool = True,
                 desc: str = "points") -> list[dict]:
     """`run_check(cfg, L, seed, methods)` for several configs of one training group at once
-    (methods within BATCHED_METHODS): `train_points`, then each point's record."""
-    import jax
-
-    from . import theory
-    from .check import _record
-    from .learners import logits_of
-    from .metrics import learned_threshold, views_learned
+    (methods within BATCHED_METHODS): `train_points`, then `check.report` of each point's run."""
+    from .check import report
 
     methods = canonical_methods(methods)
     assert set(methods) <= set(BATCHED_METHODS), methods
-    t0 = time.perf_counter()
-    problems, W_all, lam_all, steps_run = train_points(cfgs, L, seed, progress, desc)
-    seconds = (time.perf_counter() - t0) / len(cfgs)
     out = []
-    for g, (cfg, problem) in enumerate(zip(cfgs, problems)):
-        W, lam = W_all[g], lam_all[g]
-        train, test = problem.train, problem.test
-        s_tr, s_te = logits_of(W, train.x, cfg), logits_of(W, test.x, cfg)
-        threshold = learned_threshold(cfg.model)
-        rec = {"single": _record(s_tr, s_te, train, test, views_learned(lam, threshold),
-                                 lam / cfg.model.varrho),
-               "ensemble": _record(s_tr.mean(0), s_te.mean(0), train, test,
-                                   views_learned(lam.max(0), threshold)[None])}
-        results = {m: rec[m] for m in methods}
-        out.append({
-            "config": cfg.to_dict(), "seed": seed, "seeds": list(range(L)), "methods": results,
-            "predictions": theory.check(results, L), "diagnostics": {},
-            "run": {"seconds": seconds, "backend": jax.default_backend(), "devices": cfg.train.devices,
-                    "batched_with": len(cfgs), "steps_run": {"single": int(steps_run[g])}}})
+    for run in train_points(cfgs, L, seed, progress, desc):
+        rec = report(run, methods)
+        rec["run"]["batched_with"] = len(cfgs)
+        out.append(rec)
     return out
 
 
