@@ -155,12 +155,17 @@ def _row(name: str, m: dict) -> str:
             f"{num(m.get('lam_over_varrho'), 8, '.3g')}")
 
 
+def _theorem(p: dict) -> str:
+    """A prediction's theorem (files written before the field: its source without "(control)")."""
+    return p.get("theorem") or p["source"].removesuffix(" (control)")
+
+
 def verdicts(result: dict) -> list[str]:
-    """One line per theorem with a control: the bands, then whether the control agrees."""
+    """One line per theorem of theory.VERDICTS that has bands: whether the bands hold, then
+    whether the controls agree; a prediction counts for the theorems that read its `theorem`."""
     out = []
-    for theorem in ("Theorem 3", "Theorem 4"):
-        preds = [p for p in result["predictions"] if p["source"].startswith(theorem)
-                 or (p["source"].startswith("Theorems 3-4") and theorem != "")]
+    for theorem, reads in theory.VERDICTS.items():
+        preds = [p for p in result["predictions"] if _theorem(p) in reads]
         bands = [p for p in preds if not p.get("control")]
         controls = [p for p in preds if p.get("control")]
         if not bands:

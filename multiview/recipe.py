@@ -100,8 +100,8 @@ class Learner(NamedTuple):
     """A learner as a record of pure functions, one signature per role."""
 
     train: Callable[[StageInputs], Trained]
-    logits: Callable[[Trained, object, Config], object]        # (trained, x [n, P, d], cfg) -> [L, n, k]
-    lam: Callable[[Trained, Problem], object]                  # -> Λ [L, k, 2] at the end, or None
+    logits: Callable[[Trained, object, Config], object]   # (trained, x [n, P, d], cfg) -> [L, n, k]
+    lam: Callable[[Trained, Problem], object]            # (trained, problem) -> Λ [L, k, 2] | None
 
 
 def _train_net(s: StageInputs) -> Trained:
@@ -201,9 +201,10 @@ def _stage(walk: _Walk, i: int, name: str) -> None:
     n = cfg.train.sum_models if stage.wide else walk.L
     target = None if stage.teacher is None else teacher_target(
         stage, done[stage.teacher[0]].train_logits, problem.train.y)
-    tr = learner.train(StageInputs(stage, cfg, walk.L, stream_keys(walk.seed, stream=stage.stream, n=n),
-                                   problem, target, _budget(done, cfg), walk.progress,
-                                   f"{name} ×{n}", walk.snapshots and name == "single"))
+    keys = stream_keys(walk.seed, stream=stage.stream, n=n)
+    tr = learner.train(StageInputs(stage, cfg, walk.L, keys, problem, target, _budget(done, cfg),
+                                   walk.progress, f"{name} ×{n}",
+                                   walk.snapshots and name == "single"))
     lt, le = (np.asarray(learner.logits(tr, x, cfg)) for x in (problem.train.x, problem.test.x))
     lam = learner.lam(tr, problem)
     seconds = time.perf_counter() - t

@@ -233,7 +233,8 @@ def train_points(cfgs: list[Config], L: int, seed: int, progress: bool = True,
         steps = steps_until(stopped[g], base.train)
         history = {k: v[:steps, g * L:(g + 1) * L] for k, v in res.history.items()}
         tr = Trained(W[g], FitResult(W[g], history, stopped[g], steps, []))
-        logits = [np.asarray(net_eval_logits(tr, x, cfg)) for x in (problem.train.x, problem.test.x)]
+        logits = [np.asarray(net_eval_logits(tr, x, cfg))
+                  for x in (problem.train.x, problem.test.x)]
         runs.append([cfg, problem, tr, logits, lam[g]])
     seconds = (time.perf_counter() - t0) / G
     return [Run(cfg, seed, L, problem, {"single": StageResult(tr, *logits, lam_g, seconds)},

@@ -8,7 +8,7 @@ asymptotic statements are kept in `asymptotic` for the record.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 
@@ -20,9 +20,21 @@ class Prediction:
     quantity: str
     expected: tuple[float, float]
     measure: Callable[[dict], float]     # methods dict -> measured value
-    needs: tuple[str, ...]               # methods that must have been run
+    needs: tuple[str, ...]               # methods that must all have been run
     asymptotic: str = ""
     control: bool = False                # a control: shows a claim holds for the right reason
+    # the paper's result it tests ("Theorem 1" ... "Theorem 4", "Theorems 3-4" for a control of
+    # both, "Training the sum", "Fixed features"): what a verdict groups by (VERDICTS)
+    theorem: str = field(kw_only=True)
+    needs_any: tuple[str, ...] = field(default=(), kw_only=True)   # at least one of them run
+
+
+# the theorems that get a verdict line (check.verdicts), each with the `theorem` values whose
+# predictions its verdict reads
+VERDICTS: dict[str, tuple[str, ...]] = {
+    "Theorem 3": ("Theorem 3", "Theorems 3-4"),
+    "Theorem 4": ("Theorem 4", "Theorems 3-4"),
+}
 
 
 def _get(method: str, quantity: str):
@@ -42,89 +54,104 @@ def predictions(L: int) -> list[Prediction]:
     """The finite-k prediction bands for an ensemble of L members."""
     out = [
         Prediction("T1.train", "Theorem 1", "single", "train_acc", (0.99, 1.0),
-                   _get("single", "train_acc"), ("single",), "train accuracy 100%"),
+                   _get("single", "train_acc"), ("single",), "train accuracy 100%",
+                   theorem="Theorem 1"),
         Prediction("T1.multi", "Theorem 1", "single", "test_acc_multi", (0.97, 1.0),
                    _get("single", "test_acc_multi"), ("single",),
-                   "≈100% on multi-view test points"),
+                   "≈100% on multi-view test points", theorem="Theorem 1"),
         Prediction("T1.single", "Theorem 1", "single", "test_acc_single", (0.35, 0.70),
                    _get("single", "test_acc_single"), ("single",),
-                   "test error in [0.49μ, 0.51μ]: ≈50% on single-view test points"),
+                   "test error in [0.49μ, 0.51μ]: ≈50% on single-view test points",
+                   theorem="Theorem 1"),
         Prediction("T1.lottery", "Theorem 1", "single", "views.one", (0.7, 1.0),
                    _get("single", "views.one"), ("single",),
-                   "each class learns exactly one view (the lottery winner)"),
+                   "each class learns exactly one view (the lottery winner)", theorem="Theorem 1"),
         Prediction("T2.train", "Theorem 2", "ensemble", "train_acc", (0.99, 1.0),
-                   _get("ensemble", "train_acc"), ("ensemble",), "train accuracy 100%"),
+                   _get("ensemble", "train_acc"), ("ensemble",), "train accuracy 100%",
+                   theorem="Theorem 2"),
         Prediction("T2.multi", "Theorem 2", "ensemble", "test_acc_multi", (0.97, 1.0),
-                   _get("ensemble", "test_acc_multi"), ("ensemble",), "≈100% on multi-view"),
+                   _get("ensemble", "test_acc_multi"), ("ensemble",), "≈100% on multi-view",
+                   theorem="Theorem 2"),
         Prediction("T2.single", "Theorem 2", "ensemble", "test_acc_single",
                    (min(0.90, 1 - 2.0 ** -L), 1.0), _get("ensemble", "test_acc_single"),
-                   ("ensemble",), "test error ≤ 0.01μ; single-view error ≈ 2^-L"),
+                   ("ensemble",), "test error ≤ 0.01μ; single-view error ≈ 2^-L",
+                   theorem="Theorem 2"),
         Prediction("T2.gain", "Theorem 2", "ensemble", "test_acc_single - single",
                    (0.15, 1.0), _diff("ensemble", "single", "test_acc_single"),
-                   ("single", "ensemble"), "ensemble gain ≈ μ/2 of test accuracy"),
+                   ("single", "ensemble"), "ensemble gain ≈ μ/2 of test accuracy",
+                   theorem="Theorem 2"),
         Prediction("T3.train", "Theorem 3", "kd", "train_acc", (0.99, 1.0),
-                   _get("kd", "train_acc"), ("kd",), "train accuracy 100%"),
+                   _get("kd", "train_acc"), ("kd",), "train accuracy 100%", theorem="Theorem 3"),
         Prediction("T3.single", "Theorem 3", "kd", "test_acc_single", (0.85, 1.0),
                    _get("kd", "test_acc_single"), ("kd",),
-                   "test error ≤ 0.01μ: the ensemble's gain distilled into one model"),
+                   "test error ≤ 0.01μ: the ensemble's gain distilled into one model",
+                   theorem="Theorem 3"),
         Prediction("T3.views", "Theorem 3", "kd", "views.both", (0.7, 1.0),
-                   _get("kd", "views.both"), ("kd",), "the student learns both views"),
+                   _get("kd", "views.both"), ("kd",), "the student learns both views",
+                   theorem="Theorem 3"),
         Prediction("T3.ensemble_kd", "Theorem 3", "ensemble_kd",
                    "test_acc_single - ensemble", (-1.0, 0.03),
                    _diff("ensemble_kd", "ensemble", "test_acc_single"), ("ensemble_kd", "ensemble"),
-                   "an ensemble of distilled students adds little over the ensemble"),
+                   "an ensemble of distilled students adds little over the ensemble",
+                   theorem="Theorem 3"),
         Prediction("T3.hard", "Theorem 3", "kd_hard", "test_acc_single - single", (-1.0, 0.05),
                    _diff("kd_hard", "single", "test_acc_single"), ("kd_hard", "single"),
-                   "hard labels carry no dark knowledge: no gain over single"),
+                   "hard labels carry no dark knowledge: no gain over single", theorem="Theorem 3"),
         Prediction("T4.gain", "Theorem 4", "self_distill", "test_acc_single - single",
                    (0.10, 1.0), _diff("self_distill", "single", "test_acc_single"),
-                   ("self_distill", "single"), "test error ≤ 0.26μ (≈ μ/4)"),
+                   ("self_distill", "single"), "test error ≤ 0.26μ (≈ μ/4)", theorem="Theorem 4"),
         Prediction("T4.below", "Theorem 4", "self_distill", "ensemble - test_acc_single",
                    (0.0, 1.0), _diff("ensemble", "self_distill", "test_acc_single"),
-                   ("self_distill", "ensemble"), "self-distillation stays below the ensemble"),
+                   ("self_distill", "ensemble"), "self-distillation stays below the ensemble",
+                   theorem="Theorem 4"),
         Prediction("T4.twin", "Theorem 4 (control)", "self_distill_twin",
                    "test_acc_single - single", (-1.0, 0.05),
                    _diff("self_distill_twin", "single", "test_acc_single"),
                    ("self_distill_twin", "single"),
                    "control: a teacher with the student's own initialisation knows no view the "
-                   "student would not learn itself, so it should give no gain", True),
+                   "student would not learn itself, so it should give no gain", True,
+                   theorem="Theorem 4"),
         Prediction("T3.teacher", "Theorem 3 (control)", "kd_twin",
                    "teacher share of kd's gain", (0.5, 10.0),
                    _teacher_share("kd", "kd_twin"), ("kd", "kd_twin", "labels_alone"),
                    "the gain comes from what the teacher knows: (kd - kd_twin) / (kd - "
-                   "labels_alone) of single-view accuracy; a twin teacher gives little", True),
+                   "labels_alone) of single-view accuracy; a twin teacher gives little", True,
+                   theorem="Theorem 3"),
         Prediction("T4.teacher", "Theorem 4 (control)", "self_distill_twin",
                    "teacher share of self-distill's gain", (0.5, 10.0),
                    _teacher_share("self_distill", "self_distill_twin"),
                    ("self_distill", "self_distill_twin", "labels_alone"),
                    "(self_distill - twin) / (self_distill - labels_alone) of single-view "
-                   "accuracy", True),
+                   "accuracy", True, theorem="Theorem 4"),
         Prediction("T4.half", "Theorem 4", "self_distill", "gain / kd's gain", (0.25, 0.85),
                    _gain_ratio("self_distill", "kd"), ("self_distill", "kd", "labels_alone"),
                    "error ≈ μ/4 vs ≈ 0: a self-distilled student covers the union of its own "
-                   "and its teacher's views, about half of what the ensemble gives"),
+                   "and its teacher's views, about half of what the ensemble gives",
+                   theorem="Theorem 4"),
         Prediction("students.bounded", "Theorems 3-4 (control)", "kd, self_distill",
                    "students' Λ/ϱ over single's", (0.0, 10.0), _bounded,
                    ("single",), "students' weights stay at the scale of label-trained models "
                    "(median Λ/ϱ at the end, the larger of kd's and self_distill's, over "
                    "single's); unbounded growth means the objective, not the teacher, "
-                   "does the work", True),
+                   "does the work", True, theorem="Theorems 3-4", needs_any=("kd", "self_distill")),
         Prediction("S.sum", "Training the sum", "sum_trained", "test_acc_single - single",
                    (-0.10, 0.10), _diff("sum_trained", "single", "test_acc_single"),
-                   ("sum_trained", "single"), "no ensemble gain: error stays ≈ μ/2"),
+                   ("sum_trained", "single"), "no ensemble gain: error stays ≈ μ/2",
+                   theorem="Training the sum"),
     ]
     for fam in ("rf", "ntk"):
         s_, e_, k_, m_ = (f"{fam}_single", f"{fam}_ensemble", f"{fam}_kd", f"{fam}_sum")
         out += [
             Prediction(f"F.{fam}.ensemble", "Fixed features", e_, "test_acc - single",
                        (1e-9, 1.0), _diff(e_, s_, "test_acc"), (s_, e_),
-                       "ensembling helps fixed-feature models"),
+                       "ensembling helps fixed-feature models", theorem="Fixed features"),
             Prediction(f"F.{fam}.sum", "Fixed features", m_, "test_acc - single", (1e-9, 1.0),
                        _diff(m_, s_, "test_acc"), (s_, m_),
-                       "training the sum helps as much as ensembling"),
+                       "training the sum helps as much as ensembling", theorem="Fixed features"),
             Prediction(f"F.{fam}.kd", "Fixed features", k_, "recovered fraction of gain",
                        (-10.0, 0.5), _recovered(s_, e_, k_), (s_, e_, k_),
-                       "distillation into one model of the original size does not help"),
+                       "distillation into one model of the original size does not help",
+                       theorem="Fixed features"),
         ]
     return out
 
@@ -189,7 +216,7 @@ def check(methods: dict, L: int, baselines: dict | None = None) -> list[dict]:
     for p in predictions(L):
         if not all(n in have for n in p.needs):
             continue
-        if p.id == "students.bounded" and not ({"kd", "self_distill"} & set(have)):
+        if p.needs_any and not any(n in have for n in p.needs_any):
             continue
         try:
             value = float(p.measure(have))
@@ -197,7 +224,8 @@ def check(methods: dict, L: int, baselines: dict | None = None) -> list[dict]:
             value = float("nan")
         lo, hi = p.expected
         finite = math.isfinite(value)
-        out.append({"id": p.id, "source": p.source, "method": p.method, "quantity": p.quantity,
+        out.append({"id": p.id, "source": p.source, "theorem": p.theorem, "method": p.method,
+                    "quantity": p.quantity,
                     "measured": value if finite else None, "expected": [lo, hi],
                     "holds": bool(lo <= value <= hi) if finite else None,
                     "asymptotic": p.asymptotic,

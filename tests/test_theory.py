@@ -63,6 +63,23 @@ def test_predictions_need_their_methods_and_baseline():
     assert {"T1.single", "T1.train"} <= ids
 
 
+def test_a_prediction_with_needs_any_runs_when_one_of_them_was_run():
+    for students in ({"kd": rec(0.9, 2.0)}, {"self_distill": rec(0.8, 2.0)}):
+        ids = {p["id"] for p in theory.check({"single": rec(0.6, 1.0), **students}, 10)}
+        assert "students.bounded" in ids
+    assert all(p.needs_any == () for p in theory.predictions(10) if p.id != "students.bounded")
+
+
+def test_every_prediction_names_its_theorem_and_a_verdict_reads_it():
+    preds = theory.predictions(10)
+    assert {p.theorem for p in preds} == {"Theorem 1", "Theorem 2", "Theorem 3", "Theorem 4",
+                                          "Theorems 3-4", "Training the sum", "Fixed features"}
+    read = {t for reads in theory.VERDICTS.values() for t in reads}
+    assert all(p.theorem in read for p in preds if p.control)   # every control gets a verdict
+    out = theory.check({"single": rec(0.6, 1.0), "kd": rec(0.9, 2.0)}, 10)
+    assert {p["id"]: p["theorem"] for p in out}["T3.single"] == "Theorem 3"
+
+
 def test_bands_are_the_documented_ones():
     preds = {p.id: p for p in theory.predictions(10)}
     assert preds["T3.teacher"].expected[0] == 0.5
