@@ -11,7 +11,8 @@ from . import theory
 from .config import Config
 from .data import Dataset
 from .losses import truncated_softmax
-from .metrics import learned_threshold, slice_accuracies, views_fractions, views_learned
+from .metrics import (learned_threshold, slice_accuracies, std_over_models, views_fractions,
+                      views_learned)
 from .methods import METHOD_NAMES, METHODS, STAGES, stages_for
 from .recipe import Run, students_steps, train_methods
 
@@ -26,15 +27,15 @@ def _defined(v) -> float | None:
 
 def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_counts,
             lam_ratio=None) -> dict:
-    """Accuracies (mean and std over the leading model axis), views learned and, for trained
-    members, the median of Λ/ϱ over (model, class, view) at the end."""
+    """Accuracies (mean and sample std over the leading model axis, `std_over_models`), views
+    learned and, for trained members, the median of Λ/ϱ over (model, class, view) at the end."""
     tr = slice_accuracies(train_logits, train)
     te = slice_accuracies(test_logits, test)
     values = {"train_acc": tr["acc"], "test_acc": te["acc"], "test_acc_multi": te["multi"],
               "test_acc_single": te["single"]}
     # an accuracy over an empty slice (mu = 0: no single-view test point) is undefined: None
     out = {name: _defined(np.mean(v)) for name, v in values.items()}
-    out["std"] = {name: _defined(np.std(v)) for name, v in values.items()}
+    out["std"] = {name: _defined(std_over_models(v)) for name, v in values.items()}
     out["per_model"] = {name: [_defined(x) for x in np.atleast_1d(v)] for name, v in values.items()}
     out["views"] = (views_fractions(view_counts) if view_counts is not None
                     else {"none": None, "one": None, "both": None})

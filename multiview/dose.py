@@ -24,7 +24,7 @@ import numpy as np
 from .config import Config
 from .keys import stream_keys
 from .learners import logits_of, train_students
-from .metrics import learned_threshold, slice_accuracies
+from .metrics import learned_threshold, slice_accuracies, std_over_models
 from .recipe import student_steps, train_methods
 
 
@@ -80,7 +80,7 @@ def run_dose(cfg: Config, L: int, seed: int = 0, sizes=None, progress: bool = Tr
         rows.append({"teacher": name, "size": size,
                      "share_known": _share(known, lacking),
                      "share_gained": _share(lam[t] >= thr, lacking),
-                     "test_acc_single": float(np.mean(acc)), "std": float(np.std(acc)),
+                     "test_acc_single": float(np.mean(acc)), "std": std_over_models(acc),
                      "lam_over_varrho": float(np.median(lam[t] / cfg.model.varrho))})
     x = np.array([r["share_known"] for r in rows])
     y = np.array([r["share_gained"] for r in rows])

@@ -8,6 +8,15 @@ import numpy as np
 from .data import Dataset
 
 
+def std_over_models(values) -> float:
+    """The `std` of both arms' records: the sample standard deviation over models (ddof = 1);
+    0 for one model (an ensemble, a sum), nan where a value is (an undefined accuracy)."""
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size < 2:
+        return float(v.sum() * 0.0)
+    return float(np.std(v, ddof=1))
+
+
 def slice_accuracies(logits, ds: Dataset) -> dict[str, np.ndarray]:
     """Accuracy overall, on multi-view and on single-view points; logits [..., n, k] -> [...]."""
     correct = np.asarray(jnp.argmax(logits, -1) == ds.y, dtype=float)

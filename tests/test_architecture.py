@@ -10,9 +10,9 @@ import multiview
 ROOT = Path(multiview.__file__).parent
 FLOORS = {   # docs/architecture.md
     0: ["config", "keys", "errors", "results", "size", "methods"],
-    1: ["data", "model", "losses"],
+    1: ["data", "model", "losses", "metrics"],
     2: ["train"],
-    3: ["learners", "ntk", "metrics"],
+    3: ["learners", "ntk"],
     4: ["recipe"],
     5: ["theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch"],
     6: ["sweep", "cluster", "plots"],

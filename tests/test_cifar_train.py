@@ -93,3 +93,12 @@ def test_predict_gives_eval_logits_per_member_in_padded_chunks(setup):
     whole = trainer.predict(state, images[:8], data.mean, data.std, batch_size=8)
     np.testing.assert_allclose(chunked, whole[:, :7], rtol=1e-5, atol=1e-5)
     assert not np.allclose(chunked[0], chunked[1])
+
+
+def test_a_non_finite_loss_raises_training_diverged_naming_step_and_member(setup):
+    from multiview.errors import TrainingDiverged
+
+    trainer, data, teacher, _ = setup
+    bad = teacher.at[1].set(jnp.nan)                  # member 1's loss is nan from its first step
+    with pytest.raises(TrainingDiverged, match=r"kd: non-finite loss .* at step 0 \(member 1\)"):
+        trainer.fit(seed_keys([0, 1], "student"), data, KD, bad, desc="kd")

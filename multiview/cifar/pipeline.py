@@ -29,6 +29,7 @@ from multiview.cifar.models import SumOfModels, build, resolve_arch
 from multiview.cifar.paper_tables import paper_row
 from multiview.cifar.train import DeviceData, Trainer, steps_per_epoch
 from multiview.keys import seed_keys
+from multiview.metrics import std_over_models
 
 
 def stages_for(methods) -> list[str]:
@@ -45,14 +46,15 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
 
 def summarize(train_logits: np.ndarray, test_logits: np.ndarray, data: CifarArrays) -> dict:
     """Method entry from per-model logits [n_models, N, C]: mean accuracies, std over models
-    (sample std, ddof = 1; 0 for one model) and the per-model values."""
+    (metrics.std_over_models, as the synthetic arm: ddof = 1, 0 for one model) and the
+    per-model values."""
     per = {"train_acc": [accuracy(l, data.train_labels) for l in train_logits],
            "test_acc": [accuracy(l, data.test_labels) for l in test_logits]}
     n = len(train_logits)
     return {
         "train_acc": float(np.mean(per["train_acc"])),
         "test_acc": float(np.mean(per["test_acc"])),
-        "std": {k: float(np.std(v, ddof=1)) if n > 1 else 0.0 for k, v in per.items()},
+        "std": {k: std_over_models(v) for k, v in per.items()},
         "n_models": n,
         "per_model": per,
     }
@@ -101,27 +103,31 @@ def run(cfg: CifarConfig, data: CifarArrays, ckpt_dir: Path | None = None,
         ckpt = None if ckpt_dir is None else Path(ckpt_dir) / f"{stage}.msgpack"
         state = engine.fit(keys, device, objective, teacher, sequential=cfg.sequential,
                             ckpt=ckpt, fingerprint=fingerprint(cfg, data, stage),
-                            on_epoch=callback)
+                            on_epoch=callback, desc=stage)
         logits[stage] = tuple(engine.predict(state, images, mean, std, cfg.eval_batch_size)
                               for images in (data.train_images, data.test_images))
         timing[stage] = time.perf_counter() - start
 
     kd_objective = HintonKD(t.kd_temperature, t.kd_alpha)
-    for stage in stages_for(cfg.methods):
+    for name in stages_for(cfg.methods):
+        stage = table.STAGES[name]
         # member i: seed seeds[i], the table's stream of the stage (kd and self-distillation
         # students share their initialisations, as in the synthetic arm)
-        keys = seed_keys(seeds, table.STAGES[stage].stream)
-        if stage == "single":
-            train_stage(stage, trainer, keys, label_objective)
-        elif stage == "kd":  # every student distils from the ensemble's averaged logits
-            ensemble = logits["single"][0].mean(axis=0)
-            train_stage(stage, trainer, keys, kd_objective,
-                        jnp.broadcast_to(jnp.asarray(ensemble), (L, *ensemble.shape)))
-        elif stage == "self_distill":  # student i distils from single model i
-            train_stage(stage, trainer, keys, kd_objective, jnp.asarray(logits["single"][0]))
-        else:  # sum: one member, the sum of L networks (method sum_trained)
-            sum_trainer = Trainer(SumOfModels(model, L), t, len(data.train_labels))
-            train_stage(stage, sum_trainer, keys[:1], label_objective)
+        keys = seed_keys(seeds, stage.stream)
+        engine = trainer
+        if stage.wide:  # sum: one member, the sum of L networks (method sum_trained)
+            engine, keys = Trainer(SumOfModels(model, L), t, len(data.train_labels)), keys[:1]
+        if stage.teacher is None:
+            train_stage(name, engine, keys, label_objective)
+            continue
+        # the teacher through the table's rule (methods.TEACHERS): kd from the ensemble's
+        # averaged logits, self_distill student i from single model i
+        target = table.teacher_target(stage, logits[stage.teacher[0]][0], data.train_labels)
+        assert target.labels is None, name     # hard-label students: not a stage of this arm
+        teacher = jnp.asarray(target.logits)
+        if not target.per_member:              # the engine reads one teacher per member
+            teacher = jnp.broadcast_to(teacher, (len(keys), *teacher.shape))
+        train_stage(name, engine, keys, kd_objective, teacher)
 
     methods = {}
     for name in cfg.methods:
@@ -138,7 +144,9 @@ def run(cfg: CifarConfig, data: CifarArrays, ckpt_dir: Path | None = None,
         "data": {"dataset": cfg.dataset, "source": data.source,
                  "n_train": int(len(data.train_labels)), "n_test": int(len(data.test_labels)),
                  "num_classes": data.num_classes},
-        "seeds": seeds,
+        # as check.json: the base seed and the members (member i trains from seed + i here)
+        "seed": cfg.seed,
+        "seeds": list(range(L)),
         "methods": methods,
         "paper": paper_row(arch.name, cfg.dataset),
         "timing_s": timing,

@@ -21,6 +21,7 @@ from multiview.cifar import checkpoint
 from multiview.cifar.augment import crop_flip, normalize
 from multiview.cifar.config import CifarTrainConfig
 from multiview.cifar.models import IMAGE_SHAPE
+from multiview.errors import TrainingDiverged
 
 
 class TrainState(NamedTuple):
@@ -139,12 +140,14 @@ class Trainer:
 
     def fit(self, keys, data: DeviceData, objective, teacher=None, *, sequential=False,
             ckpt: Path | None = None, fingerprint: str = "",
-            on_epoch: Callable[[dict], None] | None = None) -> TrainState:
+            on_epoch: Callable[[dict], None] | None = None, desc: str = "cifar") -> TrainState:
         """Train one member per key; returns their stacked TrainState.
 
         teacher: None or logits [members, N, C] (member i distils from teacher[i]).
         With ckpt the state is saved after every epoch and a rerun resumes from it
         (sequential runs keep one file per member). on_epoch(metrics) after each epoch.
+        A non-finite loss raises TrainingDiverged naming the step and member (checked once
+        an epoch, before its checkpoint is written).
         """
         assert int(data.labels.shape[0]) == self.n_train
         step_fn = self.step_fn(objective, teacher is not None)
@@ -164,16 +167,29 @@ class Trainer:
             for epoch in range(start, self.cfg.epochs):
                 order = self.order(group_keys, epoch)
                 sums = {"loss": 0.0, "acc": 0.0}
+                losses = []
                 for i in range(self.steps):
                     state, metrics = step_fn(state, group_keys, epoch, i, order[:, i], data,
                                              group_teacher)
                     sums = {k: sums[k] + metrics[k] for k in sums}
+                    losses.append(metrics["loss"])
+                self._check_finite(losses, epoch, g if sequential else 0, desc)
                 if path is not None:
                     checkpoint.save(path, state, epoch + 1, fingerprint)
                 if on_epoch is not None:
                     on_epoch({k: float(v.mean()) / self.steps for k, v in sums.items()})
             states.append(state)
         return jax.tree.map(lambda *xs: jnp.concatenate(xs), *states)
+
+    def _check_finite(self, losses: list, epoch: int, first_member: int, desc: str) -> None:
+        """TrainingDiverged at the first non-finite loss of the epoch (losses: [members] per step)."""
+        finite = np.isfinite(np.asarray(jnp.stack(losses)))
+        if not finite.all():
+            i, m = np.argwhere(~finite)[0]
+            raise TrainingDiverged(
+                f"{desc}: non-finite loss or gradient at step {epoch * self.steps + int(i)} "
+                f"(member {first_member + int(m)}); lower --lr (now {self.cfg.lr}) or check "
+                f"the data scale")
 
     def predict(self, state: TrainState, images: np.ndarray, mean, std,
                 batch_size: int = 500) -> np.ndarray:
