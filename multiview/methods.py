@@ -26,7 +26,7 @@ class Stage:
     """One training of L members (train.sum_models for the sums)."""
 
     stream: str                      # PRNG stream of the members' initialisations
-    learner: str                     # "net", "student", "rf", "ntk"
+    learner: str                     # "net", "student", "rf", "ntk": a key of recipe.LEARNERS
     teacher: tuple | None = None     # (stage, rule of TEACHERS) whose train logits it learns
     wide: bool = False               # one model with L times the neurons / features (the sum)
     needs: tuple[str, ...] = ()      # stages that must be trained first

@@ -80,3 +80,18 @@ def test_verdict_says_holds_control_fails_when_only_the_control_fails():
         ["Theorem 3: does not hold (T3.single); control fails (students.bounded)"]
     assert verdicts(_result(theorem=False, control=False)) == \
         ["Theorem 3: holds, control fails (T3.teacher)"]
+
+
+def test_std_is_the_sample_std_over_models_in_both_arms():
+    from multiview.cifar.pipeline import summarize
+    from multiview.metrics import std_over_models
+
+    assert std_over_models([0.5, 0.7, 0.9]) == pytest.approx(0.2)          # ddof = 1
+    assert std_over_models(0.8) == 0.0 and std_over_models([0.8]) == 0.0   # one model
+    assert np.isnan(std_over_models([float("nan")]))                       # undefined stays so
+
+    class Data:
+        train_labels = test_labels = np.array([0, 1])
+    logits = np.array([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [1.0, 0.0]]])  # acc 1.0 and 0.5
+    assert summarize(logits, logits, Data())["std"]["test_acc"] == pytest.approx(
+        std_over_models([1.0, 0.5]))
