@@ -170,8 +170,9 @@ def _row(name: str, m: dict, ci: bool = False) -> str:
 
 
 def _limits(quantity: str) -> tuple[float, float]:
-    """What a quantity can take; a band's end there bounds nothing: accuracies and view shares
-    [0, 1], their differences [-1, 1], ratios of Λ/ϱ [0, ∞), shares of a gain theory.py's ±10."""
+    """What a quantity can take; a band's end there bounds nothing: accuracies and view
+    shares [0, 1], their differences [-1, 1], ratios of Λ/ϱ [0, ∞), shares of a gain ±10
+    (theory.py's stand-in for no bound)."""
     if "Λ" in quantity:
         return 0.0, math.inf
     if " - " in quantity:

@@ -435,7 +435,8 @@ def format_summary(summary: dict) -> str:
         text = _num(None if rec is None else rec["test_acc_single"], mw[m])
         if ci:
             lo_hi = ((rec or {}).get("ci") or {}).get("test_acc_single")
-            text += f"{'' if not lo_hi or None in lo_hi else f'[{lo_hi[0]:.2f},{lo_hi[1]:.2f}]':>13}"
+            interval = "" if not lo_hi or None in lo_hi else f"[{lo_hi[0]:.2f},{lo_hi[1]:.2f}]"
+            text += f"{interval:>13}"
         return text
     head = "".join(f"{f.split('.')[-1]:>{fw[f]}}" for f in fields) + "".join(
         f"{m:>{mw[m]}}" + (f"{'95% CI':>13}" if ci else "") for m in methods) + \
