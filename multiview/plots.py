@@ -717,8 +717,7 @@ def fig_phase_line(sweep: dict, x: str, fixed: dict | None = None):
             ok = np.isfinite(acc)
             ax.errorbar(pos[ok], acc[ok], yerr=err[:, ok], fmt="o-", color=colour, ms=3,
                         capsize=1.5, elinewidth=0.7, label=METHOD_LABEL.get(name, name))
-        if not numeric:
-            ax.set_xticks(pos, [_fmt(v) for v in xs])
+        ax.set_xticks(pos, [_fmt(v) for v in xs])      # the grid's values, as on a heat map
         ax.set_xlabel(_label(x))
         ax.set_ylabel("single-view test acc. (%)")
         ax.legend(loc="best")
@@ -743,6 +742,34 @@ def dose_labels(rows: list[dict], L: int) -> list[tuple[str, tuple[float, float]
                 name = "ensemble" if r["size"] == L and r["teacher"] != "single" else r["teacher"]
                 out.setdefault((round(xy[0], 3), round(xy[1], 3)), []).append(name)
     return [(" = ".join(names), xy) for xy, names in out.items()]
+
+
+def place_labels(ax, items: list[tuple[str, tuple[float, float]]]) -> list:
+    """Annotate points with SMALL-pt labels, each at the first of above / below / further
+    above / further below (below first near the top; beside the point near the left or right
+    edge) where its box (estimated from its length) meets no label placed before."""
+    scale = ax.figure.dpi / 72                                    # pixels per point
+    placed, out = [], []
+    x0, x1 = ax.get_xlim()
+    for text, xy in items:
+        px, py = ax.transData.transform(xy)
+        w, h = len(text) * 0.55 * SMALL * scale, 1.2 * SMALL * scale
+        frac = (xy[0] - x0) / (x1 - x0)
+        ha, left = (("left", px + 2 * scale) if frac < 0.25 else
+                    ("right", px - w) if frac > 0.75 else ("center", px - w / 2))
+        offsets = (4, -5 - 1.2 * SMALL, 5 + 1.2 * SMALL, -6 - 2.4 * SMALL)
+        y0, y1 = ax.get_ylim()
+        if (xy[1] - y0) / (y1 - y0) > 0.8:                        # near the top: below first
+            offsets = offsets[1::2] + offsets[0::2]
+        for dy in offsets:
+            box = (left, py + dy * scale, left + w, py + dy * scale + h)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                       for b in placed):
+                break
+        placed.append(box)
+        out.append(ax.annotate(text, xy, fontsize=SMALL, xytext=(2 if ha == "left" else 0, dy),
+                               textcoords="offset points", ha=ha, va="bottom"))
+    return out
 
 
 def fig_dose(records: list[dict]):
@@ -776,15 +803,8 @@ def fig_dose(records: list[dict]):
                 accuracy = True
                 axes[1].errorbar(x, acc, yerr=[_pct(r["std"]) for r in rows], capsize=1,
                                  elinewidth=0.5, **kw)
-        # the twin's label under its point, the others above, a close neighbour's under
-        last = None
-        for text, xy in dose_labels(records[0]["teachers"], records[0]["L"]):
-            up = text != "twin" and (last is None or abs(xy[0] - last) > 0.15)
-            last = xy[0] if up else last
-            ha = "left" if xy[0] < 0.3 else "right" if xy[0] > 0.7 else "center"
-            axes[0].annotate(text, xy, fontsize=SMALL, xytext=(2 if ha == "left" else 0,
-                                                               4 if up else -5),
-                             textcoords="offset points", ha=ha, va="bottom" if up else "top")
+        axes[0].set(xlim=(-0.05, 1.05), ylim=(-0.1, 1.12))
+        place_labels(axes[0], dose_labels(records[0]["teachers"], records[0]["L"]))
         base = _pct(records[0]["labels_alone"]["test_acc_single"])
         if accuracy and np.isfinite(base):
             axes[1].axhline(base, color=OKABE_ITO["grey"], lw=0.7, ls=":")
@@ -797,7 +817,7 @@ def fig_dose(records: list[dict]):
             axes[1].set_yticks([])
         axes[0].plot([0, 1], [0, 1], color=OKABE_ITO["grey"], lw=0.6, ls="--",
                      label="gains what the teacher knows")
-        axes[0].set(xlim=(-0.05, 1.05), ylim=(-0.1, 1.12), ylabel="share the student gained")
+        axes[0].set(ylabel="share the student gained")
         axes[1].set(xlim=(-0.05, 1.05), ylabel="single-view test acc. (%)")
         fig.supxlabel("share of the student's missing views that its teacher knows", y=-0.06,
                       fontsize=SMALL)

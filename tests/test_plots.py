@@ -387,3 +387,36 @@ def test_cli_plot_dose_with_mu_zero_and_without_teachers(tmp_path, capsys):
     assert main(["plot", "dose", "--in", str(tmp_path / "dose.json"), "--force"]) == 2
     err = capsys.readouterr().err
     assert "no teachers" in err and "Traceback" not in err
+
+
+def test_methods_and_fixed_draw_a_check_without_single_view_points(tmp_path):
+    # data.mu = 0: every single-view accuracy, its std and its interval are null
+    check = synthetic_check()
+    with_intervals(check["methods"])
+    for m in check["methods"].values():
+        m["test_acc_single"] = m["std"]["test_acc_single"] = m["ci"]["test_acc_single"] = None
+    check["predictions"] = theory.check(check["methods"], 5)
+    _written(plots.save(plots.fig_methods(check), tmp_path, "methods"))
+    _written(plots.save(plots.fig_fixed(check), tmp_path, "fixed"))
+
+
+def test_phase_teacher_with_nulls_and_a_slice():
+    sweep = sweep_of({"data.k": [5, 8], "distill.objective": ["theorem", "logits"],
+                      "data.mu": [0.0, 0.1]}, methods=("single", "ensemble", "kd", "kd_twin"),
+                     acc=lambda g: None if g["data.mu"] == 0 else 0.6)
+    with pytest.raises(ConfigError, match="single-view"):
+        plots.fig_phase_teacher(sweep, "data.k", "distill.objective")      # mu = 0 first
+    fig = plots.fig_phase_teacher(sweep, "data.k", "distill.objective", {"data.mu": "0.1"})
+    assert "mu=0.1" in fig.texts[-1].get_text() and "outlined" not in fig.texts[-1].get_text()
+
+
+def test_dose_labels_do_not_overlap_when_drawn():
+    # the shape a tiny dose gives: every student gained everything, teachers close together
+    rec = dose_record(L=4)
+    for r, known in zip(rec["teachers"], (0.0, 0.33, 0.38, 0.44)):
+        r["share_known"], r["share_gained"] = known, 1.0
+    fig = plots.fig_dose([rec])
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in fig.axes[0].texts]
+    assert len(boxes) == 3
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
