@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import textwrap
 import time
 
 import jax
@@ -144,16 +146,86 @@ def dark_knowledge(teacher_logits, train: Dataset, cfg: Config) -> dict:
     return out
 
 
-def _row(name: str, m: dict) -> str:
-    def num(v, width, fmt=".3f"):
-        return f"{'n/a' if v is None else format(v, fmt):>{width}}"
+WIDTH = 100          # the printed block fits a 100-column terminal and a Jupyter cell
+TWINS = ("kd_twin", "self_distill_twin")
+
+
+def _num(v, width: int, fmt: str = ".3f") -> str:
+    return f"{'n/a' if v is None else format(v, fmt):>{width}}"
+
+
+def _interval(ci) -> str:
+    """A [lo, hi] interval as text; '-' where it is undefined (fewer than 2 values)."""
+    return "-" if not ci or None in ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _has_ci(methods: dict) -> bool:
+    return any("ci" in m for m in methods.values())
+
+
+def _row(name: str, m: dict, ci: bool = False) -> str:
+    """One method's line: accuracies, std and (ci) 95 % interval of single-view accuracy,
+    views none/one/both, median Λ/ϱ."""
     v = m["views"]
-    views = (f"{v['none']:>8.2f}{v['one']:>7.2f}{v['both']:>7.2f}" if v["none"] is not None
-             else f"{'-':>8}{'-':>7}{'-':>7}")
-    return (f"{name:<20}{num(m['train_acc'], 7)}{num(m['test_acc'], 7)}"
-            f"{num(m['test_acc_multi'], 7)}{num(m['test_acc_single'], 8)}"
-            f"{num(m['std']['test_acc_single'], 9)}{views}"
-            f"{num(m.get('lam_over_varrho'), 8, '.3g')}")
+    views = ("".join(f"{v[k]:>6.2f}" for k in ("none", "one", "both")) if v["none"] is not None
+             else f"{'-':>6}" * 3)
+    interval = f"{_interval((m.get('ci') or {}).get('test_acc_single')):>16}" if ci else ""
+    return (f"{name:<18}{_num(m['train_acc'], 6)}{_num(m['test_acc'], 6)}"
+            f"{_num(m['test_acc_multi'], 6)}{_num(m['test_acc_single'], 7)}"
+            f"{_num(m['std']['test_acc_single'], 7)}{interval}{views}"
+            f"{_num(m.get('lam_over_varrho'), 10, '.3g')}")
+
+
+def _limits(quantity: str) -> tuple[float, float]:
+    """What a quantity can take; a band's end there bounds nothing: accuracies and view
+    shares [0, 1], their differences [-1, 1], ratios of Λ/ϱ [0, ∞), shares of a gain ±10
+    (theory.py's stand-in for no bound)."""
+    if "Λ" in quantity:
+        return 0.0, math.inf
+    if " - " in quantity:
+        return -1.0, 1.0
+    if quantity.endswith("acc") or "acc_" in quantity or quantity.startswith("views."):
+        return 0.0, 1.0
+    return -10.0, 10.0
+
+
+def _bound(b: float) -> str:
+    """A band's end with the digits it needs to decide (1e-9 is '0' to no number of digits)."""
+    if b == int(b) and abs(b) >= 10:
+        return str(int(b))
+    return f"{b:.2f}" if abs(b - round(b, 2)) < 1e-12 else f"{b:.3g}"
+
+
+def _expected(lo, hi, quantity: str) -> str:
+    """A band as it decides: '[a, b]', '≥ a' / '≤ b' where the other end bounds nothing, and
+    '> 0' / '< 0' for a strict sign (an end within 1e-6 of 0)."""
+    lim_lo, lim_hi = _limits(quantity)
+    open_lo = lo is None or not math.isfinite(lo) or lo <= lim_lo
+    open_hi = hi is None or not math.isfinite(hi) or hi >= lim_hi
+    strict_lo = not open_lo and 0 < lo < 1e-6
+    strict_hi = not open_hi and -1e-6 < hi < 0
+    if open_lo and open_hi:
+        return "any"
+    if open_hi:
+        return "> 0" if strict_lo else f"≥ {_bound(lo)}"
+    if open_lo:
+        return "< 0" if strict_hi else f"≤ {_bound(hi)}"
+    return f"[{_bound(lo)}, {_bound(hi)}]"
+
+
+def _measured(v) -> str:
+    if v is None:
+        return "n/a"
+    if 0 < abs(v) < 5e-4:         # 0.000 would hide which side of a '> 0' band it is on
+        return f"{v:.1e}"
+    return f"{v:.3f}" if abs(v) < 1000 else f"{v:.4g}"
+
+
+def _prediction_row(p: dict) -> str:
+    lo, hi = p["expected"]
+    holds = {True: "yes", False: "NO", None: "n/a"}[p["holds"]]
+    return (f"{p['id']:<17}{p['method']:<18}{p['quantity']:<37}{_measured(p['measured']):>8}"
+            f"  {_expected(lo, hi, p['quantity']):<13} {holds}")
 
 
 def _theorem(p: dict) -> str:
@@ -188,31 +260,52 @@ def verdicts(result: dict) -> list[str]:
     return out
 
 
+def _notes(result: dict) -> list[str]:
+    """The footnotes of the methods block that apply to what was run, wrapped to WIDTH."""
+    methods = result["methods"]
+    notes = []
+    if any(n in methods for n in TWINS):
+        notes.append("kd_twin / self_distill_twin: each student distilled from its twin, its "
+                     "own initialisation trained on labels alone: the control of kd / "
+                     "self_distill.")
+    if result.get("diagnostics", {}).get("labels_alone") is not None:
+        notes.append("labels_alone: the students' initialisations trained like single.")
+    if _has_ci(methods):
+        kinds = sorted({m["ci_kind"] for m in methods.values() if m.get("ci_kind")})
+        how = {"t": "t-interval", "bootstrap": "bootstrap"}
+        notes.append("95% CI single: confidence interval of the mean single-view test "
+                     f"accuracy over the {len(result.get('seeds', [])) or 'L'} models"
+                     + (f" ({', '.join(how.get(k, k) for k in kinds)})" if kinds else "")
+                     + "; '-' where it is undefined (an ensemble is one model).")
+    return [line for n in notes for line in textwrap.wrap(n, WIDTH, subsequent_indent="  ")]
+
+
 def format_table(result: dict) -> str:
-    """Readable terminal table: each method with its control beside it, the students' paired
-    baseline, then the predictions and one verdict line per theorem with a control."""
-    lines = []
-    head = (f"{'method':<20}{'train':>7}{'test':>7}{'multi':>7}{'single':>8}{'± single':>9}"
-            f"{'views none/one/both':>22}{'Λ/ϱ':>8}")
-    lines += [head, "-" * len(head)]
+    """Readable terminal table (at most WIDTH columns): each method with its control beside
+    it, the students' paired baseline, then the predictions and one verdict line per theorem
+    with a control."""
+    ci = _has_ci(result["methods"])
+    head = (f"{'method':<18}{'train':>6}{'test':>6}{'multi':>6}{'single':>7}{'± std':>7}"
+            + (f"{'95% CI single':>16}" if ci else "")
+            + f"{'none':>6}{'one':>6}{'both':>6}{'Λ/ϱ':>10}")
+    views_at = 50 + (16 if ci else 0)        # where the none/one/both columns start
+    lines = [f"{'':<{views_at}}{'views learned':^18}".rstrip(), head, "-" * len(head)]
     alone = result.get("diagnostics", {}).get("labels_alone")
     for name, m in result["methods"].items():
-        lines.append(_row(name, m))
+        lines.append(_row(name, m, ci))
         if name == "single" and alone is not None:
-            lines.append(_row("  labels_alone", alone))
-    lines.append("(kd_twin / self_distill_twin: each student distilled from its twin, its own "
-                 "initialisation trained on labels alone: the control of kd / self_distill; "
-                 "labels_alone: the students' initialisations trained like single)")
+            lines.append(_row("  labels_alone", alone, ci))
+    lines += _notes(result)
     lines.append("")
-    head = f"{'prediction':<18}{'source':<24}{'method':<18}{'quantity':<32}{'measured':>9}" \
-           f"{'expected':>15}  holds"
+    head = (f"{'prediction':<17}{'method':<18}{'quantity':<37}{'measured':>8} "
+            f"{'expected':<13} holds")
     lines += [head, "-" * len(head)]
-    for p in result["predictions"]:
-        lo, hi = p["expected"]
-        measured = "n/a" if p["measured"] is None else f"{p['measured']:.3f}"
-        holds = {True: "yes", False: "NO", None: "n/a"}[p["holds"]]
-        lines.append(f"{p['id']:<18}{p['source']:<24}{p['method']:<18}{p['quantity']:<32}"
-                     f"{measured:>9}{f'[{lo:.2f}, {hi:.2f}]':>15}  {holds}")
+    lines += [_prediction_row(p) for p in result["predictions"]]
+    controls = [p["id"] for p in result["predictions"] if p.get("control")]
+    if controls:
+        lines += textwrap.wrap("controls (a claim holds for the right reason only where its "
+                               f"control holds too): {', '.join(controls)}", WIDTH,
+                               subsequent_indent="  ")
     v = verdicts(result)
     if v:
         lines += [""] + v

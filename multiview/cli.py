@@ -259,7 +259,8 @@ def cmd_plot(args) -> int:
     """`multiview plot`: draw one figure, print the files written."""
     from .plots import plot
 
-    for path in plot(args.kind, args.inp, args.out, args.name, args.x, args.y, args.force):
+    for path in plot(args.kind, args.inp, args.out, args.name, args.x, args.y, args.force,
+                     args.fix):
         print(path)
     return 0
 
@@ -324,6 +325,8 @@ def _plot_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="file name without extension (default: from the kind)")
     p.add_argument("--x", help="phase: grid field on the x axis (default: the first)")
     p.add_argument("--y", help="phase: grid field on the y axis (default: the second)")
+    p.add_argument("--fix", action="append", metavar="FIELD=VALUE", help="phase: the value of "
+                   "a grid field off the axes (repeatable; default: each field's first value)")
 
 
 def _bench_arguments(p: argparse.ArgumentParser) -> None:

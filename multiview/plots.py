@@ -41,8 +41,9 @@ FIELD_LABEL = {"data.mu": r"$\mu$ (single-view fraction)", "model.sigma0": r"$\s
                "data.mu_train": r"$\mu_{train}$ (single-view, training)",
                "data.z_off_multi": r"$Z$ off-class (multi-view)", "data.k": r"$k$ (classes)",
                "distill.objective": "distillation objective"}
+SMALL = 7             # pt: cell values, notes, annotations, legends (labels and titles: 8)
 STYLE = {
-    "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 6.5,
+    "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": SMALL,
     "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.linewidth": 0.6,
     "xtick.major.width": 0.6, "ytick.major.width": 0.6, "xtick.major.size": 2.5,
     "ytick.major.size": 2.5, "lines.linewidth": 1.2, "lines.markersize": 3.5,
@@ -124,7 +125,7 @@ def fig_views(arrays: dict, seeds: int = 4):
                     ax.axis("off")
                     ax.text(0.05, 0.5, "all {} seeds:\nboth {:.0%}\none {:.0%}\nnone {:.0%}".format(
                         L, np.mean(counts == 2), np.mean(counts == 1), np.mean(counts == 0)),
-                        transform=ax.transAxes, va="center", fontsize=6.5)
+                        transform=ax.transAxes, va="center", fontsize=SMALL)
                     continue
                 a, title = panels[c]
                 im = ax.imshow(np.clip(a, 0, vmax), cmap="cividis", vmin=0, vmax=vmax,
@@ -136,7 +137,7 @@ def fig_views(arrays: dict, seeds: int = 4):
                 ax.tick_params(length=0, pad=1.5)
                 for s in ax.spines.values():
                     s.set_visible(False)
-                ax.set_title(title, fontsize=6.5, pad=2)
+                ax.set_title(title, fontsize=SMALL, pad=2)
             axes[r, 0].set_ylabel(f"{label}\nclass", fontsize=7)
         for ax in axes[-1, :seeds]:
             ax.set_xlabel("view", fontsize=7, labelpad=1)
@@ -146,8 +147,8 @@ def fig_views(arrays: dict, seeds: int = 4):
         cb = fig.colorbar(im, ax=axes, orientation="horizontal", location="bottom",
                           fraction=0.1 / grid_h, pad=0.42 / grid_h, shrink=0.7, aspect=30)
         cb.set_label(r"$\Lambda_{i,\ell}/\varrho$ at the end of training (capped at 2); "
-                     rf"dot: view learned ($\Lambda \geq {thr:g}\,\varrho$)", fontsize=6.5)
-        cb.ax.tick_params(labelsize=6)
+                     rf"dot: view learned ($\Lambda \geq {thr:g}\,\varrho$)", fontsize=SMALL)
+        cb.ax.tick_params(labelsize=SMALL)
     return fig
 
 
@@ -283,9 +284,45 @@ def prediction_bands(check: dict) -> dict[tuple[str, str], tuple[float, float, s
     return out
 
 
+def _has_ci(records) -> bool:
+    return any("ci" in m for m in records)
+
+
+def error_bars(record: dict, q: str, ci: bool) -> tuple[float, float]:
+    """(below, above) the mean in percent: the 95 % CI of `q` where the results carry
+    intervals (0 where it is undefined: one model), else ± std."""
+    mean = _pct(record[q])
+    if ci:
+        lo_hi = (record.get("ci") or {}).get(q)
+        if not lo_hi or None in lo_hi or not np.isfinite(mean):
+            return 0.0, 0.0
+        return max(0.0, mean - 100 * lo_hi[0]), max(0.0, 100 * lo_hi[1] - mean)
+    sd = _pct(record["std"][q])
+    return sd, sd
+
+
+def _ci_kind(records) -> str:
+    kinds = sorted({m["ci_kind"] for m in records if m.get("ci_kind")})
+    names = {"t": "t-interval", "bootstrap": "bootstrap"}
+    return f" ({', '.join(names.get(k, k) for k in kinds)})" if kinds else ""
+
+
+def tick_labels(fig, ax, labels: list[str]) -> float:
+    """Category labels under the x axis, rotated just enough that neighbours cannot touch:
+    anchored at their tick, parallel labels lie (tick spacing) * sin(angle) apart, at least
+    1.6 font sizes. Returns the angle."""
+    spacing = ax.get_position().width * fig.get_figwidth() * 72 / max(1, len(labels))
+    longest = max((len(t) for t in labels), default=0) * 0.55 * SMALL      # points, roughly
+    angle = 0.0 if longest + 2 <= spacing else next(
+        (a for a in (30.0, 45.0, 60.0) if spacing * np.sin(np.radians(a)) >= 1.6 * SMALL), 90.0)
+    ax.set_xticks(range(len(labels)), labels, fontsize=SMALL, rotation=angle,
+                  ha="right" if angle else "center", rotation_mode="anchor")
+    return angle
+
+
 def fig_methods(check: dict, methods: list[str] | None = None):
-    """Train / multi-view / single-view test accuracy per method (± std over seeds) with the
-    theorems' predicted bands (hatched boxes)."""
+    """Train / multi-view / single-view test accuracy per method (error bars: 95 % CI over
+    seeds where check.json has them, else ± std) with the theorems' predicted bands (hatched)."""
     import matplotlib.pyplot as plt
 
     names = [m for m in (methods or METHOD_LABEL) if m in check["methods"]]
@@ -294,13 +331,15 @@ def fig_methods(check: dict, methods: list[str] | None = None):
                           f"({', '.join(METHOD_LABEL)})")
     bands = prediction_bands(check)
     L = len(check["seeds"])
+    records = [check["methods"][n] for n in names]
+    ci = _has_ci(records)
     width = 0.26
     with paper_style():
-        fig, ax = plt.subplots(figsize=(WIDTH, 2.1))
+        fig, ax = plt.subplots(figsize=(WIDTH, 2.3))
         for j, (q, label, colour) in enumerate(QUANTITIES):
             xs = np.arange(len(names)) + (j - 1) * width
-            vals = [_pct(check["methods"][n][q]) for n in names]
-            errs = [_pct(check["methods"][n]["std"][q]) for n in names]
+            vals = [_pct(m[q]) for m in records]
+            errs = np.array([error_bars(m, q, ci) for m in records]).T
             ax.bar(xs, vals, width * 0.92, color=colour, label=label, zorder=2)
             ax.errorbar(xs, vals, yerr=errs, fmt="none", ecolor="black", elinewidth=0.6,
                         capsize=1.2, zorder=3)
@@ -312,16 +351,16 @@ def fig_methods(check: dict, methods: list[str] | None = None):
                                                edgecolor="black", zorder=4))
         ax.add_patch(plt.Rectangle((0, 0), 0, 0, fill=False, hatch="/////", lw=0.5,
                                    label="predicted band"))
-        ax.set_xticks(range(len(names)), [METHOD_LABEL[n] for n in names], rotation=25,
-                      ha="right")
+        tick_labels(fig, ax, [METHOD_LABEL[n] for n in names])
         ax.set_ylabel("accuracy (%)")
         # the axis starts below every bar and every predicted band drawn (no band is cut)
-        lows = [_pct(check["methods"][n]["test_acc_single"]) for n in names]
+        lows = [_pct(m["test_acc_single"]) for m in records]
         lows += [100 * lo for (n, _), (lo, _, _) in bands.items() if n in names]
         lo = np.nanmin(lows) if not np.all(np.isnan(lows)) else 0.0
         ax.set_ylim(max(0, 10 * np.floor((lo - 5) / 10)), 103)
+        bars = (f"95% CI over seeds{_ci_kind(records)}" if ci else "std over seeds")
         leg = ax.legend(ncol=2, loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.1,
-                        title=f"{L} seeds; error bars: std over seeds", title_fontsize=6)
+                        title=f"{L} seeds; error bars: {bars}", title_fontsize=SMALL)
         leg._legend_box.align = "left"
     return fig
 
@@ -382,37 +421,93 @@ def fig_fixed(check: dict):
 
 # --- phase diagrams ---------------------------------------------------------------------
 
+def _num(v) -> float:
+    """A stored number, nan for null (an undefined accuracy: mu = 0 has no single-view point)."""
+    return np.nan if v is None else float(v)
+
+
+def _same(a, b) -> bool:
+    """A grid value equals a value given as text on the command line (or as itself)."""
+    if a == b or str(a) == str(b) or _fmt(a) == str(b):
+        return True
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
+
+
+def slice_of(sweep: dict, axes: list[str], fixed: dict | None = None, what: str = "plot phase"
+             ) -> dict:
+    """The values of the grid fields not on an axis: `fixed` (FIELD -> value, a value of the
+    grid, given as itself or as text), else each field's first value."""
+    grid = sweep["grid"]
+    fixed = dict(fixed or {})
+    for f, v in fixed.items():
+        if f not in grid or f in axes:
+            others = [g for g in grid if g not in axes]
+            raise ConfigError(f"{what}: --fix {f}: not a grid field off the axes (allowed: "
+                              f"{', '.join(others) or 'none'})")
+        match = [g for g in grid[f] if _same(g, v)]
+        if not match:
+            raise ConfigError(f"{what}: --fix {f}={v}: not a value of the grid (allowed: "
+                              f"{', '.join(_fmt(g) for g in grid[f])})")
+        fixed[f] = match[0]
+    return {f: vals[0] for f, vals in grid.items() if f not in axes} | fixed
+
+
+def _points(sweep: dict, what: str) -> list[dict]:
+    if not sweep.get("points"):
+        failed = len(sweep.get("failed", []))
+        raise ConfigError(f"{what}: the sweep has no finished point to draw"
+                          + (f" ({failed} failed)" if failed else ""))
+    return sweep["points"]
+
+
+def _crosses(ci, band) -> bool:
+    """Whether an interval [a, b] straddles an end of a band [lo, hi]."""
+    if not ci or None in ci or not band:
+        return False
+    return any(ci[0] < end < ci[1] for end in band)
+
+
 def phase_grid(sweep: dict, x: str, y: str, fixed: dict | None = None):
     """Arrays [ny, nx] of the sweep's points over fields x and y (other grid fields at `fixed`,
-    default: their first value): single model's and ensemble's single-view test accuracy,
-    the ensemble gain, and whether the Theorem 1-2 bands hold."""
+    default: their first value): each method's single-view test accuracy (`acc`), the single
+    model's ("single", nan where not run) and the ensemble's, the ensemble gain, whether the
+    Theorem 1-2 bands hold, and whether single's 95 % CI crosses the T1.single band."""
     grid = sweep["grid"]
     for f in (x, y):
         if f not in grid:
             raise ConfigError(f"plot phase: {f!r} is not a field of the sweep's grid "
                               f"({', '.join(grid)})")
-    fixed = {f: v[0] for f, v in grid.items() if f not in (x, y)} | (fixed or {})
+    fixed = slice_of(sweep, [x, y], fixed)
     xs, ys = grid[x], grid[y]
     shape = (len(ys), len(xs))
+    acc = {m: np.full(shape, np.nan) for m in sweep.get("methods", [])}
     out = {k: np.full(shape, np.nan) for k in ("single", "single_std", "ensemble", "gain")}
-    out["regime"] = np.zeros(shape, bool)
-    out["found"] = np.zeros(shape, bool)
-    for p in sweep["points"]:
+    out |= {k: np.zeros(shape, bool) for k in ("regime", "found", "crosses")}
+    for p in _points(sweep, "plot phase"):
         g = p["grid"]
         if any(g[f] != v for f, v in fixed.items()):
             continue
         i, j = ys.index(g[y]), xs.index(g[x])
         m = p["methods"]
         out["found"][i, j] = True
-        num = lambda v: np.nan if v is None else v  # noqa: E731  (null: undefined)
-        out["single"][i, j] = num(m["single"]["test_acc_single"])
-        out["single_std"][i, j] = num(m["single"]["std"]["test_acc_single"])
+        for name, rec in m.items():
+            acc.setdefault(name, np.full(shape, np.nan))[i, j] = _num(rec["test_acc_single"])
+        if "single" in m:
+            out["single"][i, j] = _num(m["single"]["test_acc_single"])
+            out["single_std"][i, j] = _num(m["single"]["std"]["test_acc_single"])
+            band = next((q["expected"] for q in p["predictions"] if q["id"] == "T1.single"), None)
+            out["crosses"][i, j] = _crosses((m["single"].get("ci") or {}).get("test_acc_single"),
+                                            band)
         if "ensemble" in m:
-            out["ensemble"][i, j] = num(m["ensemble"]["test_acc_single"])
+            out["ensemble"][i, j] = _num(m["ensemble"]["test_acc_single"])
             out["gain"][i, j] = out["ensemble"][i, j] - out["single"][i, j]
-        out["regime"][i, j] = all(q["holds"] is True for q in p["predictions"]
-                                  if q["id"].split(".")[0] in ("T1", "T2"))
-    return xs, ys, out, fixed
+        bands = [q["holds"] for q in p["predictions"] if q["id"].split(".")[0] in ("T1", "T2")]
+        out["regime"][i, j] = bool(bands) and all(h is True for h in bands)
+    out["acc"] = acc
+    return xs, ys, out, {f: v for f, v in fixed.items()}
 
 
 def _outline(ax, mask, **kw):
@@ -457,148 +552,328 @@ def _heat_axes(fig, ax, im, outlined, xs, ys, first: bool, title: str) -> None:
         s.set_visible(False)
     cb = fig.colorbar(im, ax=ax, orientation="horizontal", location="top", pad=0.03,
                       fraction=0.07, aspect=22)
-    cb.ax.tick_params(labelsize=5.5, length=1.5, pad=1)
-    cb.set_label(title, fontsize=6.5, labelpad=2)
+    from matplotlib.ticker import MaxNLocator
+
+    cb.ax.xaxis.set_major_locator(MaxNLocator(nbins=3))   # at 7 pt more would touch
+    cb.ax.tick_params(labelsize=SMALL, length=1.5, pad=1)
+    cb.set_label(title, fontsize=SMALL, labelpad=2)
     cb.outline.set_linewidth(0.4)
 
 
-def fig_phase(sweep: dict, x: str, y: str, fixed: dict | None = None):
-    """Two heat maps over (x, y): the single model's single-view test accuracy and the
-    ensemble's gain on single-view points; the cells where every Theorem 1-2 band holds are
-    outlined."""
+def _cell_values(ax, im, vals, found, fmt: str = ".0f") -> None:
+    """Each cell's value (dark text on light cells), '–' where there is none."""
+    for i in range(vals.shape[0]):
+        for j in range(vals.shape[1]):
+            v = vals[i, j]
+            if found[i, j] and np.isfinite(v):
+                rgba = im.cmap(im.norm(v))
+                light = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] > 0.55
+                ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=SMALL,
+                        color="black" if light else "white")
+            else:
+                ax.text(j, i, "–", ha="center", va="center", fontsize=SMALL)
+
+
+def _hatch(ax, mask) -> None:
+    """Hatch the cells where mask is True (cells at integer positions)."""
     import matplotlib.pyplot as plt
 
-    xs, ys, g, fixed = phase_grid(sweep, x, y, fixed)
-    L = sweep["seeds"]
+    for i, j in zip(*np.nonzero(mask)):
+        ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="////",
+                                   lw=0, edgecolor=(0, 0, 0, 0.5), zorder=2))
+
+
+def _note(parts: list[str], width: int = 60) -> str:
+    """A figure's note: its parts joined by '; ', broken into lines of about `width` characters
+    (the figure's width at SMALL pt)."""
+    lines = [""]
+    for part in parts:
+        joined = f"{lines[-1]}; {part}" if lines[-1] else part
+        if len(joined) <= width or not lines[-1]:
+            lines[-1] = joined
+        else:
+            lines[-1] += ";"
+            lines.append(part)
+    return "\n".join(lines)
+
+
+def _slice_note(fixed: dict) -> str:
+    return ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in fixed.items())
+
+
+def _gain_norm(gain):
+    """A colour scale for a gain: sequential when it keeps its sign, diverging at 0 else."""
     from matplotlib.colors import Normalize, TwoSlopeNorm
 
+    lo, hi = float(np.nanmin(gain)), float(np.nanmax(gain))
+    a, b = _span(gain)
+    pad = (b - a) / 4             # the smallest gain tinted, not white like an empty cell
+    return (("Purples", Normalize(a - pad, b)) if lo >= 0 else
+            ("Oranges_r", Normalize(a, b + pad)) if hi <= 0 else
+            ("PuOr", TwoSlopeNorm(0.0, lo, hi)))
+
+
+def fig_phase(sweep: dict, x: str, y: str | None, fixed: dict | None = None):
+    """Two heat maps over (x, y): the single model's single-view test accuracy and the
+    ensemble's gain on single-view points (a method's accuracy in their place where single or
+    ensemble was not run); outlined: every Theorem 1-2 band holds; hatched: single's 95 % CI
+    crosses the T1.single band. A one-field sweep (y None) is drawn as lines."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize
+
+    if y is None:
+        return fig_phase_line(sweep, x, fixed)
+    xs, ys, g, fixed = phase_grid(sweep, x, y, fixed)
+    L = sweep["seeds"]
     # colour scales span the values drawn (fixed 0-100 and ±max scales left the cells nearly
     # one colour): sequential over [min, max] rounded to 5, diverging at 0 only when the
     # gain changes sign
-    panels = [("single", "single model, single-view\ntest accuracy (%)", "cividis",
-               Normalize(*_span(100 * g["single"])))]
+    drawn = {m: a for m, a in g["acc"].items() if np.isfinite(a).any()}
+
+    def accuracy(name):
+        title = "single model" if name == "single" else METHOD_LABEL.get(name, name)
+        return (100 * drawn[name], f"{title}, single-view\ntest accuracy (%)", "cividis",
+                Normalize(*_span(100 * drawn[name])))
+    first = "single" if "single" in drawn else next(iter(drawn), None)
+    if first is None:
+        raise ConfigError(f"plot phase: no point of the slice {_slice_note(fixed) or 'drawn'} "
+                          "has a single-view test accuracy (mu = 0 has no single-view point)")
+    panels = [accuracy(first)]
     gain = 100 * g["gain"]
-    if not np.all(np.isnan(gain)):
-        lo, hi = float(np.nanmin(gain)), float(np.nanmax(gain))
-        a, b = _span(gain)
-        pad = (b - a) / 4             # the smallest gain tinted, not white like an empty cell
-        cmap, norm = (("Purples", Normalize(a - pad, b)) if lo >= 0 else
-                      ("Oranges_r", Normalize(a, b + pad)) if hi <= 0 else
-                      ("PuOr", TwoSlopeNorm(0.0, lo, hi)))
-        panels.append(("gain", "ensemble gain on single-view\ntest points (% points)", cmap,
-                       norm))
+    second = next((m for m in drawn if m != first), None)
+    if np.isfinite(gain).any():
+        panels.append((gain, "ensemble gain on single-view\ntest points (% points)",
+                       *_gain_norm(gain)))
+    elif second is not None:             # no gain to draw: a second method's accuracy
+        panels.append(accuracy(second))
+    crosses = g["crosses"] if first == "single" else np.zeros_like(g["crosses"])
     with paper_style():
-        fig, axes = plt.subplots(1, len(panels), figsize=(WIDTH, 1.95), squeeze=False,
+        fig, axes = plt.subplots(1, len(panels), figsize=(WIDTH, 2.1), squeeze=False,
                                  gridspec_kw={"wspace": 0.12})
         axes = axes[0]
-        for c, (ax, (key, title, cmap, norm)) in enumerate(zip(axes, panels)):
-            vals = 100 * g[key]
+        for c, (ax, (vals, title, cmap, norm)) in enumerate(zip(axes, panels)):
             im = ax.imshow(vals, origin="lower", cmap=cmap, norm=norm, aspect="auto")
-            for i in range(len(ys)):
-                for j in range(len(xs)):
-                    if g["found"][i, j] and np.isfinite(vals[i, j]):
-                        v = vals[i, j]
-                        rgba = im.cmap(im.norm(v))
-                        light = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] > 0.55
-                        ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=5.5,
-                                color="black" if light else "white")
-                    else:
-                        ax.text(j, i, "–", ha="center", va="center", fontsize=6)
+            if c == 0 and first == "single":
+                _hatch(ax, crosses)
+            _cell_values(ax, im, vals, g["found"])
             _heat_axes(fig, ax, im, g["regime"], xs, ys, c == 0, title)
         axes[0].set_ylabel(_label(y))
         fig.supxlabel(_label(x), y=-0.02, fontsize=8)
-        note = f"{L} seeds per cell; outlined: Theorem 1–2 bands hold"
+        notes = [f"{L} seeds per cell"]
+        if g["regime"].any():
+            notes.append("outlined: Theorem 1–2 bands hold")
+        if crosses.any():
+            notes.append("hatched: single's 95% CI crosses its band")
         if fixed:
-            note += "; " + ", ".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in fixed.items())
-        fig.text(0.5, -0.1, note, ha="center", va="top", fontsize=6)
+            notes.append(_slice_note(fixed))
+        fig.text(0.5, -0.1, _note(notes), ha="center", va="top", fontsize=SMALL)
+    return fig
+
+
+def phase_line(sweep: dict, x: str, fixed: dict | None = None) -> dict:
+    """Per method, over the values of field x (other fields at `fixed`): single-view test
+    accuracy and its error bars in percent (95 % CI where the sweep has one, else ± std)."""
+    grid = sweep["grid"]
+    if x not in grid:
+        raise ConfigError(f"plot phase: {x!r} is not a field of the sweep's grid "
+                          f"({', '.join(grid)})")
+    fixed = slice_of(sweep, [x], fixed)
+    xs = grid[x]
+    points = [p for p in _points(sweep, "plot phase")
+              if all(p["grid"][f] == v for f, v in fixed.items())]
+    ci = _has_ci(m for p in points for m in p["methods"].values())
+    out = {}
+    for name in sweep.get("methods") or list(points[0]["methods"]):
+        acc = np.full(len(xs), np.nan)
+        err = np.zeros((2, len(xs)))
+        for p in points:
+            rec = p["methods"].get(name)
+            if rec is None:
+                continue
+            j = xs.index(p["grid"][x])
+            acc[j] = _pct(rec["test_acc_single"])
+            err[:, j] = error_bars(rec, "test_acc_single", ci)
+        if np.isfinite(acc).any():
+            out[name] = (acc, err)
+    return {"x": xs, "methods": out, "ci": ci, "fixed": fixed}
+
+
+def fig_phase_line(sweep: dict, x: str, fixed: dict | None = None):
+    """A one-field sweep: each method's single-view test accuracy against the field, with
+    error bars (95 % CI over seeds where the sweep has them, else ± std)."""
+    import matplotlib.pyplot as plt
+
+    line = phase_line(sweep, x, fixed)
+    if not line["methods"]:
+        raise ConfigError("plot phase: no point of the sweep has a single-view test accuracy "
+                          "(mu = 0 has no single-view test point)")
+    xs = line["x"]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in xs)
+    pos = np.asarray(xs, float) if numeric else np.arange(len(xs))
+    with paper_style():
+        fig, ax = plt.subplots(figsize=(WIDTH, 2.0))
+        for i, (name, (acc, err)) in enumerate(line["methods"].items()):
+            colour = METHOD_COLOR.get(name, list(OKABE_ITO.values())[i % len(OKABE_ITO)])
+            ok = np.isfinite(acc)
+            ax.errorbar(pos[ok], acc[ok], yerr=err[:, ok], fmt="o-", color=colour, ms=3,
+                        capsize=1.5, elinewidth=0.7, label=METHOD_LABEL.get(name, name))
+        ax.set_xticks(pos, [_fmt(v) for v in xs])      # the grid's values, as on a heat map
+        ax.set_xlabel(_label(x))
+        ax.set_ylabel("single-view test acc. (%)")
+        ax.legend(loc="best")
+        bars = "95% CI over seeds" if line["ci"] else "std over seeds"
+        note = f"{sweep['seeds']} seeds per point; error bars: {bars}"
+        if line["fixed"]:
+            note += "; " + _slice_note(line["fixed"])
+        fig.text(0.5, -0.1, note, ha="center", va="top", fontsize=SMALL)
     return fig
 
 
 # --- teacher dependence ------------------------------------------------------------------
 
+def dose_labels(rows: list[dict], L: int) -> list[tuple[str, tuple[float, float]]]:
+    """The named teachers of a dose record (twin, single, the full ensemble) at their points of
+    (share known, share gained); teachers at one point share one label ("single = ensemble")."""
+    out: dict[tuple, list[str]] = {}
+    for r in rows:
+        if r["teacher"] in ("twin", "single") or r["size"] == L:
+            xy = (_num(r["share_known"]), _num(r["share_gained"]))
+            if np.isfinite(xy).all():
+                name = "ensemble" if r["size"] == L and r["teacher"] != "single" else r["teacher"]
+                out.setdefault((round(xy[0], 3), round(xy[1], 3)), []).append(name)
+    return [(" = ".join(names), xy) for xy, names in out.items()]
+
+
+def place_labels(ax, items: list[tuple[str, tuple[float, float]]]) -> list:
+    """Annotate points with SMALL-pt labels, each at the first of above / below / further
+    above / further below (below first near the top; beside the point near the left or right
+    edge) where its box (estimated from its length) meets no label placed before."""
+    scale = ax.figure.dpi / 72                                    # pixels per point
+    placed, out = [], []
+    x0, x1 = ax.get_xlim()
+    for text, xy in items:
+        px, py = ax.transData.transform(xy)
+        w, h = len(text) * 0.55 * SMALL * scale, 1.2 * SMALL * scale
+        frac = (xy[0] - x0) / (x1 - x0)
+        ha, left = (("left", px + 2 * scale) if frac < 0.25 else
+                    ("right", px - w) if frac > 0.75 else ("center", px - w / 2))
+        offsets = (4, -5 - 1.2 * SMALL, 5 + 1.2 * SMALL, -6 - 2.4 * SMALL)
+        y0, y1 = ax.get_ylim()
+        if (xy[1] - y0) / (y1 - y0) > 0.8:                        # near the top: below first
+            offsets = offsets[1::2] + offsets[0::2]
+        for dy in offsets:
+            box = (left, py + dy * scale, left + w, py + dy * scale + h)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                       for b in placed):
+                break
+        placed.append(box)
+        out.append(ax.annotate(text, xy, fontsize=SMALL, xytext=(2 if ha == "left" else 0, dy),
+                               textcoords="offset points", ha=ha, va="bottom"))
+    return out
+
+
 def fig_dose(records: list[dict]):
     """Dose-response: the share of a student's missing (class, view) pairs it gained against
     the share its teacher knows (left), and its single-view test accuracy (right), one line
-    per dose record (an objective, or a seed); the paper's mechanism predicts a rising line."""
+    per dose record (an objective, or a seed); the paper's mechanism predicts a rising line.
+    Without single-view test points (mu = 0) the right panel says so."""
     import matplotlib.pyplot as plt
 
+    records = [r for r in records if r.get("teachers")]
+    if not records:
+        raise ConfigError("plot dose: the dose result has no teachers to draw (run "
+                          "`multiview dose` with --seeds 2 or more)")
     markers = "osD^v"
     colours = [OKABE_ITO[c] for c in ("green", "vermillion", "blue", "purple", "orange")]
     objectives = [r["config"]["distill"]["objective"] for r in records]
     by_objective = len(set(objectives)) > 1
     with paper_style():
-        fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 1.9), gridspec_kw={"wspace": 0.4})
+        fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 2.0), gridspec_kw={"wspace": 0.45})
+        accuracy = False
         for s, rec in enumerate(records):
             rows = rec["teachers"]
-            x = [r["share_known"] for r in rows]
+            x = [_num(r["share_known"]) for r in rows]
             kw = dict(marker=markers[s % len(markers)], ms=3, lw=0.9,
                       color=colours[s % len(colours)] if by_objective else OKABE_ITO["green"],
                       alpha=0.9)
             label = (f"{objectives[s]} objective" if by_objective else f"seed {rec['seed']}")
-            axes[0].plot(x, [r["share_gained"] for r in rows], label=label, **kw)
-            axes[1].errorbar(x, [100 * r["test_acc_single"] for r in rows],
-                             yerr=[100 * r["std"] for r in rows], capsize=1, elinewidth=0.5,
-                             **kw)
-        for r in records[0]["teachers"]:
-            if r["teacher"] in ("twin", "single") or r["size"] == records[0]["L"]:
-                text = "ensemble" if r["size"] == records[0]["L"] else r["teacher"]
-                axes[0].annotate(text, (r["share_known"], r["share_gained"]), fontsize=5,
-                                 xytext=(1, 4), textcoords="offset points", ha="center")
-        base = 100 * records[0]["labels_alone"]["test_acc_single"]
-        axes[1].axhline(base, color=OKABE_ITO["grey"], lw=0.7, ls=":")
-        axes[1].annotate("labels only", (1.0, base), fontsize=5, ha="right", va="bottom",
-                         xytext=(0, 1), textcoords="offset points", color=OKABE_ITO["grey"])
+            axes[0].plot(x, [_num(r["share_gained"]) for r in rows], label=label, **kw)
+            acc = [_pct(r["test_acc_single"]) for r in rows]
+            if np.isfinite(acc).any():
+                accuracy = True
+                axes[1].errorbar(x, acc, yerr=[_pct(r["std"]) for r in rows], capsize=1,
+                                 elinewidth=0.5, **kw)
+        axes[0].set(xlim=(-0.05, 1.05), ylim=(-0.1, 1.12))
+        place_labels(axes[0], dose_labels(records[0]["teachers"], records[0]["L"]))
+        base = _pct(records[0]["labels_alone"]["test_acc_single"])
+        if accuracy and np.isfinite(base):
+            axes[1].axhline(base, color=OKABE_ITO["grey"], lw=0.7, ls=":")
+            axes[1].annotate("labels only", (1.0, base), fontsize=SMALL, ha="right",
+                             va="bottom", xytext=(0, 1), textcoords="offset points",
+                             color=OKABE_ITO["grey"])
+        if not accuracy:
+            axes[1].text(0.5, 0.5, "no single-view\ntest points\n(μ = 0)", ha="center",
+                         va="center", fontsize=SMALL, transform=axes[1].transAxes)
+            axes[1].set_yticks([])
         axes[0].plot([0, 1], [0, 1], color=OKABE_ITO["grey"], lw=0.6, ls="--",
                      label="gains what the teacher knows")
-        axes[0].set(xlim=(-0.05, 1.05), ylim=(-0.05, 1.1), ylabel="share the student gained")
+        axes[0].set(ylabel="share the student gained")
         axes[1].set(xlim=(-0.05, 1.05), ylabel="single-view test acc. (%)")
         fig.supxlabel("share of the student's missing views that its teacher knows", y=-0.06,
-                      fontsize=7)
+                      fontsize=SMALL)
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.9), ncol=3,
-                   fontsize=5.5)
+                   fontsize=SMALL)
         fig.text(0.5, -0.14, f"{records[0]['L']} students per teacher: its twin (own "
-                 "initialisation on labels), one single model, ensembles of 2, 4, ..., L",
-                 ha="center", va="top", fontsize=5.5)
+                 "initialisation on labels),\none single model, ensembles of 2, 4, ..., L",
+                 ha="center", va="top", fontsize=SMALL)
     return fig
 
 
-def teacher_grid(sweep: dict, x: str, y: str):
-    """[ny, nx] arrays over the sweep's fields x, y: kd's single-view gain over labels_alone,
-    the teacher dependence (kd minus kd_twin), and whether T3.teacher and students.bounded hold."""
+def teacher_grid(sweep: dict, x: str, y: str, fixed: dict | None = None):
+    """[ny, nx] arrays over the sweep's fields x, y (other grid fields at `fixed`, default: their
+    first value): kd's single-view gain over labels_alone, the teacher dependence (kd minus
+    kd_twin), and whether T3.teacher and students.bounded hold."""
     grid = sweep["grid"]
     for f in (x, y):
         if f not in grid:
             raise ConfigError(f"plot phase-teacher: {f!r} is not a field of the sweep's grid "
                               f"({', '.join(grid)})")
+    fixed = slice_of(sweep, [x, y], fixed, "plot phase-teacher")
     xs, ys = grid[x], grid[y]
     shape = (len(ys), len(xs))
     out = {k: np.full(shape, np.nan) for k in ("gain", "dependence")}
     out["found"] = np.zeros(shape, bool)
     out["controls"] = np.zeros(shape, bool)
-    for p in sweep["points"]:
+    for p in _points(sweep, "plot phase-teacher"):
         g, m = p["grid"], p["methods"]
+        if any(g[f] != v for f, v in fixed.items()):
+            continue
         if not {"kd", "kd_twin"} <= set(m):
             raise ConfigError("plot phase-teacher: the sweep must have run the methods kd and "
                               "kd_twin (--methods single,ensemble,kd,kd_twin)")
         i, j = ys.index(g[y]), xs.index(g[x])
         out["found"][i, j] = True
-        out["dependence"][i, j] = m["kd"]["test_acc_single"] - m["kd_twin"]["test_acc_single"]
+        kd = _num(m["kd"]["test_acc_single"])
+        out["dependence"][i, j] = kd - _num(m["kd_twin"]["test_acc_single"])
         alone = p.get("labels_alone")
         if alone is not None:
-            out["gain"][i, j] = m["kd"]["test_acc_single"] - alone["test_acc_single"]
+            out["gain"][i, j] = kd - _num(alone["test_acc_single"])
         held = {q["id"]: q["holds"] for q in p["predictions"]}
         out["controls"][i, j] = bool(held.get("T3.teacher")) and bool(held.get("students.bounded"))
-    return xs, ys, out
+    return xs, ys, out, fixed
 
 
-def fig_phase_teacher(sweep: dict, x: str, y: str):
+def fig_phase_teacher(sweep: dict, x: str, y: str, fixed: dict | None = None):
     """Two heat maps over (x, y): kd's single-view gain over the students' own label-trained
     initialisations, and how much of it depends on the teacher (kd minus kd_twin, whose teacher
     is the student's twin); outlined: the controls T3.teacher and students.bounded hold."""
     import matplotlib.pyplot as plt
 
-    xs, ys, g = teacher_grid(sweep, x, y)
+    xs, ys, g, fixed = teacher_grid(sweep, x, y, fixed)
+    if not np.isfinite(g["dependence"]).any():
+        raise ConfigError("plot phase-teacher: no point of the slice has a single-view test "
+                          "accuracy (mu = 0 has no single-view test point)")
     panels = [("gain", "KD gain over labels alone\n(single-view, % points)"),
               ("dependence", "teacher dependence: KD minus\nKD from the twin (% points)")]
     with paper_style():
@@ -612,13 +887,17 @@ def fig_phase_teacher(sweep: dict, x: str, y: str):
                 for j in range(len(xs)):
                     v = vals[i, j]
                     ax.text(j, i, "–" if not np.isfinite(v) else f"{v:+.0f}", ha="center",
-                            va="center", fontsize=5.5,
+                            va="center", fontsize=SMALL,
                             color="white" if np.isfinite(v) and abs(v) > 0.6 * vmax else "black")
             _heat_axes(fig, ax, im, g["controls"], xs, ys, c == 0, title)
         axes[0].set_ylabel(_label(y))
         fig.supxlabel(_label(x), y=-0.02, fontsize=8)
-        fig.text(0.5, -0.1, f"{sweep['seeds']} seeds per cell; outlined: T3.teacher and "
-                 "students.bounded hold", ha="center", va="top", fontsize=6)
+        notes = [f"{sweep['seeds']} seeds per cell"]
+        if g["controls"].any():
+            notes.append("outlined: T3.teacher and students.bounded hold")
+        if fixed:
+            notes.append(_slice_note(fixed))
+        fig.text(0.5, -0.1, _note(notes), ha="center", va="top", fontsize=SMALL)
     return fig
 
 
@@ -626,6 +905,31 @@ def fig_phase_teacher(sweep: dict, x: str, y: str):
 
 KINDS = ("views", "lottery", "ensemble-size", "methods", "fixed", "phase", "dose",
          "phase-teacher")
+
+
+def phase_axes(sweep: dict, x: str | None, y: str | None, kind: str = "phase"):
+    """The fields on a phase figure's axes: --x, else the first grid field; --y, else the
+    first other field (None for a one-field sweep: `phase` draws it as lines)."""
+    fields = list(sweep["grid"])
+    x = x or fields[0]
+    y = y or next((f for f in fields if f != x), None)
+    if y is None and kind != "phase":
+        raise ConfigError(f"plot {kind}: the sweep needs a grid over two fields (--x, --y)")
+    if y == x:
+        raise ConfigError(f"plot {kind}: --x and --y are the same field {x!r}")
+    return x, y
+
+
+def parse_fix(items: list[str], kind: str = "phase") -> dict:
+    """--fix FIELD=VALUE,... -> {FIELD: "VALUE"} (checked against the grid when drawn)."""
+    out = {}
+    for item in items:
+        field, sep, value = item.partition("=")
+        if not sep or not field.strip() or not value.strip():
+            raise ConfigError(f"plot {kind}: --fix {item!r}: expected FIELD=VALUE, e.g. "
+                              "--fix model.q=4")
+        out[field.strip()] = value.strip()
+    return out
 
 
 def _load_check(path) -> dict:
@@ -640,7 +944,8 @@ def default_out(path: str | Path) -> Path:
 
 
 def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str | None = None,
-         x: str | None = None, y: str | None = None, force: bool = False) -> list[Path]:
+         x: str | None = None, y: str | None = None, force: bool = False,
+         fix: list[str] | None = None) -> list[Path]:
     """Draw figure `kind` from the result at `path` into OUT/name.{pdf,png} (OUT: beside the
     input by default). Existing files are replaced only with `force`; the input (its kind
     included) and the output path are checked before anything is drawn."""
@@ -656,12 +961,9 @@ def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str |
         result = [read_result(path, "dose.json", "multiview dose")]
     else:
         result = load_sweep(path)
-        fields = list(result["grid"])
-        if len(fields) < 2 and not (x and y):
-            raise ConfigError(f"plot {kind}: the sweep needs a grid over two fields (--x, --y)")
-        x, y = x or fields[0], y or fields[1]
-        name = name or ("phase_teacher" if kind == "phase-teacher"
-                        else f"phase_{x.split('.')[-1]}_{y.split('.')[-1]}")
+        x, y = phase_axes(result, x, y, kind)
+        name = name or ("phase_teacher" if kind == "phase-teacher" else "_".join(
+            ["phase"] + [f.split(".")[-1] for f in (x, y) if f]))
     out = probe_dir(default_out(path) if out is None else out)
     name = name or kind.replace("-", "_")
     need(name and "/" not in name and name not in (".", ".."), "--name", name,
@@ -674,7 +976,8 @@ def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str |
     if draw:
         fig = draw(result)
     else:
-        fig = (fig_phase_teacher if kind == "phase-teacher" else fig_phase)(result, x, y)
+        fig = (fig_phase_teacher if kind == "phase-teacher" else fig_phase)(
+            result, x, y, parse_fix(fix or [], kind))
     return save(fig, out, name)
 
 

@@ -415,19 +415,36 @@ def _num(v, width: int) -> str:
 
 
 def format_summary(summary: dict) -> str:
-    """One line per point: grid values, single-view test accuracy per method, predictions held."""
+    """One line per point: grid values, single-view test accuracy per method (its 95 % CI
+    where the summary has one), predictions held. Columns are as wide as their names."""
     fields = list(summary["grid"])
     methods = summary["methods"]
-    head = "".join(f"{f.split('.')[-1]:>10}" for f in fields) + "".join(
-        f"{m[:12]:>13}" for m in methods) + "   predictions held"
+    points = summary["points"]
+    ci = any(m.get("ci") for p in points for m in p["methods"].values())
+    fw = {f: max(8, len(f.split(".")[-1]), *(len(str(p["grid"][f])) for p in points)) + 2
+          for f in fields}
+    mw = {m: max(7, len(m)) + 2 for m in methods}
+
+    def cell(p, m):
+        rec = p["methods"].get(m)
+        text = _num(None if rec is None else rec["test_acc_single"], mw[m])
+        if ci:
+            lo_hi = ((rec or {}).get("ci") or {}).get("test_acc_single")
+            interval = "" if not lo_hi or None in lo_hi else f"[{lo_hi[0]:.2f},{lo_hi[1]:.2f}]"
+            text += f"{interval:>13}"
+        return text
+    head = "".join(f"{f.split('.')[-1]:>{fw[f]}}" for f in fields) + "".join(
+        f"{m:>{mw[m]}}" + (f"{'95% CI':>13}" if ci else "") for m in methods) + \
+        "   predictions held"
     lines = [head, "-" * len(head)]
-    for p in summary["points"]:
+    for p in points:
         held = sum(q["holds"] is True for q in p["predictions"])
-        lines.append("".join(f"{str(p['grid'][f]):>10}" for f in fields) + "".join(
-            _num(p['methods'][m]['test_acc_single'], 13) for m in methods)
-            + f"   {held}/{len(p['predictions'])}")
+        lines.append("".join(f"{str(p['grid'][f]):>{fw[f]}}" for f in fields)
+                     + "".join(cell(p, m) for m in methods)
+                     + f"   {held}/{len(p['predictions'])}")
     for p in summary.get("failed", []):
-        lines.append("".join(f"{str(p['grid'][f]):>10}" for f in fields)
+        lines.append("".join(f"{str(p['grid'][f]):>{fw[f]}}" for f in fields)
                      + f"   FAILED: {p['error']}")
-    lines.append("(columns per method: single-view test accuracy)")
+    lines.append("(columns per method: single-view test accuracy"
+                 + (", and its 95% confidence interval over the seeds)" if ci else ")"))
     return "\n".join(lines)

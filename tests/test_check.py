@@ -54,7 +54,7 @@ def test_check_records_controls_beside_their_claims(tiny):
                                               "self_distill_twin"}
     table = format_table(r)
     lines = table.splitlines()
-    names = [ln.split()[0] for ln in lines[2:9]]
+    names = [ln.split()[0] for ln in lines[3:10]]
     assert names == ["single", "labels_alone", "ensemble", "kd", "kd_twin", "self_distill",
                      "self_distill_twin"]
 
@@ -95,3 +95,74 @@ def test_std_is_the_sample_std_over_models_in_both_arms():
     logits = np.array([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [1.0, 0.0]]])  # acc 1.0 and 0.5
     assert summarize(logits, logits, Data())["std"]["test_acc"] == pytest.approx(
         std_over_models([1.0, 0.5]))
+
+
+# --- the printed table, on hand-made results (no training) -----------------------------------
+
+def _method(acc: float, ci: bool, ensemble: bool = False) -> dict:
+    vals = {"train_acc": 1.0, "test_acc": 0.95, "test_acc_multi": 0.99, "test_acc_single": acc}
+    m = vals | {"std": {q: 0.02 for q in vals}, "per_model": {},
+                "views": ({"none": None, "one": None, "both": None} if ensemble
+                          else {"none": 0.0, "one": 0.9, "both": 0.1}),
+                "lam_over_varrho": None if ensemble else 2660.0}
+    if ci:
+        m["ci"] = {q: None if ensemble else [v - 0.031, v + 0.031] for q, v in vals.items()}
+        m["ci_kind"] = "t"
+    return m
+
+
+def _check(names=("single", "ensemble"), ci=False, L=5) -> dict:
+    from multiview import theory
+    accs = {"single": 0.66, "ensemble": 1.0, "kd": 0.93, "kd_twin": 0.92, "self_distill": 0.94,
+            "self_distill_twin": 0.93, "rf_single": 0.58, "rf_ensemble": 0.58}
+    methods = {n: _method(accs[n], ci, ensemble=n.endswith("ensemble")) for n in names}
+    diagnostics = {}
+    if any(n in METHODS and METHODS[n][0] in ("kd", "self_distill", "twin") for n in names):
+        diagnostics["labels_alone"] = _method(0.64, ci)
+    return {"seeds": list(range(L)), "methods": methods, "diagnostics": diagnostics,
+            "predictions": theory.check(methods, L, baselines=diagnostics)}
+
+
+def test_table_fits_100_columns_with_every_method_and_the_intervals():
+    names = ("single", "ensemble", "kd", "kd_twin", "self_distill", "self_distill_twin")
+    for ci in (False, True):
+        table = format_table(_check(names, ci))
+        assert max(len(line) for line in table.splitlines()) <= 100
+        # the Λ/ϱ column is apart from the views columns
+        row = next(line for line in table.splitlines() if line.startswith("kd "))
+        assert row.split()[-4:] == ["0.00", "0.90", "0.10", "2.66e+03"]
+        # T4.teacher's quantity ends before its measured value
+        t4 = next(line for line in table.splitlines() if line.startswith("T4.teacher"))
+        assert "teacher share of self-distill's gain " in t4
+
+
+def test_bands_print_as_they_decide():
+    table = format_table(_check(("rf_single", "rf_ensemble", "single", "ensemble")))
+    rows = {line.split()[0]: line for line in table.splitlines()
+            if line[:2] in ("T1", "T2", "F.")}
+    # F.rf.ensemble: gain 0.000, band (1e-9, 1): '> 0', not '[0.00, 1.00]', and it fails
+    assert rows["F.rf.ensemble"].split()[-4:] == ["0.000", ">", "0", "NO"]
+    assert rows["T1.train"].split()[-3:] == ["≥", "0.99", "yes"]        # (0.99, 1.0)
+    assert "[0.35, 0.70]" in rows["T1.single"]
+    assert "≥ 0.15" in rows["T2.gain"]                                 # (0.15, 1.0)
+    full = format_table(_check(("single", "ensemble", "kd", "kd_twin")))
+    teacher = next(line for line in full.splitlines() if line.startswith("T3.teacher"))
+    assert "≥ 0.50" in teacher and "10" not in teacher                  # (0.5, 10.0): open
+    bounded = next(line for line in full.splitlines() if line.startswith("students.bounded"))
+    assert "≤ 10 " in bounded                                           # (0, 10): a real bound
+
+
+def test_twin_footnote_only_when_twins_ran():
+    assert "kd_twin / self_distill_twin" not in format_table(_check(("single", "ensemble", "kd")))
+    assert "kd_twin / self_distill_twin" in format_table(_check(("single", "kd", "kd_twin")))
+
+
+def test_interval_column_only_when_the_result_has_intervals():
+    assert "95% CI" not in format_table(_check())                        # an older check.json
+    table = format_table(_check(ci=True))
+    head = next(line for line in table.splitlines() if line.startswith("method"))
+    assert "95% CI single" in head and "t-interval" in table
+    single = next(line for line in table.splitlines() if line.startswith("single"))
+    assert "[0.629, 0.691]" in single
+    ensemble = next(line for line in table.splitlines() if line.startswith("ensemble"))
+    assert ensemble.split()[6] == "-"                                    # one model: none

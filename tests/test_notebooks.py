@@ -7,8 +7,10 @@ MPLBACKEND=Agg. The kernel's working directory and TMPDIR are the test's tmp_pat
 compilation cache is shared by the three kernels (they compile the same tiny programs).
 """
 
+import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -39,11 +41,16 @@ def kernel_env(tmp_path_factory):
             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
 
 
-def execute(name: str, tmp_path: Path, kernel_env: dict, monkeypatch) -> "nbformat.NotebookNode":
-    """Run notebook `name` top to bottom in tmp_path; a failing cell raises CellExecutionError."""
+def execute(name: str, tmp_path: Path, kernel_env: dict, monkeypatch,
+            checks: tuple[str, ...] = ()) -> "nbformat.NotebookNode":
+    """Run notebook `name` top to bottom in tmp_path, then the test's own `checks` (code
+    cells appended here, never in the committed notebook); a failing cell raises
+    CellExecutionError."""
     for key, value in kernel_env.items():   # read here (kernelspec lookup) and by the kernel
         monkeypatch.setenv(key, value)
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nb.cells += [nbformat.v4.new_code_cell(src, id=f"test-check-{i}")
+                 for i, src in enumerate(checks)]
     env = dict(os.environ, MULTIVIEW_NOTEBOOK_TINY="1", MPLBACKEND="Agg", JAX_PLATFORMS="cpu",
                TMPDIR=str(tmp_path),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
@@ -75,9 +82,16 @@ def check_ran(nb):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_committed_notebook_is_clean(name):
-    """The committed notebook is valid nbformat v4 for the python3 kernel, with no outputs."""
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    nbformat.validate(nb)
+    """The committed notebook is valid nbformat v4.5 for the python3 kernel (every cell with
+    its own id: no MissingIDFieldWarning), with no outputs."""
+    raw = json.loads((NOTEBOOKS / name).read_text())
+    assert (raw["nbformat"], raw["nbformat_minor"]) >= (4, 5)
+    ids = [cell.get("id") for cell in raw["cells"]]
+    assert all(ids) and len(set(ids)) == len(ids), ids
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # MissingIDFieldWarning and the like fail here
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        nbformat.validate(nb)
     assert nb.nbformat == 4
     assert nb.metadata["kernelspec"]["name"] == "python3"
     for cell in nb.cells:
@@ -105,8 +119,23 @@ def test_explorer_without_ipywidgets(monkeypatch, capsys):
 def test_data_explorer(tmp_path, kernel_env, monkeypatch):
     """01 runs on the tiny configuration: draws a problem, prints its summary and draws the
     patch x view projections of a multi-view and a single-view sample."""
-    nb = execute("01_data_explorer.ipynb", tmp_path, kernel_env, monkeypatch)
+    # the notebook's draws are those of `multiview data` (same preset, seed 0): its summary of
+    # the training set equals the CLI's
+    same_as_cli = """
+import contextlib, io, json
+from multiview.cli import main
+from multiview.results import dumps
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf):
+    assert main(["data", "--preset", "tiny" if TINY else "small", "--seed", str(SEED),
+                 "--split", "train"]) == 0
+cli = json.loads(buf.getvalue())
+assert json.loads(dumps(stats["train"])) == {key: cli[key] for key in stats["train"]}
+print("draws equal multiview data")
+"""
+    nb = execute("01_data_explorer.ipynb", tmp_path, kernel_env, monkeypatch, (same_as_cli,))
     check_ran(nb)
+    assert "draws equal multiview data" in text_of(nb)
     text = text_of(nb)
     assert "single_view_fraction" in text
     assert "Figure" in text                       # the figures were displayed (Agg: as text)
@@ -116,7 +145,14 @@ def test_theorem_check(tmp_path, kernel_env, monkeypatch):
     """02 runs on the tiny configuration: run_check (single, ensemble) with its table and the
     methods figure, then the interactive explorer is built (ipywidgets sliders and button)
     and its callback reruns a check once without blocking."""
-    nb = execute("02_theorem_check.ipynb", tmp_path, kernel_env, monkeypatch)
+    # the explorer's first rerun (called by its cell) produced a result: a failing check
+    # shows its traceback in the widget's output, which does not fail the cell
+    explored = """
+if widgets is not None:
+    assert last["result"] is not None, "the explorer's check failed: see its output"
+    print("explorer ran")
+"""
+    nb = execute("02_theorem_check.ipynb", tmp_path, kernel_env, monkeypatch, (explored,))
     check_ran(nb)
     text = text_of(nb)
     assert "T1.single" in text                    # the prediction table
@@ -131,6 +167,7 @@ def test_theorem_check(tmp_path, kernel_env, monkeypatch):
         views = [o for c in nb.cells for o in c.get("outputs", [])
                  if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
         assert views, "the explorer's widgets were not displayed"
+        assert "explorer ran" in text
 
 
 def test_phase_plots(tmp_path, kernel_env, monkeypatch):

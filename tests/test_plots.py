@@ -179,3 +179,244 @@ def test_phase_colour_scales_span_the_values_drawn():
         # every value inside the scale, and the values use at least a third of it
         assert norm.vmin <= vals.min() and vals.max() <= norm.vmax
         assert vals.max() - vals.min() >= (norm.vmax - norm.vmin) / 3
+
+
+# --- what a valid run can produce: intervals, missing methods, nulls, slices -----------------
+
+def with_intervals(records, half=0.04, kind="t"):
+    """Give method records the `ci` / `ci_kind` fields check.json carries (null for an
+    ensemble: one model)."""
+    for name, m in records.items():
+        qs = ("train_acc", "test_acc", "test_acc_multi", "test_acc_single")
+        m["ci"] = {q: None if "ensemble" in name or m[q] is None else [m[q] - half, m[q] + half]
+                   for q in qs}
+        m["ci_kind"] = kind
+    return records
+
+
+def sweep_of(grid: dict, methods=("single", "ensemble"), acc=lambda g: 0.6, L=3, ci=False):
+    """A sweep summary over the product of `grid`'s values with accuracy acc(grid point)."""
+    import itertools
+
+    points = []
+    for values in itertools.product(*grid.values()):
+        g = dict(zip(grid, values))
+        a = acc(g)
+        recs = {}
+        for name in methods:
+            v = None if a is None else min(1.0, a + (0.3 if name == "ensemble" else 0.0))
+            vals = {"train_acc": 1.0, "test_acc": 0.9, "test_acc_multi": 1.0,
+                    "test_acc_single": v}
+            recs[name] = vals | {"std": {q: None if vals[q] is None else 0.01 for q in vals},
+                                 "views": {"none": 0, "one": 1, "both": 0}}
+        if ci:
+            with_intervals(recs)
+        preds = [{"id": p["id"], "measured": p["measured"], "expected": p["expected"],
+                  "holds": p["holds"]} for p in theory.check(recs, L)]
+        points.append({"grid": g, "key": str(values), "file": "x.json", "methods": recs,
+                       "predictions": preds})
+    return {"format": "multiview.sweep/1", "grid": {f: list(v) for f, v in grid.items()},
+            "methods": list(methods), "seeds": L, "seed": 0, "points": points}
+
+
+def _texts(fig) -> list:
+    return [t for ax in fig.axes for t in ax.texts] + list(fig.texts)
+
+
+def test_cell_values_and_notes_are_at_least_7_pt():
+    for fig in (plots.fig_phase(synthetic_sweep(), "data.mu", "model.sigma0"),
+                plots.fig_methods(synthetic_check())):
+        texts = _texts(fig) + [t for ax in fig.axes for t in ax.get_xticklabels()]
+        assert texts and min(t.get_fontsize() for t in texts) >= 7
+    leg = plots.fig_methods(synthetic_check()).axes[0].get_legend()
+    assert min(t.get_fontsize() for t in leg.get_texts()) >= 7
+
+
+def test_methods_labels_are_rotated_apart():
+    fig = plots.fig_methods(synthetic_check())
+    ax = fig.axes[0]
+    labels = ax.get_xticklabels()
+    angle = labels[0].get_rotation()
+    spacing = ax.get_position().width * fig.get_figwidth() * 72 / len(labels)   # points
+    # parallel labels anchored at their ticks lie spacing * sin(angle) apart
+    assert spacing * np.sin(np.radians(angle)) >= 1.5 * labels[0].get_fontsize()
+    assert all(t.get_rotation_mode() == "anchor" for t in labels)
+
+
+def test_methods_error_bars_are_the_intervals_when_the_check_has_them():
+    check = synthetic_check()
+    fig = plots.fig_methods(check)
+    assert "std over seeds" in fig.axes[0].get_legend().get_title().get_text()
+    with_intervals(check["methods"], half=0.04)
+    assert plots.error_bars(check["methods"]["single"], "test_acc_single", True) == \
+        pytest.approx((4.0, 4.0))
+    assert plots.error_bars(check["methods"]["ensemble"], "test_acc_single", True) == (0, 0)
+    fig = plots.fig_methods(check)
+    assert "95% CI over seeds (t-interval)" in fig.axes[0].get_legend().get_title().get_text()
+
+
+def test_phase_hatches_the_cells_whose_interval_crosses_the_band(tmp_path):
+    # T1.single's band is [0.35, 0.70]; a ±0.04 interval around 0.68 crosses 0.70
+    sweep = sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03, 0.06]}, ci=True,
+                     acc=lambda g: 0.68 if g["data.mu"] == 0.2 else 0.5)
+    _, _, g, _ = plots.phase_grid(sweep, "data.mu", "model.sigma0")
+    assert g["crosses"].tolist() == [[False, True], [False, True]]
+    fig = plots.fig_phase(sweep, "data.mu", "model.sigma0")
+    assert sum(p.get_hatch() == "////" for p in fig.axes[0].patches) == 2
+    assert "hatched: single's 95% CI crosses its band" in fig.texts[-1].get_text()
+    # without intervals: no hatch, no note
+    fig = plots.fig_phase(sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03]}),
+                          "data.mu", "model.sigma0")
+    assert not fig.axes[0].patches and "hatched" not in fig.texts[-1].get_text()
+
+
+def test_outlined_note_only_when_a_cell_is_outlined():
+    held = plots.fig_phase(synthetic_sweep(), "data.mu", "model.sigma0")
+    assert "outlined" in held.texts[-1].get_text()
+    none = sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03]}, acc=lambda g: 0.9)
+    _, _, g, _ = plots.phase_grid(none, "data.mu", "model.sigma0")
+    assert not g["regime"].any()                              # T1.single fails everywhere
+    assert "outlined" not in plots.fig_phase(none, "data.mu", "model.sigma0").texts[-1].get_text()
+
+
+def test_phase_without_single_draws_the_methods_it_has():
+    # `sweep --methods ensemble`: no single, no gain (was KeyError 'single')
+    fig = plots.fig_phase(sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03, 0.06]},
+                                   methods=("ensemble",)), "data.mu", "model.sigma0")
+    assert len(fig.axes) == 2                                  # one panel and its colour bar
+    fig = plots.fig_phase(sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03, 0.06]},
+                                   methods=("kd", "kd_twin")), "data.mu", "model.sigma0")
+    assert len(fig.axes) == 4                                  # kd and kd_twin
+
+
+def test_phase_with_nulls_draws_dashes_and_refuses_when_nothing_is_left():
+    sweep = sweep_of({"data.mu": [0.0, 0.1], "model.sigma0": [0.03, 0.06]},
+                     acc=lambda g: None if g["data.mu"] == 0 else 0.5, ci=True)
+    fig = plots.fig_phase(sweep, "data.mu", "model.sigma0")
+    assert "–" in [t.get_text() for t in fig.axes[0].texts]
+    only_zero = sweep_of({"data.mu": [0.0], "model.sigma0": [0.03, 0.06]}, acc=lambda g: None)
+    with pytest.raises(ConfigError, match="single-view"):
+        plots.fig_phase(only_zero, "data.mu", "model.sigma0")
+    with pytest.raises(ConfigError, match="no finished point"):
+        plots.fig_phase(sweep | {"points": []}, "data.mu", "model.sigma0")
+
+
+def test_fix_chooses_the_slice_of_a_three_field_grid():
+    sweep = sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03, 0.06], "model.q": [3, 4]},
+                     acc=lambda g: 0.4 + 0.1 * (g["model.q"] - 3))
+    _, _, g, fixed = plots.phase_grid(sweep, "data.mu", "model.sigma0")
+    assert fixed == {"model.q": 3} and np.allclose(g["single"], 0.4)
+    _, _, g, fixed = plots.phase_grid(sweep, "data.mu", "model.sigma0", {"model.q": "4"})
+    assert fixed == {"model.q": 4} and np.allclose(g["single"], 0.5)
+    with pytest.raises(ConfigError, match="allowed: 3, 4"):
+        plots.phase_grid(sweep, "data.mu", "model.sigma0", {"model.q": "5"})
+    with pytest.raises(ConfigError, match="allowed: model.q"):
+        plots.phase_grid(sweep, "data.mu", "model.sigma0", {"data.mu": "0.1"})
+
+
+def test_one_field_sweep_is_a_line_with_intervals():
+    sweep = sweep_of({"data.mu": [0.05, 0.1, 0.2]}, acc=lambda g: 0.5 + g["data.mu"], ci=True)
+    line = plots.phase_line(sweep, "data.mu")
+    acc, err = line["methods"]["single"]
+    assert np.allclose(acc, [55, 60, 70]) and np.allclose(err, 4.0) and line["ci"]
+    assert np.allclose(line["methods"]["ensemble"][1], 0)       # an ensemble: one model
+    fig = plots.fig_phase(sweep, "data.mu", None)
+    assert len(fig.axes[0].lines) >= 2 and "95% CI" in fig.texts[-1].get_text()
+
+
+def test_cli_plot_phase_one_field_three_fields_and_bad_inputs(tmp_path, capsys):
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "sweep.json").write_text(json.dumps(sweep_of({"data.mu": [0.05, 0.1]})))
+    assert main(["plot", "phase", "--in", str(one)]) == 0
+    assert (one / "phase_mu.png").exists()
+    three = tmp_path / "three"
+    three.mkdir()
+    (three / "sweep.json").write_text(json.dumps(sweep_of(
+        {"data.mu": [0.1, 0.2], "model.sigma0": [0.03, 0.06], "model.q": [3, 4]})))
+    assert main(["plot", "phase", "--in", str(three), "--fix", "model.q=4"]) == 0
+    capsys.readouterr()
+    for argv, needle in ((["--fix", "model.q=5"], "allowed: 3, 4"), (["--fix", "q"], "FIELD=VALUE"),
+                         (["--x", "data.mu", "--y", "data.mu"], "same field")):
+        assert main(["plot", "phase", "--in", str(three), "--force"] + argv) == 2
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "sweep.json").write_text(json.dumps(sweep_of({"data.mu": [0.1]}) | {"points": []}))
+    assert main(["plot", "phase", "--in", str(empty)]) == 2
+    assert "no finished point" in capsys.readouterr().err
+    assert not list(empty.glob("*.png"))
+
+
+def dose_record(L=4, mu_zero=False, teachers=True) -> dict:
+    rows = [{"teacher": "twin", "size": 0, "share_known": 0.0, "share_gained": 0.1},
+            {"teacher": "single", "size": 1, "share_known": 0.5, "share_gained": 0.3},
+            {"teacher": "ens-2", "size": 2, "share_known": 0.5, "share_gained": 0.3},
+            {"teacher": f"ens-{L}", "size": L, "share_known": 0.9, "share_gained": 0.6}]
+    rows = rows[:3] if L == 2 else rows
+    for r in rows:
+        r |= {"test_acc_single": None if mu_zero else 0.6 + 0.2 * r["share_known"],
+              "std": None if mu_zero else 0.02, "lam_over_varrho": 1.0}
+    return {"format": "multiview.dose/1", "config": {"distill": {"objective": "theorem"}},
+            "seed": 0, "L": L,
+            "teachers": rows if teachers else [], "slope": None,
+            "labels_alone": {"test_acc_single": None if mu_zero else 0.6, "missing_pairs": 0.5}}
+
+
+def test_dose_labels_coincident_teachers_once():
+    # L = 2: the single model and the ensemble of 2 know the same share (was "singleensemble")
+    labels = dict(plots.dose_labels(dose_record(L=2)["teachers"], 2))
+    assert set(labels) == {"twin", "single = ensemble"}
+    labels = dict(plots.dose_labels(dose_record(L=4)["teachers"], 4))
+    assert set(labels) == {"twin", "single", "ensemble"}
+
+
+def test_dose_with_mu_zero_draws_the_shares_and_says_why_no_accuracy(tmp_path):
+    fig = plots.fig_dose([dose_record(mu_zero=True)])          # was TypeError
+    assert any("μ = 0" in t.get_text() for t in fig.axes[1].texts)
+    _written(plots.save(fig, tmp_path, "dose"))
+    with pytest.raises(ConfigError, match="no teachers"):
+        plots.fig_dose([dose_record(teachers=False)])
+
+
+def test_cli_plot_dose_with_mu_zero_and_without_teachers(tmp_path, capsys):
+    (tmp_path / "dose.json").write_text(json.dumps(dose_record(mu_zero=True)))
+    assert main(["plot", "dose", "--in", str(tmp_path / "dose.json")]) == 0
+    (tmp_path / "dose.json").write_text(json.dumps(dose_record(teachers=False)))
+    assert main(["plot", "dose", "--in", str(tmp_path / "dose.json"), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "no teachers" in err and "Traceback" not in err
+
+
+def test_methods_and_fixed_draw_a_check_without_single_view_points(tmp_path):
+    # data.mu = 0: every single-view accuracy, its std and its interval are null
+    check = synthetic_check()
+    with_intervals(check["methods"])
+    for m in check["methods"].values():
+        m["test_acc_single"] = m["std"]["test_acc_single"] = m["ci"]["test_acc_single"] = None
+    check["predictions"] = theory.check(check["methods"], 5)
+    _written(plots.save(plots.fig_methods(check), tmp_path, "methods"))
+    _written(plots.save(plots.fig_fixed(check), tmp_path, "fixed"))
+
+
+def test_phase_teacher_with_nulls_and_a_slice():
+    sweep = sweep_of({"data.k": [5, 8], "distill.objective": ["theorem", "logits"],
+                      "data.mu": [0.0, 0.1]}, methods=("single", "ensemble", "kd", "kd_twin"),
+                     acc=lambda g: None if g["data.mu"] == 0 else 0.6)
+    with pytest.raises(ConfigError, match="single-view"):
+        plots.fig_phase_teacher(sweep, "data.k", "distill.objective")      # mu = 0 first
+    fig = plots.fig_phase_teacher(sweep, "data.k", "distill.objective", {"data.mu": "0.1"})
+    assert "mu=0.1" in fig.texts[-1].get_text() and "outlined" not in fig.texts[-1].get_text()
+
+
+def test_dose_labels_do_not_overlap_when_drawn():
+    # the shape a tiny dose gives: every student gained everything, teachers close together
+    rec = dose_record(L=4)
+    for r, known in zip(rec["teachers"], (0.0, 0.33, 0.38, 0.44)):
+        r["share_known"], r["share_gained"] = known, 1.0
+    fig = plots.fig_dose([rec])
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in fig.axes[0].texts]
+    assert len(boxes) == 3
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])

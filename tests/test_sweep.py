@@ -89,6 +89,19 @@ def test_sweep_methods_are_the_check_methods():
     assert sweep.canonical_methods(list(reversed(check.METHODS))) == list(check.METHODS)
 
 
+def test_summary_table_keeps_every_method_name_whole():
+    methods = ["single", "self_distill", "self_distill_twin"]
+    point = {"grid": {"data.mu": 0.1}, "predictions": [{"holds": True}],
+             "methods": {m: {"test_acc_single": 0.5} for m in methods}}
+    head = sweep.format_summary({"grid": {"data.mu": [0.1]}, "methods": methods,
+                                 "points": [point]}).splitlines()[0]
+    assert head.split()[1:4] == methods and "95% CI" not in head
+    point["methods"]["single"]["ci"] = {"test_acc_single": [0.45, 0.55]}
+    table = sweep.format_summary({"grid": {"data.mu": [0.1]}, "methods": methods,
+                                  "points": [point]})
+    assert "95% CI" in table.splitlines()[0] and "[0.45,0.55]" in table
+
+
 def test_plan_batches_only_points_that_share_the_training_program(tiny):
     grid = {"data.mu": ["0.1", "0.3"], "model.sigma0": ["0.03", "0.06"], "model.m": ["2", "3"],
             "train.optimizer": ["gd", "momentum"]}
