@@ -654,12 +654,18 @@ def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str |
         result = _load_check(path)
     elif kind == "dose":
         result = [read_result(path, "dose.json", "multiview dose")]
+        need(bool(result[0].get("teachers")), "--in", str(path),
+             "a dose.json with at least one teacher (this one has none: nothing to draw)")
     else:
         result = load_sweep(path)
         fields = list(result["grid"])
         if len(fields) < 2 and not (x and y):
             raise ConfigError(f"plot {kind}: the sweep needs a grid over two fields (--x, --y)")
-        x, y = x or fields[0], y or fields[1]
+        x = x or fields[0]
+        y = y or next((f for f in fields if f != x), fields[0])
+        need(x != y, "--y", y, f"a grid field other than --x {x!r} (the grid: {', '.join(fields)})")
+        need(bool(result.get("points")), "--in", str(path),
+             "a sweep with at least one finished point (this one has none: nothing to draw)")
         name = name or ("phase_teacher" if kind == "phase-teacher"
                         else f"phase_{x.split('.')[-1]}_{y.split('.')[-1]}")
     out = probe_dir(default_out(path) if out is None else out)

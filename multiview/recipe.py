@@ -22,6 +22,7 @@ from .learners import (Trained, logits_of, ntk_eval_logits, rf_eval_logits, step
                        student_steps, train_ntk, train_rf, train_single, train_students)
 from .methods import METHODS, STAGES, Stage, stages_for
 from .model import phi_lam
+from .runtime import in_precision
 
 
 class StageResult(NamedTuple):
@@ -81,6 +82,7 @@ def _train(name: str, stage: Stage, cfg: Config, L: int, seed: int, problem: Pro
     return trainer(keys, cfg, problem, progress=progress, desc=desc, **kw)
 
 
+@in_precision   # float64 configs compute in float64 (multiview/runtime.py)
 def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble"), *,
                   extra_stages=(), progress: bool = True, snapshots: bool = False,
                   log: Callable[[str], None] | None = None) -> Run:
