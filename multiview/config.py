@@ -372,10 +372,6 @@ def validate(cfg: Config) -> Config:
           "allowed: an integer >= 0 (0 means 2*k*C_p)")
     need(isinstance(D.N_train, int) and D.N_train >= 0, "data.N_train", D.N_train,
           "allowed: an integer >= 0 (0 means 40*k)")
-    need(D.N_train == 0 or D.N_train >= MIN_PER_CLASS * D.k, "data.N_train", D.N_train,
-         f"allowed: 0 (40*k) or at least {MIN_PER_CLASS} per class, N_train >= "
-         f"{MIN_PER_CLASS * D.k} for k = {D.k} (labels are drawn at random: with fewer, "
-         "classes go without a training point)")
     for name, v in (("data.d", D.d), ("data.C_p", D.C_p),
                     ("data.N_test", D.N_test), ("model.m", M.m),
                     ("train.steps", T.steps), ("train.chunk", T.chunk),
@@ -393,6 +389,12 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"data.k, data.d: values k={D.k}, d={D.d} are not allowed together; "
                           f"allowed: d >= 2k (the 2k views are orthonormal in R^d): k <= "
                           f"{D.d // 2} for this d, or d >= {2 * D.k} for this k")
+    if D.N_train and D.N_train < MIN_PER_CLASS * D.k:
+        raise ConfigError(f"data.N_train, data.k: values N_train={D.N_train}, k={D.k} are not "
+                          f"allowed together; allowed: N_train = 0 (40*k) or at least "
+                          f"{MIN_PER_CLASS} per class, N_train >= {MIN_PER_CLASS * D.k} for this "
+                          "k (labels are drawn at random: with fewer, classes go without a "
+                          "training point)")
     need(D.n_patches >= 2 * D.k * D.C_p, "data.P", D.P,
           f"allowed: P >= 2*k*C_p = {2 * D.k * D.C_p} (too few patches for the features: "
           f"every one of the 2k views needs C_p patches of its own)")
