@@ -105,7 +105,7 @@ def enable_compile_cache(env=os.environ) -> Path | None:
     import jax
     from jax.experimental.compilation_cache import compilation_cache
 
-    current = jax.config.read("jax_compilation_cache_dir")
+    current = jax.config.jax_compilation_cache_dir
     if current:
         return Path(current)
     jax.config.update("jax_compilation_cache_dir", str(compile_cache_dir(env)))
