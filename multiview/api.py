@@ -32,7 +32,8 @@ def use_compile_cache() -> Path | None:
     return enable_compile_cache()
 
 
-def configure(name: str = "small", overrides: dict | str | Path | None = None, **sections) -> Config:
+def configure(name: str = "small", overrides: dict | str | Path | None = None,
+              **sections) -> Config:
     """The validated Config of preset `name` with `overrides`: a dict {"data.mu": 0.1} or
     {"data": {"mu": 0.1}}, or the path of a JSON/TOML file of them; keyword arguments take
     sections too (`configure("tiny", model={"m": 4})`)."""
@@ -47,7 +48,8 @@ def configure(name: str = "small", overrides: dict | str | Path | None = None, *
 def _flat(tree: dict) -> dict:
     if not isinstance(tree, dict):
         raise ConfigError(f"overrides: value {tree!r} is not allowed; allowed: a dict "
-                          "{'section.field': value} or {'section': {'field': value}}, or a file path")
+                          "{'section.field': value} or {'section': {'field': value}}, or a "
+                          "file path")
     return {f"{k}.{n}" if isinstance(v, dict) else k: w
             for k, v in tree.items() for n, w in (v.items() if isinstance(v, dict) else [(k, v)])}
 

@@ -191,8 +191,9 @@ def cmd_dose(args) -> int:
     sizes = None
     if args.sizes:
         items = split_items(args.sizes, "--sizes")
-        need(all(v.isascii() and v.isdigit() and 1 <= int(v) <= args.seeds for v in items), "--sizes",
-             args.sizes, f"comma-separated ensemble sizes between 1 and --seeds = {args.seeds}")
+        need(all(v.isascii() and v.isdigit() and 1 <= int(v) <= args.seeds for v in items),
+             "--sizes", args.sizes,
+             f"comma-separated ensemble sizes between 1 and --seeds = {args.seeds}")
         sizes = [int(v) for v in items]
     cfg = _cfg(args, args.seeds)
     with precision(cfg):
@@ -274,7 +275,8 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     _add_config_args(p)
     p.add_argument("--grid", action="append", default=[], metavar="SECTION.FIELD=V1,V2,...",
                    help="a grid axis (repeatable; the grid is the Cartesian product); pair "
-                        "fields separate values with ';', e.g. data.z_own=1,2;1,3")
+                        "fields separate values with ';', e.g. data.z_own=1,2;1,3; axes can "
+                        "also sit in the --config file's [grid] table")
     p.add_argument("--methods", default="single,ensemble",
                    help="comma-separated learners (default single,ensemble), or 'all'")
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")

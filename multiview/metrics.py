@@ -72,7 +72,7 @@ def confidence_interval(values, level: float = CI_LEVEL) -> list[float] | None:
     res = stats.bootstrap((x,), np.mean, confidence_level=level, n_resamples=BOOTSTRAP_RESAMPLES,
                           method="BCa", random_state=np.random.default_rng(0))
     lo, hi = res.confidence_interval
-    if not (np.isfinite(lo) and np.isfinite(hi)):    # BCa undefined (e.g. one odd value): percentile
+    if not (np.isfinite(lo) and np.isfinite(hi)):    # BCa undefined (one odd value): percentile
         res = stats.bootstrap((x,), np.mean, confidence_level=level,
                               n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
                               random_state=np.random.default_rng(0))

@@ -152,3 +152,27 @@ def world_check(tmp_path):
     (tmp_path / "check.json").write_text(json.dumps({"config": {}, "methods": {"single": rec},
                                                      "predictions": []}))
     return tmp_path
+
+
+def test_a_grid_file_gives_the_axes_of_a_sweep(tmp_path, tiny, monkeypatch):
+    from multiview import sweep as sweep_module
+    from multiview.cli import main
+
+    f = tmp_path / "grid.toml"
+    f.write_text('[model]\nm = 3\n[grid]\n"data.mu" = [0.0, 0.1]\nmodel.sigma0 = [0.03]\n'
+                 '"data.z_own" = [[1, 2], [1, 3]]\n')
+    grid = sweep_module.parse_grid(["train.lr=1,2"], tiny, f)
+    assert grid == {"data.mu": [0.0, 0.1], "model.sigma0": [0.03],
+                    "data.z_own": [[1, 2], [1, 3]], "train.lr": ["1", "2"]}
+    assert sweep_module.grid_points(tiny, grid)[-1].cfg.data.z_own == (1.0, 3.0)
+    seen = {}
+
+    def stop(cfg, grid, *a, **kw):          # what the command would sweep, without training
+        seen.update(cfg=cfg, grid=grid)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_module, "run_sweep", stop)
+    # the command reads the same file: the overrides for the base config, the grid for the axes
+    assert main(["sweep", *tiny_sets(), "--config", str(f), "--out", str(tmp_path / "s")]) == 130
+    assert seen["cfg"].model.m == 3 and list(seen["grid"]) == ["data.mu", "model.sigma0",
+                                                                  "data.z_own"]
