@@ -100,7 +100,8 @@ def sweep(cfg: Config, grid, methods=("single", "ensemble"), seeds: int = 10, se
     """Run (or resume) `check` over a grid on top of `cfg` into the directory `out` (one result
     file per point, sweep.json): grid is {"data.mu": [0.0, 0.1], ...}, a list of --grid
     strings ("data.mu=0,0.1"), or the path of a TOML/JSON file with a [grid] table. Returns
-    the summary (sweep.json)."""
+    the summary (sweep.json); a point that fails (training diverged) is listed under
+    "failed" and reported on stderr, as the command does."""
     from .sweep import grid_points, parse_grid, run_sweep, validate_grid
 
     methods = _methods(methods)
@@ -118,11 +119,7 @@ def sweep(cfg: Config, grid, methods=("single", "ensemble"), seeds: int = 10, se
     _start([p.cfg for p in grid_points(cfg, grid)], seeds, force_size, out,
            members=seeds * batch_points)
     return run_sweep(cfg, grid, methods, seeds, seed, out, batch_points=batch_points,
-                     progress=progress, cluster=cluster, log=None if progress else _quiet)
-
-
-def _quiet(msg: str) -> None:
-    pass
+                     progress=progress, cluster=cluster)
 
 
 def dose(cfg: Config, seeds: int = 10, seed: int = 0, sizes=None, *, out=None,
