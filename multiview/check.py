@@ -13,10 +13,11 @@ from . import theory
 from .config import Config
 from .data import Dataset
 from .losses import truncated_softmax
-from .metrics import (learned_threshold, slice_accuracies, std_over_models, views_fractions,
-                      views_learned)
+from .metrics import (ci_kind, confidence_interval, learned_threshold, slice_accuracies,
+                      std_over_models, views_fractions, views_learned)
 from .methods import METHOD_NAMES, METHODS, STAGES, stages_for
 from .recipe import Run, students_steps, train_methods
+from .runtime import in_precision
 
 RUN_NAMES = {"sum": "sum_trained", "twin": "self_distill_twin", "alone": "labels_alone"}
 
@@ -29,8 +30,9 @@ def _defined(v) -> float | None:
 
 def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_counts,
             lam_ratio=None) -> dict:
-    """Accuracies (mean and sample std over the leading model axis, `std_over_models`), views
-    learned and, for trained members, the median of Λ/ϱ over (model, class, view) at the end."""
+    """Accuracies (mean, sample std `std_over_models` and 95 % confidence interval over the
+    leading model axis), views learned and, for trained members, the median of Λ/ϱ over
+    (model, class, view) at the end."""
     tr = slice_accuracies(train_logits, train)
     te = slice_accuracies(test_logits, test)
     values = {"train_acc": tr["acc"], "test_acc": te["acc"], "test_acc_multi": te["multi"],
@@ -39,6 +41,9 @@ def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_count
     out = {name: _defined(np.mean(v)) for name, v in values.items()}
     out["std"] = {name: _defined(std_over_models(v)) for name, v in values.items()}
     out["per_model"] = {name: [_defined(x) for x in np.atleast_1d(v)] for name, v in values.items()}
+    # 95 % intervals of the mean over the models (None for one model: an ensemble)
+    out["ci"] = {name: confidence_interval(v) for name, v in out["per_model"].items()}
+    out["ci_kind"] = ci_kind(len(out["per_model"]["train_acc"]))
     out["views"] = (views_fractions(view_counts) if view_counts is not None
                     else {"none": None, "one": None, "both": None})
     out["lam_over_varrho"] = None if lam_ratio is None else float(np.median(lam_ratio))
@@ -113,6 +118,7 @@ def report(run: Run, methods) -> dict:
     }
 
 
+@in_precision   # float64 configs compute in float64 (multiview/runtime.py)
 def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble"),
               progress: bool = True, log=None) -> dict:
     """Train what `methods` need (recipe.train_methods), then `report` the run."""

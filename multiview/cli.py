@@ -7,14 +7,14 @@ line; Ctrl-C exits 130 at once (no interpreter shutdown racing XLA's threads, se
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from pathlib import Path
 
-from .config import SEED_MAX, ConfigError, override, resolve
+from .config import SEED_MAX, ConfigError, ascii_int, override, resolve
 from .errors import need, split_items
 from .methods import METHOD_NAMES
+from .runtime import compile_cache_dir, precision, use_compile_cache  # noqa: F401 (re-exported)
 
 
 class Parser(argparse.ArgumentParser):
@@ -40,7 +40,7 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
 def _integer(name, lo, hi=None):
     def parse(text):
         try:
-            v = int(text)
+            v = ascii_int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"value {text!r} is not an integer") from None
         if v < lo or (hi is not None and v > hi):
@@ -65,7 +65,7 @@ def _cfg(args, L: int = 0):
     """The resolved config (with --devices); refused when it does not fit in memory."""
     from .size import guard
 
-    cfg = resolve(args.preset, args.config, args.set)
+    cfg = resolve(args.preset, args.config, args.set, grid=args.command == "sweep")
     if getattr(args, "devices", 1) != 1:
         check_devices(args.devices)
         cfg = override(cfg, {"train.devices": args.devices})
@@ -89,23 +89,6 @@ def parse_methods(text: str, methods, flag: str = "--methods") -> list[str]:
     need(all(m in methods for m in items), flag, text,
          f"a comma-separated subset of {', '.join(methods)}, or 'all'")
     return items
-
-
-@contextlib.contextmanager
-def precision(cfg):
-    """Run float64 configs with jax's 64-bit mode on (restored afterwards), before any array
-    of the run is made; without it jax silently computes in float32."""
-    if cfg.train.dtype != "float64":
-        yield
-        return
-    import jax
-
-    before = jax.config.read("jax_enable_x64")
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", before)
 
 
 def cmd_check(args) -> int:
@@ -208,8 +191,9 @@ def cmd_dose(args) -> int:
     sizes = None
     if args.sizes:
         items = split_items(args.sizes, "--sizes")
-        need(all(v.isdigit() and 1 <= int(v) <= args.seeds for v in items), "--sizes",
-             args.sizes, f"comma-separated ensemble sizes between 1 and --seeds = {args.seeds}")
+        need(all(v.isascii() and v.isdigit() and 1 <= int(v) <= args.seeds for v in items),
+             "--sizes", args.sizes,
+             f"comma-separated ensemble sizes between 1 and --seeds = {args.seeds}")
         sizes = [int(v) for v in items]
     cfg = _cfg(args, args.seeds)
     with precision(cfg):
@@ -230,9 +214,8 @@ def cmd_sweep(args) -> int:
     from .sweep import canonical_methods, format_summary, grid_points, parse_grid, run_sweep
 
     probe_dir(args.out)
-    need(bool(args.grid), "--grid", None, "at least one --grid SECTION.FIELD=V1,V2,...")
     cfg = _cfg(args)            # checks --devices against the machine, cached points or not
-    grid = parse_grid(args.grid, cfg)
+    grid = parse_grid(args.grid, cfg, args.config)
     methods = canonical_methods(parse_methods(args.methods, METHOD_NAMES))
     cluster = address_of(args.cluster, args.address)
     points = grid_points(cfg, grid)
@@ -293,7 +276,8 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     _add_config_args(p)
     p.add_argument("--grid", action="append", default=[], metavar="SECTION.FIELD=V1,V2,...",
                    help="a grid axis (repeatable; the grid is the Cartesian product); pair "
-                        "fields separate values with ';', e.g. data.z_own=1,2;1,3")
+                        "fields separate values with ';', e.g. data.z_own=1,2;1,3; axes can "
+                        "also sit in the --config file's [grid] table")
     p.add_argument("--methods", default="single,ensemble",
                    help="comma-separated learners (default single,ensemble), or 'all'")
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
@@ -508,48 +492,6 @@ def _quit(signum, frame):
     """Ctrl-C before the command runs (while numpy and jax import): leave at once."""
     print("\nmultiview: interrupted", file=sys.stderr, flush=True)
     os._exit(130)
-
-
-# the persistent compilation cache (docs/performance.md): compiled programs are kept on disk and
-# reused by later runs, so a second `check` or `sweep` skips most of its ~30 s of compilation
-COMPILE_CACHE_ENV = "MULTIVIEW_COMPILE_CACHE"
-COMPILE_CACHE_MAX_BYTES = 2 * 1024**3
-
-
-def compile_cache_dir(env=os.environ) -> Path | None:
-    """Where this process keeps compiled programs: $MULTIVIEW_COMPILE_CACHE, or ("" / unset)
-    $XDG_CACHE_HOME/multiview/xla-<machine> (default ~/.cache); None when the variable is
-    0/off/no/none. <machine> is a digest of the processor (architecture and feature flags):
-    XLA:CPU programs are built for the host's instruction set, so a home directory shared by
-    different machines keeps one cache per kind of machine."""
-    import hashlib
-    import platform
-
-    where = env.get(COMPILE_CACHE_ENV, "").strip()
-    if where.lower() in ("0", "off", "no", "none"):
-        return None
-    if where:
-        return Path(where).expanduser()
-    flags = ""
-    with contextlib.suppress(OSError):
-        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith(("flags", "Features"))), "")
-    machine = hashlib.sha256(f"{platform.machine()} {flags}".encode()).hexdigest()[:12]
-    base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "multiview" / f"xla-{machine}"
-
-
-def use_compile_cache(env=os.environ) -> Path | None:
-    """Point JAX's persistent compilation cache at compile_cache_dir() through JAX's own
-    environment variables (read when jax is imported, so this runs before that); a setting the
-    user made in those variables wins. Programs that compiled in under 0.1 s are not kept."""
-    path = compile_cache_dir(env)
-    if path is None or "jax" in sys.modules:
-        return None
-    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(path))
-    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
-    env.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(COMPILE_CACHE_MAX_BYTES))
-    return Path(env["JAX_COMPILATION_CACHE_DIR"])
 
 
 def console(argv: list[str] | None = None) -> None:

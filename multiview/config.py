@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field, fields, replace
@@ -171,6 +172,35 @@ def _field_type(cls, name):
     return hints[name]
 
 
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|infinity|nan)",
+                    re.IGNORECASE)
+
+
+def ascii_int(raw) -> int:
+    """An integer from an int or from text of ASCII digits only (an optional sign, spaces
+    around): Python's int() also reads '1_00' and other scripts' digits ('١٠٠'), which a
+    config file or a flag should not mean; ValueError otherwise."""
+    if isinstance(raw, bool):
+        raise ValueError(raw)
+    if isinstance(raw, int):
+        return raw
+    if not isinstance(raw, str) or not _INT.fullmatch(raw.strip()):
+        raise ValueError(raw)
+    return int(raw.strip())
+
+
+def _number(raw) -> float:
+    """A float from an int/float (not a bool) or from an ASCII decimal literal (see ascii_int)."""
+    if isinstance(raw, bool):
+        raise ValueError(raw)
+    if isinstance(raw, (int, float)):
+        return float(raw)
+    if not isinstance(raw, str) or not _FLOAT.fullmatch(raw.strip()):
+        raise ValueError(raw)
+    return float(raw.strip())
+
+
 def _coerce(section: str, name: str, raw, cls):
     """Turn a raw value (string from the CLI, or a JSON/TOML value) into the field's type."""
     where = f"{section}.{name}"
@@ -191,12 +221,9 @@ def _coerce(section: str, name: str, raw, cls):
                 if not raw.is_integer():
                     raise ValueError
                 return int(raw)
-            return int(str(raw), 10)
+            return ascii_int(raw)
         if typ is float:
-            if isinstance(raw, bool):
-                raise ValueError
-            v = float(raw)
-            return v
+            return _number(raw)
         if typ is str:
             if not isinstance(raw, str):
                 raise ValueError
@@ -204,14 +231,17 @@ def _coerce(section: str, name: str, raw, cls):
         if typing.get_origin(typ) is tuple:
             if isinstance(raw, str):
                 parts = [p for p in raw.strip("()[] ").split(",") if p.strip()]
-            else:
+            elif isinstance(raw, (list, tuple)):    # a JSON object's keys are no pair
                 parts = list(raw)
+            else:
+                raise ValueError
             if len(parts) != 2:
                 raise ValueError
-            return tuple(float(p) for p in parts)
+            return tuple(_number(p) for p in parts)
     except (ValueError, TypeError):
         pass
-    tname = getattr(typ, "__name__", str(typ)).replace("tuple[float, float]", "pair of floats")
+    tname = {int: "an integer (ASCII digits 0-9 only)",
+             float: "a number (ASCII digits 0-9 only)"}.get(typ, getattr(typ, "__name__", str(typ)))
     if typing.get_origin(typ) is tuple:
         tname = "a pair of floats 'lo,hi'"
     raise ConfigError(f"{where}: value {raw!r} has the wrong type; expected {tname}")
@@ -248,8 +278,8 @@ def parse_set(items: list[str]) -> dict[str, str]:
     return out
 
 
-def load_file(path: str | Path) -> dict[str, object]:
-    """Read overrides from a JSON or TOML file: {"data": {"mu": 0.1}, ...} -> flat dict."""
+def read_tree(path: str | Path) -> dict:
+    """The parsed JSON or TOML --config file (a table/object); ConfigError naming it otherwise."""
     p = Path(path)
     if p.is_dir():
         raise ConfigError(f"--config: value {str(p)!r} is not allowed; allowed: a .json or "
@@ -267,8 +297,21 @@ def load_file(path: str | Path) -> dict[str, object]:
         raise ConfigError(f"--config: cannot parse {str(p)!r}: {e}") from None
     if not isinstance(tree, dict):
         raise ConfigError(f"--config: {str(p)!r} must hold a table/object of sections")
+    return tree
+
+
+def load_file(path: str | Path, grid: bool = False) -> dict[str, object]:
+    """Read overrides from a JSON or TOML file: {"data": {"mu": 0.1}, ...} -> flat dict. A
+    `grid` table (a sweep's axes, sweep.grid_file) is skipped with grid=True, refused otherwise."""
+    p = Path(path)
+    tree = read_tree(p)
     flat = {}
     for section, values in tree.items():
+        if section == "grid":
+            if not grid:
+                raise ConfigError(f"grid: value {str(p)!r} is not allowed here; allowed: a "
+                                  "[grid] table only in the --config of `multiview sweep`")
+            continue
         if section not in SECTIONS:
             raise ConfigError(f"{section}: unknown section in {str(p)!r}; allowed: {', '.join(SECTIONS)}")
         if not isinstance(values, dict):
@@ -293,6 +336,27 @@ LR_MAX = 1e4
 SEED_MAX = 2**32 - 1   # PRNGKey keeps 32 bits of a seed: larger seeds would repeat smaller ones
 VARRHO_MAX = 1e3
 Q_MAX = 12
+# the lower end of varrho: the smoothed ReLU's polynomial part z^q / (q varrho^(q-1)) on
+# [0, varrho] needs varrho^q well inside float32 (smallest normal 1.2e-38); below, it underflows
+# to 0/0 = NaN at the first step (varrho = 1e-20 did). varrho^q >= 1e-30 keeps 8 decades of
+# headroom: varrho >= 3.2e-8 at q = 4, 3.2e-3 at q = 12
+VARRHO_POW_MIN = 1e-30
+# the init scale is meant to be small against the threshold varrho (docs/model.md section 2);
+# above the largest threshold allowed every neuron starts deep in the linear part and the
+# logits grow as m·P·sigma0·|x| (1e30 overflows float32 in the first forward pass)
+SIGMA0_MAX = VARRHO_MAX
+# the engine keeps a per-step history [steps, L, ...] of every member in memory (about 0.9 KB
+# per step and member at k = 5) and counts steps in int32: 10^7 steps of 10 members is ~9 GB
+STEPS_MAX = 10**7
+# labels are drawn uniformly, so a class has no training point with probability about
+# exp(-N_train / k): at 5 per class that is under 1 % per class (bench's k = 40 with 200 points
+# is the smallest use in the repository), while every prediction is about each class's views
+MIN_PER_CLASS = 5
+
+
+def varrho_min(q: int) -> float:
+    """The smallest model.varrho allowed with power q (VARRHO_POW_MIN ** (1 / q))."""
+    return VARRHO_POW_MIN ** (1.0 / q)
 
 
 def validate(cfg: Config) -> Config:
@@ -316,11 +380,21 @@ def validate(cfg: Config) -> Config:
         need(isinstance(v, int) and v >= 1, name, v, "allowed: an integer >= 1")
     need(isinstance(K.steps, int) and K.steps >= 0, "distill.steps", K.steps,
           "allowed: an integer >= 0 (0 means the single models' step budget)")
+    for name, v in (("train.steps", T.steps), ("distill.steps", K.steps),
+                    ("fixed.steps", X.steps), ("train.chunk", T.chunk)):
+        need(v <= STEPS_MAX, name, v, f"allowed: at most {STEPS_MAX:.0e} steps (the per-step "
+             "history of every member is kept in memory)")
     need(isinstance(D.k, int) and D.k >= 2, "data.k", D.k, "allowed: an integer k >= 2")
     if D.d < 2 * D.k:
         raise ConfigError(f"data.k, data.d: values k={D.k}, d={D.d} are not allowed together; "
                           f"allowed: d >= 2k (the 2k views are orthonormal in R^d): k <= "
                           f"{D.d // 2} for this d, or d >= {2 * D.k} for this k")
+    if D.N_train and D.N_train < MIN_PER_CLASS * D.k:
+        raise ConfigError(f"data.N_train, data.k: values N_train={D.N_train}, k={D.k} are not "
+                          f"allowed together; allowed: N_train = 0 (40*k) or at least "
+                          f"{MIN_PER_CLASS} per class, N_train >= {MIN_PER_CLASS * D.k} for this "
+                          "k (labels are drawn at random: with fewer, classes go without a "
+                          "training point)")
     need(D.n_patches >= 2 * D.k * D.C_p, "data.P", D.P,
           f"allowed: P >= 2*k*C_p = {2 * D.k * D.C_p} (too few patches for the features: "
           f"every one of the 2k views needs C_p patches of its own)")
@@ -343,10 +417,13 @@ def validate(cfg: Config) -> Config:
     need(D.sigma_p >= 0 and math.isfinite(D.sigma_p), "data.sigma_p", D.sigma_p,
           "allowed: a finite sigma_p >= 0")
     need(3 <= M.q <= Q_MAX, "model.q", M.q, f"allowed: an integer 3 <= q <= {Q_MAX}")
-    need(0 < M.varrho <= VARRHO_MAX, "model.varrho", M.varrho,
-         f"allowed: 0 < varrho <= {VARRHO_MAX:g} (the smoothed ReLU divides by varrho^(q-1), "
-         "which must stay within float32's range)")
-    need(M.sigma0 > 0, "model.sigma0", M.sigma0, "allowed: sigma0 > 0")
+    need(varrho_min(M.q) <= M.varrho <= VARRHO_MAX, "model.varrho", M.varrho,
+         f"allowed: 0 < varrho <= {VARRHO_MAX:g} and, for q = {M.q}, varrho >= "
+         f"{varrho_min(M.q):.2g} (the smoothed ReLU divides by varrho^(q-1): varrho^q must "
+         f"stay within float32's range, >= {VARRHO_POW_MIN:g})")
+    need(0 < M.sigma0 <= SIGMA0_MAX, "model.sigma0", M.sigma0,
+         f"allowed: 0 < sigma0 <= {SIGMA0_MAX:g} (an init scale below the threshold varrho's "
+         "largest value; larger logits overflow float32)")
     need(M.learned_factor > 0, "model.learned_factor", M.learned_factor, "allowed: > 0")
     need(T.optimizer in ("gd", "momentum", "adam"), "train.optimizer", T.optimizer,
           "allowed: 'gd', 'momentum', 'adam'")
@@ -381,11 +458,12 @@ def validate(cfg: Config) -> Config:
 
 
 def resolve(preset_name: str = "small", config_file: str | None = None,
-            sets: list[str] | None = None) -> Config:
-    """Preset, then file overrides, then --set overrides; validated."""
+            sets: list[str] | None = None, grid: bool = False) -> Config:
+    """Preset, then file overrides, then --set overrides; validated. grid: the file may hold a
+    sweep's [grid] table (read by sweep.parse_grid)."""
     cfg = preset(preset_name)
     if config_file:
-        cfg = override(cfg, load_file(config_file))
+        cfg = override(cfg, load_file(config_file, grid))
     if sets:
         cfg = override(cfg, parse_set(sets))
     return cfg

@@ -26,6 +26,7 @@ from .keys import stream_keys
 from .learners import logits_of, train_students
 from .metrics import learned_threshold, slice_accuracies, std_over_models
 from .recipe import student_steps, train_methods
+from .runtime import in_precision
 
 
 def teacher_sizes(L: int) -> list[int]:
@@ -48,6 +49,7 @@ def _share(mask: np.ndarray, of: np.ndarray) -> float:
     return float((mask & of).sum() / n) if n else float("nan")
 
 
+@in_precision   # float64 configs compute in float64 (multiview/runtime.py)
 def run_dose(cfg: Config, L: int, seed: int = 0, sizes=None, progress: bool = True,
              log=None) -> dict:
     """Train the single models and twins, then students from every teacher; return the record."""

@@ -959,11 +959,15 @@ def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str |
         result = _load_check(path)
     elif kind == "dose":
         result = [read_result(path, "dose.json", "multiview dose")]
+        need(bool(result[0].get("teachers")), "--in", str(path),
+             "a dose.json with at least one teacher (this one has none: nothing to draw)")
     else:
         result = load_sweep(path)
         x, y = phase_axes(result, x, y, kind)
         name = name or ("phase_teacher" if kind == "phase-teacher" else "_".join(
             ["phase"] + [f.split(".")[-1] for f in (x, y) if f]))
+        need(bool(result.get("points")), "--in", str(path),
+             "a sweep with at least one finished point (this one has none: nothing to draw)")
     out = probe_dir(default_out(path) if out is None else out)
     name = name or kind.replace("-", "_")
     need(name and "/" not in name and name not in (".", ".."), "--name", name,

@@ -24,6 +24,7 @@ from .learners import (Trained, net_eval_logits, net_lam, rf_eval_logits, train_
 from .methods import METHODS, STAGES, Stage, Target, stages_for, teacher_target
 from .ntk import ntk_eval_logits, ntk_lam, train_ntk
 from .train import FitResult
+from .runtime import in_precision
 
 
 class StageResult(NamedTuple):
@@ -158,6 +159,7 @@ class _Walk(NamedTuple):
     t0: float
 
 
+@in_precision   # float64 configs compute in float64 (multiview/runtime.py)
 def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble"), *,
                   extra_stages=(), progress: bool = True, snapshots: bool = False,
                   log: Callable[[str], None] | None = None) -> Run:

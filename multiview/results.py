@@ -109,6 +109,9 @@ def _writable(folder: Path, flag: str, value) -> None:
 
 def probe_dir(path: str | Path, flag: str = "--out") -> Path:
     """Check that `path` is, or can be created as, a writable directory (nothing is created)."""
+    if not str(path).strip():      # Path('') is the current directory: never meant
+        raise ConfigError(f"{flag}: value {str(path)!r} is not allowed; allowed: a directory "
+                          f"path (give . for the current directory)")
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ConfigError(f"{flag}: value {str(path)!r} is not allowed; allowed: a directory "

@@ -20,6 +20,7 @@ from .learners import init_members
 from .model import phi_lam
 from .methods import STAGES
 from .recipe import train_methods
+from .runtime import in_precision
 
 STUDENTS = ("kd", "self_distill")
 
@@ -32,6 +33,7 @@ def _thin(history: np.ndarray, max_points: int):
     return idx, history[idx]
 
 
+@in_precision   # float64 configs compute in float64 (multiview/runtime.py)
 def view_arrays(cfg: Config, L: int, seed: int = 0, students=STUDENTS,
                 progress: bool = True, max_points: int = 400) -> dict[str, np.ndarray]:
     """Train L single models (and the distilled students) as run_check does; return arrays.

@@ -30,6 +30,7 @@ from .config import Config, ConfigError, override
 from .errors import split_items
 from .methods import METHOD_NAMES
 from .results import dumps, read_result, write_json
+from .runtime import in_precision
 
 # jax and the learners are imported where training happens, so that building the CLI's
 # parser (which imports this module) stays fast
@@ -46,22 +47,70 @@ RESULT_FIELDS = ("train_acc", "test_acc", "test_acc_multi", "test_acc_single", "
 
 # --- the grid -------------------------------------------------------------------------------
 
-def parse_grid(items: list[str], cfg: Config) -> dict[str, list[str]]:
-    """CLI `--grid SECTION.FIELD=V1,V2,...` items -> {field: [raw values]} (in order).
+def parse_grid(items: list[str], cfg: Config, file: str | Path | None = None) -> dict[str, list]:
+    """CLI `--grid SECTION.FIELD=V1,V2,...` items, and the `[grid]` table of the --config
+    `file` (TOML `"data.mu" = [0.0, 0.1]`, or a JSON object "grid"), -> {field: [values]} in
+    order (the file's fields first), validated by `validate_grid`.
 
-    Pair-valued fields (e.g. data.z_own) separate their values with ';': `data.z_own=1,2;1,3`.
+    Pair-valued fields (e.g. data.z_own) separate their values with ';': `data.z_own=1,2;1,3`;
+    in a file they are arrays of pairs, `"data.z_own" = [[1, 2], [1, 3]]`.
     """
-    grid: dict[str, list[str]] = {}
+    grid: dict[str, list] = dict(grid_file(file)) if file else {}
     for item in items:
         if "=" not in item:
             raise ConfigError(f"--grid {item!r}: expected SECTION.FIELD=V1,V2,...")
         key, text = (s.strip() for s in item.split("=", 1))
         if key in grid:
-            raise ConfigError(f"--grid {key}: given twice; list all its values in one --grid")
+            raise ConfigError(f"--grid {key}: given twice; list all its values in one --grid"
+                              + (f" (it is in the [grid] of {str(file)!r})" if file else ""))
         section, _, name = key.partition(".")
         current = getattr(getattr(cfg, section, None), name, None) if name else None
         sep = ";" if isinstance(current, tuple) else ","
         grid[key] = split_items(text, f"--grid {key}", sep)
+    if not grid:
+        raise ConfigError("--grid: value None is not allowed; allowed: at least one --grid "
+                          "SECTION.FIELD=V1,V2,... (or a [grid] table in the --config file)")
+    return validate_grid(grid, cfg)
+
+
+def grid_file(path: str | Path) -> dict[str, list]:
+    """The `grid` table of a --config file ({} when it has none); each entry a non-empty list."""
+    from .config import read_tree
+
+    tree = read_tree(path)
+    table = tree.get("grid", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"grid: in {str(path)!r} must be a table of SECTION.FIELD = [values]")
+    # TOML reads an unquoted data.mu = [...] as a table data = {mu = [...]}
+    table = {f"{k}.{n}" if isinstance(v, dict) else k: w
+             for k, v in table.items() for n, w in (v.items() if isinstance(v, dict) else [(k, v)])}
+    for key, values in table.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"--grid {key}: value {values!r} in {str(path)!r} is not allowed; "
+                              f"allowed: a non-empty array of values")
+    return table
+
+
+def validate_grid(grid: dict[str, list], cfg: Config) -> dict[str, list]:
+    """Check a grid {SECTION.FIELD: [values]} before any work: every value valid on `cfg` (as
+    --set would check it), no value twice (it would be computed twice under one key), and no
+    train.devices axis (sharding gives the same numbers, so its points would share one result
+    file: give --devices instead). Returns `grid`."""
+    for key, values in grid.items():
+        if key == "train.devices":
+            raise ConfigError(f"--grid {key}: not a grid field; allowed: a field that changes "
+                              "results (sharding over devices gives the same numbers: give "
+                              "--devices N instead)")
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ConfigError(f"--grid {key}: value {values!r} is not allowed; allowed: a "
+                              "non-empty list of values")
+        seen = []
+        for v in values:
+            typed = _get(override(cfg, {key: v}), key)
+            if typed in seen:
+                raise ConfigError(f"--grid {key}: value {v!r} is not allowed; allowed: distinct "
+                                  f"values ({typed!r} is given twice)")
+            seen.append(typed)
     return grid
 
 
@@ -242,6 +291,7 @@ def train_points(cfgs: list[Config], L: int, seed: int, progress: bool = True,
             for cfg, problem, tr, logits, lam_g in runs]
 
 
+@in_precision   # float64 configs compute in float64 (multiview/runtime.py)
 def run_batched(cfgs: list[Config], L: int, seed: int, methods, progress: bool = True,
                 desc: str = "points") -> list[dict]:
     """`run_check(cfg, L, seed, methods)` for several configs of one training group at once
@@ -284,7 +334,8 @@ def summarise(points: list[dict]) -> list[dict]:
         res = rec["result"]
         out.append({
             "grid": rec["grid"], "key": rec["key"], "file": f"{rec['key']}.json",
-            "methods": {n: {k: m[k] for k in RESULT_FIELDS} for n, m in res["methods"].items()},
+            "methods": {n: {k: m[k] for k in RESULT_FIELDS + ("ci", "ci_kind") if k in m}
+                        for n, m in res["methods"].items()},
             "labels_alone": res.get("diagnostics", {}).get("labels_alone"),
             "dark_knowledge": res.get("diagnostics", {}).get("dark_knowledge"),
             "predictions": [{"id": p["id"], "measured": p["measured"], "expected": p["expected"],

@@ -9,14 +9,14 @@ import multiview
 
 ROOT = Path(multiview.__file__).parent
 FLOORS = {   # docs/architecture.md
-    0: ["config", "keys", "errors", "results", "size", "methods"],
+    0: ["config", "keys", "errors", "results", "size", "methods", "runtime"],
     1: ["data", "model", "losses", "metrics"],
     2: ["train"],
     3: ["learners", "ntk"],
     4: ["recipe"],
     5: ["theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch"],
     6: ["sweep", "cluster", "plots"],
-    7: ["cli", "__main__"],
+    7: ["cli", "api", "__main__"],
 }
 FLOOR = {f"multiview.{m}": f for f, mods in FLOORS.items() for m in mods}
 
@@ -37,7 +37,10 @@ def _imports(path: Path) -> set[str]:
                 mod = ".".join(base + ([node.module] if node.module else []))
             else:
                 mod = node.module or ""
-            targets = [mod] + [f"{mod}.{a.name}" for a in node.names]
+            # `from . import theory` imports the module theory, not the package's __init__
+            subs = [f"{mod}.{a.name}" for a in node.names]
+            targets = subs if node.module is None and all(t in MODULES for t in subs) \
+                else [mod] + subs
         elif isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         else:

@@ -216,3 +216,112 @@ def test_bad_input_exits_with_one_line_naming_the_parameter(world, argv, status,
 
 def test_the_corpus_is_large():
     assert len(CASES) >= 100
+
+
+# --- nonsense that used to be accepted (issue 20 item 4): a self-contained block ----------------
+# Each case exits 2 with one line naming the field, no traceback, before any work, and leaves
+# the prepared files as they were (nothing drawn, nothing written into the current directory).
+
+AW = "{aw}"          # the prepared folder of this block, substituted per test
+_SWEEP = {"format": "multiview.sweep/1", "seeds": 2,
+          "grid": {"data.mu": [0.1, 0.2], "model.sigma0": [0.03]},
+          "points": [{"grid": {"data.mu": mu, "model.sigma0": 0.03}, "predictions": [],
+                      "methods": {"single": {"test_acc_single": 0.5,
+                                             "std": {"test_acc_single": 0.1}}}}
+                     for mu in (0.1, 0.2)]}
+_FILES = {
+    "object.json": json.dumps({"data": {"z_own": {"1": 0, "2": 0}}}),
+    "bool.toml": "[data]\nz_own = [1, true]\n",
+    "steps.json": json.dumps({"train": {"steps": 1e20}}),
+    "grid.toml": '[grid]\n"data.mu" = [0.1, 0.2]\n',
+    "dupgrid.toml": '[grid]\n"data.mu" = [0.1, 0.1]\n',
+    "devgrid.toml": "[grid]\ntrain.devices = [1, 2]\n",
+    "phase/sweep.json": json.dumps(_SWEEP),
+    "empty/sweep.json": json.dumps(_SWEEP | {"points": []}),
+    "dose/dose.json": json.dumps({"format": "multiview.dose/1", "config": {}, "L": 2,
+                                  "teachers": [], "slope": None}),
+}
+_TINY_CHECK = ["check", "--preset", "tiny", "--out", f"{AW}/out"]
+_TINY_SWEEP = ["sweep", "--preset", "tiny", "--out", f"{AW}/out"]
+NONSENSE = [  # (argv, what the one line must name)
+    (_TINY_CHECK + ["--set", "data.N_train=1"], "data.N_train"),
+    (_TINY_CHECK + ["--set", "data.N_train=14"], "data.N_train"),       # k = 3: >= 15
+    (_TINY_CHECK + ["--config", f"{AW}/object.json"], "data.z_own"),
+    (_TINY_CHECK + ["--config", f"{AW}/bool.toml"], "data.z_own"),
+    (_TINY_CHECK + ["--config", f"{AW}/steps.json"], "train.steps"),
+    (_TINY_CHECK + ["--set", "train.steps=1e20"], "train.steps"),
+    (_TINY_CHECK + ["--set", "train.steps=10000001"], "train.steps"),
+    (_TINY_CHECK + ["--set", "distill.steps=100000000"], "distill.steps"),
+    (_TINY_CHECK + ["--set", "model.sigma0=1e30"], "model.sigma0"),
+    (_TINY_CHECK + ["--set", "model.sigma0=1001"], "model.sigma0"),
+    (_TINY_CHECK + ["--set", "model.varrho=1e-20"], "model.varrho"),
+    (_TINY_CHECK + ["--set", "model.varrho=1e-9"], "model.varrho"),     # q = 4: >= 3.2e-8
+    (_TINY_CHECK + ["--set", "model.q=12", "--set", "model.varrho=1e-3"], "model.varrho"),
+    (_TINY_CHECK + ["--set", "train.steps=١٠٠"], "train.steps"),     # Arabic-Indic digits
+    (_TINY_CHECK + ["--set", "data.N_test=1_00"], "data.N_test"),
+    (_TINY_CHECK + ["--set", "data.mu=٠.١"], "data.mu"),
+    (_TINY_CHECK + ["--seeds", "١٠"], "--seeds"),
+    (_TINY_CHECK + ["--seed", "1_0"], "--seed"),
+    (["dose", "--preset", "tiny", "--out", f"{AW}/out", "--seeds", "4", "--sizes", "٢"],
+     "--sizes"),
+    (_TINY_CHECK + ["--config", f"{AW}/grid.toml"], "grid"),           # [grid]: sweep only
+    (_TINY_SWEEP + ["--grid", "data.mu=0.1,0.1"], "--grid data.mu"),
+    (_TINY_SWEEP + ["--grid", "data.mu=0.1,0.10"], "--grid data.mu"),
+    (_TINY_SWEEP + ["--grid", "data.z_own=1,2;1.0,2.0"], "--grid data.z_own"),
+    (_TINY_SWEEP + ["--grid", "train.devices=1,2"], "train.devices"),
+    (_TINY_SWEEP + ["--config", f"{AW}/dupgrid.toml"], "--grid data.mu"),
+    (_TINY_SWEEP + ["--config", f"{AW}/devgrid.toml"], "train.devices"),
+    (_TINY_SWEEP + ["--config", f"{AW}/grid.toml", "--grid", "data.mu=0.3"], "data.mu"),
+    (_TINY_SWEEP + ["--grid", "data.N_train=1,60"], "data.N_train"),
+    (["check", "--preset", "tiny", "--out", ""], "--out"),
+    (["train", "--preset", "tiny", "--out", ""], "--out"),
+    (["dose", "--preset", "tiny", "--out", " "], "--out"),
+    (["sweep", "--preset", "tiny", "--out", "", "--grid", "data.mu=0.1"], "--out"),
+    (["bench", "--out", ""], "--out"),
+    (["plot", "phase", "--in", f"{AW}/phase", "--out", ""], "--out"),
+    (["plot", "phase", "--in", f"{AW}/phase", "--x", "model.sigma0", "--y", "model.sigma0"],
+     "--y"),
+    (["plot", "phase", "--in", f"{AW}/empty"], "--in"),
+    (["plot", "dose", "--in", f"{AW}/dose"], "--in"),
+]
+
+
+@pytest.fixture(scope="module")
+def nonsense_world(tmp_path_factory):
+    w = tmp_path_factory.mktemp("nonsense")
+    for name, text in _FILES.items():
+        (w / name).parent.mkdir(parents=True, exist_ok=True)
+        (w / name).write_text(text)
+    return w
+
+
+def _files_of(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("argv,names", NONSENSE, ids=[" ".join(a)[:80] for a, _ in NONSENSE])
+def test_nonsense_is_refused_with_one_line_naming_the_field(nonsense_world, tmp_path,
+                                                            monkeypatch, argv, names, capsys):
+    monkeypatch.chdir(tmp_path)              # an empty --out must not write here
+    argv = [a.replace(AW, str(nonsense_world)) for a in argv]
+    before = _files_of(nonsense_world)
+    try:
+        rc = main(argv)
+    except SystemExit as e:
+        rc = e.code
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and names in lines[0] and "error" in lines[0], err
+    assert _files_of(nonsense_world) == before
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_phase_with_only_x_given_takes_the_other_field_for_y(nonsense_world, tmp_path):
+    from multiview.plots import plot
+
+    # --x model.sigma0 alone: y is data.mu, not model.sigma0 again
+    paths = plot("phase", nonsense_world / "phase", tmp_path, x="model.sigma0")
+    assert sorted(p.name for p in paths) == ["phase_sigma0_mu.pdf", "phase_sigma0_mu.png"]

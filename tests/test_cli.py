@@ -75,10 +75,10 @@ def test_invalid_input_from_the_console_has_no_traceback():
 
 
 def test_divergence_exits_with_a_message_naming_the_step_and_the_cause(tmp_path, capsys):
-    # an initialisation of scale 1e37 overflows float32 in the first forward pass: the
-    # message blames model.sigma0, not the step size
+    # patch noise of scale 1e37 overflows float32 in the first forward pass (model.sigma0 that
+    # large is refused by validation): the message blames the initialisation, not the step size
     rc = main(["check", "--seeds", "1", "--methods", "single", "--out", str(tmp_path),
-               "--no-progress", *tiny_sets(), "--set", "model.sigma0=1e37"])
+               "--no-progress", *tiny_sets(), "--set", "data.sigma_p=1e37"])
     assert rc == 3
     err = capsys.readouterr().err
     assert "at step 0" in err and "model.sigma0" in err and "train.lr" not in err

@@ -30,9 +30,9 @@ from multiview.sweep import grid_points, run_sweep
 
 from .conftest import tiny_sets
 
-# the batch of varrho = 1 trains together; varrho = 1e-20 diverges at step 0 (the smoothed
-# ReLU divides by varrho^(q-1)), so its batch is rerun point by point and both points fail
-GRID = {"model.varrho": ["1.0", "1e-20"], "data.mu": ["0.1", "0.3"]}
+# the batch of sigma_p = 0.02 trains together; patch noise sigma_p = 1e37 overflows float32 at
+# step 0, so its batch is rerun point by point and both points fail
+GRID = {"data.sigma_p": ["0.02", "1e37"], "data.mu": ["0.1", "0.3"]}
 METHODS = ["single", "ensemble"]
 L = 2
 # results that depend on wall time or on where the sweep ran, not on the numbers
@@ -77,9 +77,9 @@ def test_a_failing_point_is_listed_and_the_sweep_goes_on_in_process(reference, t
     assert summary["run"] | {"seconds": 0} == {
         "points": 4, "cached": 0, "computed": 2, "failed": 2, "fit_calls": 2,
         "recomputed_corrupt": [], "cluster": None, "seconds": 0}
-    assert [p["grid"]["model.varrho"] for p in summary["points"]] == [1.0, 1.0]
+    assert [p["grid"]["data.sigma_p"] for p in summary["points"]] == [0.02, 0.02]
     assert [f["grid"] for f in summary["failed"]] == [
-        {"model.varrho": 1e-20, "data.mu": 0.1}, {"model.varrho": 1e-20, "data.mu": 0.3}]
+        {"data.sigma_p": 1e37, "data.mu": 0.1}, {"data.sigma_p": 1e37, "data.mu": 0.3}]
     for f in summary["failed"]:
         assert f["error"].startswith("training diverged: ") and "step 0" in f["error"]
         assert not (out / f"{f['key']}.json").exists()     # never written: a rerun computes it
@@ -95,14 +95,14 @@ def test_a_rerun_computes_only_the_failed_points_again(reference, tmp_path, monk
     real = sweep.compute_points
 
     def counted(cfgs, *a, **kw):
-        calls.append([c.model.varrho for c in cfgs])
+        calls.append([c.data.sigma_p for c in cfgs])
         return real(cfgs, *a, **kw)
 
     monkeypatch.setattr(sweep, "compute_points", counted)
     assert main(_cli_args(out)) == 3
     summary = json.loads((out / "sweep.json").read_text())
     # the failed batch again, then (it fails) its points one by one
-    assert calls == [[1e-20, 1e-20], [1e-20], [1e-20]]
+    assert calls == [[1e37, 1e37], [1e37], [1e37]]
     assert (summary["run"]["cached"], summary["run"]["failed"]) == (2, 2)
     first = _files(reference[3])
     assert _files(out) == first | {"sweep.json": _files(out)["sweep.json"]}
@@ -110,7 +110,7 @@ def test_a_rerun_computes_only_the_failed_points_again(reference, tmp_path, monk
 
 
 def test_compute_points_fails_only_the_diverging_points_of_a_batch(tiny):
-    cfgs = [p.cfg for p in grid_points(tiny, {"model.varrho": ["1.0", "1e-20", "0.5"]})]
+    cfgs = [p.cfg for p in grid_points(tiny, {"data.sigma_p": ["0.02", "1e37", "0.05"]})]
     results = sweep.compute_points(cfgs, L, 0, METHODS, progress=False)
     assert [type(r) for r in results] == [dict, str, dict]
     assert results[1].startswith("training diverged:")

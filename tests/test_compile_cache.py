@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from multiview.cli import compile_cache_dir, use_compile_cache
+from multiview.runtime import compile_cache_dir, use_compile_cache
 
 
 def test_cache_dir_from_the_environment(tmp_path):

@@ -67,9 +67,9 @@ def test_history_has_phi_and_lam_per_class_and_view(tiny):
 
 
 def test_nan_during_training_stops_with_an_error_naming_the_step(tiny):
-    # an initialisation of scale 1e37 overflows float32 in the first forward pass (a step
-    # size that large is refused by validation: train.lr <= 1e4)
-    cfg = override(tiny, {"model.sigma0": 1e37, "train.stop": "none", "train.steps": 40,
+    # patch noise of scale 1e37 overflows float32 in the first forward pass (a step size or an
+    # init scale that large is refused by validation: train.lr <= 1e4, model.sigma0 <= 1e3)
+    cfg = override(tiny, {"data.sigma_p": 1e37, "train.stop": "none", "train.steps": 40,
                           "train.chunk": 10})
     keys, problem = _setup(cfg)
     with pytest.raises(TrainingDiverged, match=r"at step \d+ \(member \d\).*train.lr"):
