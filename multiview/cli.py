@@ -210,7 +210,7 @@ def cmd_dose(args) -> int:
 
     probe_dir(args.out)
     sizes = None
-    if args.sizes:
+    if args.sizes is not None:          # --sizes '' is an empty list, refused, not the default
         items = split_items(args.sizes, "--sizes")
         need(all(v.isdigit() and 1 <= int(v) <= args.seeds for v in items), "--sizes",
              args.sizes, f"comma-separated ensemble sizes between 1 and --seeds = {args.seeds}")
