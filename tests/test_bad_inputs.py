@@ -383,3 +383,16 @@ def test_slices_of_one_grid_add_up_and_sigterm_leaves_finished_files(tmp_path):
     assert {k: v for k, v in after.items() if k in before} == before   # finished files intact
     assert not [name for name in after if ".tmp" in name]              # no temporary left
     assert all(json.loads((out / name).read_text()) for name in after)
+
+
+def test_the_divergence_message_is_formatted_from_its_fields():
+    import pickle
+
+    from multiview.errors import TrainingDiverged
+    init = TrainingDiverged(0, 1, "initialisation", "single ×2", 2.0)
+    later = TrainingDiverged(40, 0, "step size", "points", 2.0)
+    assert "at step 0 (member 1)" in str(init) and "model.varrho" in str(init)
+    assert "model.sigma0" in str(init) and "train.lr" not in str(init)
+    assert "at step 40 (member 0)" in str(later) and "train.lr = 2.0" in str(later)
+    back = pickle.loads(pickle.dumps(later))          # as Ray sends it between processes
+    assert (back.step, back.member, back.cause, str(back)) == (40, 0, "step size", str(later))
