@@ -137,6 +137,7 @@ def test_sweep_json_is_the_union_of_the_slices_on_disk_and_keeps_per_model(tmp_p
     assert [p["grid"]["data.mu"] for p in summary["points"]] == [0.1, 0.3]
     got = load(tmp_path)
     assert got.kind == "sweep" and got.content == json.loads(json.dumps(summary))
+    pytest.importorskip("pandas")
     rows = got.frame()
     assert len(rows) == 4                            # 2 points x 2 methods
     row = rows[(rows["data.mu"] == 0.3) & (rows["method"] == "single")].iloc[0]
@@ -157,6 +158,7 @@ def test_a_sweep_dir_of_another_study_is_refused_naming_both_grids(tmp_path, tin
 
 def test_frame_of_a_check_and_without_pandas_a_list_of_dicts(tmp_path, tiny, monkeypatch):
     write_json(check_result(tiny.to_dict()), tmp_path)
+    pytest.importorskip("pandas")
     frame = load(tmp_path).frame()
     assert list(frame["method"]) == ["single", "ensemble"]
     assert frame.set_index("method").loc["ensemble", "test_acc"] == pytest.approx(0.95)
@@ -175,6 +177,7 @@ def test_frame_of_a_dose_one_row_per_teacher(tmp_path, tiny):
                tmp_path, "dose.json")
     got = load(tmp_path / "dose.json")
     assert got.kind == "dose" and got.content["format"] == FORMATS["dose"]
+    pytest.importorskip("pandas")
     frame = got.frame()
     assert list(frame["teacher"]) == ["twin", "single", "ens-2"]
     assert set(frame["objective"]) == {tiny.distill.objective}
