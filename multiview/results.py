@@ -59,9 +59,7 @@ def dumps(obj, **kw) -> str:
 def _named(e: OSError, path: Path) -> OSError:
     """`e` with the file the user asked for as its filename (not the temporary one): a full
     disk reads "No space left on device: 'OUT/check.json'"."""
-    if e.filename is None or ".tmp" in str(e.filename):
-        return OSError(e.errno, e.strerror or str(e), str(path))
-    return e
+    return OSError(e.errno, e.strerror or str(e), str(path))
 
 
 def _discard(tmps) -> None:
@@ -108,8 +106,11 @@ def atomic_files(paths, mode: str = "w"):
                 pass
         _discard(tmps)
         if isinstance(e, OSError):
-            raise _named(e, current if current is not None else
-                         Path(", ".join(map(str, paths)))) from None
+            if current is None:          # raised by the caller's writes: named by it, or all
+                if e.filename in [str(p) for p in paths]:
+                    raise
+                current = Path(", ".join(map(str, paths)))
+            raise _named(e, current) from None
         raise
 
 

@@ -204,3 +204,11 @@ def test_a_pair_of_files_is_written_together_or_not_at_all(tmp_path, monkeypatch
     assert e.value.errno == errno.ENOSPC and e.value.filename == str(b)   # the file is named
     assert (a.read_bytes(), b.read_bytes()) == (b"old pdf", b"old png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pdf", "f.png"]
+    # a full disk while the second file is written: that file is named
+    monkeypatch.setattr(results.os, "fsync", real)
+    with pytest.raises(OSError) as e:
+        with results.atomic_files([a, b], "wb") as files:
+            files[0].write(b"x")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert e.value.filename == f"{a}, {b}"            # unknown which: both are named
+    assert (a.read_bytes(), b.read_bytes()) == (b"old pdf", b"old png")
