@@ -156,6 +156,9 @@ def cmd_data(args) -> int:
     return 0
 
 
+TRAIN_FILES = ("train.json", "params.npz", "history.npz")     # a run of `train`
+
+
 def cmd_train(args) -> int:
     import numpy as np
 
@@ -177,12 +180,9 @@ def cmd_train(args) -> int:
                 "steps_run": tr.fit.steps_run, "stopped_at": tr.fit.stopped_at.tolist(),
                 "final_train_acc": tr.fit.history["train_acc"][-1].tolist()},
                out, "train.json")
-    print(f"trained {args.seeds} members for {tr.fit.steps_run} steps; wrote {out}/"
-          + ", ".join(TRAIN_FILES[1:] + TRAIN_FILES[:1]))
+    print(f"trained {args.seeds} members for {tr.fit.steps_run} steps; wrote {out}/params.npz, "
+          f"history.npz, train.json")
     return 0
-
-
-TRAIN_FILES = ("train.json", "params.npz", "history.npz")
 
 
 def cmd_arrays(args) -> int:
