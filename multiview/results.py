@@ -248,7 +248,7 @@ def kind_of(tree) -> str | None:
 
 def _a(kind: str) -> str:
     name, made_by = KINDS[kind]
-    return f"a {name} of `{made_by}`"
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name} of `{made_by}`"
 
 
 def identify(tree) -> str:
@@ -401,7 +401,9 @@ class Loaded:
 def _in_dir(folder: Path, kind: str | None, flag: str) -> Path:
     if kind is not None:
         name = KINDS[kind][0]
-        return folder / name if name.endswith((".json", ".npz")) else folder / f"{kind}.json"
+        if " " in name:                     # a description ("arrays .npz"): no fixed file name
+            raise ConfigError(f"{flag}: {str(folder)!r} is a folder; expected {_a(kind)}")
+        return folder / name
     for name in FILE_NAMES:
         if (folder / name).is_file():
             return folder / name

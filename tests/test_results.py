@@ -112,6 +112,8 @@ def test_a_truncated_npz_is_named_not_a_traceback(tmp_path):
         load(tmp_path / "a.npz")
     with pytest.raises(ConfigError, match="a.npz.*multiview arrays"):
         load(tmp_path / "a.npz", "arrays")
+    with pytest.raises(ConfigError, match="is a folder; expected an arrays .npz"):
+        load(tmp_path, "arrays")
 
 
 def _point(out, tiny, mu, acc, methods=("single", "ensemble"), L=2):
