@@ -755,7 +755,6 @@ def write_sweep_summary(out: Path, header: dict, mine: dict) -> dict:
         index = {f: {_canon(v): i for i, v in enumerate(vals)} for f, vals in grid.items()}
         records.sort(key=lambda r: tuple(index[f].get(_canon(r["grid"][f]), 0) for f in grid))
         summary = {**header, "grid": grid, "points": summarise(records)}
-        summary["run"] = {**header.get("run", {}), "points_on_disk": len(records)}
         write_json(summary, out, "sweep.json")
     return summary
 
