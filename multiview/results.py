@@ -671,6 +671,20 @@ def _study_of(record: dict) -> dict | None:
         return None
 
 
+def _study_of_summary(out: Path) -> dict | None:
+    """The study of OUT/sweep.json (None when there is none, or it is no sweep summary)."""
+    try:
+        tree = json.loads((Path(out) / "sweep.json").read_text())
+        config = _without_devices(json.loads(json.dumps(tree["base_config"])))
+        for f in tree["grid"]:
+            section, name = f.split(".", 1)
+            config.get(section, {}).pop(name, None)
+        return {"fields": sorted(tree["grid"]), "methods": list(tree["methods"]),
+                "seeds": tree["seeds"], "seed": tree["seed"], "base": config}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def _point_records(out: Path) -> list[dict]:
     """Every intact point record in the folder `out` (others are left for their sweep)."""
     records = []
@@ -709,8 +723,7 @@ def locked(folder: str | Path):
 def claim_sweep_dir(out: Path, mine: dict, flag: str = "--out") -> None:
     """Refuse a sweep directory that holds points of another study (another grid's fields,
     methods, seeds, seed or base config); slices of the same grid share it."""
-    for record in _point_records(out):
-        theirs = _study_of(record)
+    for theirs in [_study_of_summary(out)] + [_study_of(r) for r in _point_records(out)]:
         if theirs is not None and theirs != mine:
             same = theirs["fields"] == mine["fields"] and theirs["methods"] == mine["methods"] \
                 and theirs["seeds"] == mine["seeds"] and theirs["seed"] == mine["seed"]
@@ -747,6 +760,9 @@ def write_sweep_summary(out: Path, header: dict, mine: dict) -> dict:
     its `grid` comes from this sweep's values widened by the points found."""
     out = Path(out)
     with locked(out):
+        # a sweep of another study that started at the same moment wrote its summary first:
+        # refused, its sweep.json kept (this sweep's point files stay on disk)
+        claim_sweep_dir(out, mine)
         records = [r for r in _point_records(out) if _study_of(r) == mine]
         grid = {f: list(v) for f, v in header["grid"].items()}
         for f in grid:

@@ -156,6 +156,12 @@ def test_a_sweep_dir_of_another_study_is_refused_naming_both_grids(tmp_path, tin
         with pytest.raises(ConfigError) as e:
             claim_sweep_dir(tmp_path, other)
         assert str(tmp_path) in str(e.value) and "data.mu" in str(e.value)
+    # a summary alone (every point failed, or another sweep's summary written first) counts too
+    alone = tmp_path / "alone"
+    write_json({**_header(tiny, [0.1]), "points": []}, alone, "sweep.json")
+    claim_sweep_dir(alone, study(tiny, ["data.mu"], ["single", "ensemble"], 2, 0))
+    with pytest.raises(ConfigError, match="model.sigma0"):
+        claim_sweep_dir(alone, study(tiny, ["model.sigma0"], ["single", "ensemble"], 2, 0))
 
 
 def test_frame_of_a_check_and_without_pandas_a_list_of_dicts(tmp_path, tiny, monkeypatch):
