@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .config import Config, ConfigError, from_dict, load_file, override, preset
 from .errors import need
+from .results import load            # noqa: F401  (the one reader of every result file)
 
 __all__ = ["configure", "check", "sweep", "dose", "load", "plot", "load_params",
            "use_compile_cache", "Config", "ConfigError", "Members"]
@@ -141,72 +142,14 @@ def dose(cfg: Config, seeds: int = 10, seed: int = 0, sizes=None, *, out=None,
 
 
 def plot(kind: str, path, out=None, *, name: str | None = None, x: str | None = None,
-         y: str | None = None, force: bool = False) -> list[Path]:
+         y: str | None = None, fix: list[str] | None = None, force: bool = False) -> list[Path]:
     """Draw figure `kind` (views, lottery, ensemble-size, methods, fixed, phase, phase-teacher,
     dose) from the result at `path` into OUT/name.{pdf,png} (beside the input by default);
-    the files written. Existing figures are replaced only with `force`."""
+    the files written. `fix` picks the slice of a grid of three or more fields
+    (["FIELD=VALUE", ...]). Existing figures are replaced only with `force`."""
     from .plots import plot as draw
 
-    return draw(kind, path, out, name, x, y, force)
-
-
-# --- reading results ------------------------------------------------------------------------
-
-try:                                     # the one reader of every result file
-    from .results import load            # noqa: F401
-except ImportError:                      # until it lands: the readers that exist today
-    from .results import KINDS, load_arrays, read_result
-
-    @dataclass(frozen=True)
-    class Loaded:
-        """A result file: its kind ("check", "sweep", "dose", "arrays", ...), path and content."""
-
-        kind: str
-        path: Path
-        content: object
-
-        def frame(self):
-            """One row per method (check), point x method (sweep) or teacher (dose): a pandas
-            DataFrame, or a list of dicts without pandas."""
-            c = self.content
-            if self.kind == "check":
-                rows = [{"method": n, **_scalars(m)} for n, m in c["methods"].items()]
-            elif self.kind == "sweep":
-                rows = [{**p["grid"], "method": n, **_scalars(m)} for p in c["points"]
-                        for n, m in p["methods"].items()]
-            elif self.kind == "dose":
-                rows = [dict(r) for r in c["teachers"]]
-            else:
-                raise ConfigError(f"load: {str(self.path)!r} is a {self.kind} result; "
-                                  "allowed: frame() of a check, sweep or dose")
-            try:
-                import pandas as pd
-            except ImportError:
-                return rows
-            return pd.DataFrame(rows)
-
-    def _scalars(m: dict) -> dict:
-        row = {k: v for k, v in m.items() if not isinstance(v, (dict, list))}
-        for part in ("std", "ci", "per_model"):
-            row.update({f"{part}_{k}": v for k, v in (m.get(part) or {}).items()})
-        return row
-
-    def load(path) -> Loaded:
-        """The result at `path` (a file, or a run directory holding check.json or sweep.json)."""
-        p = Path(path)
-        if p.suffix == ".npz":
-            return Loaded("arrays", p, load_arrays(p, "path"))
-        if p.is_dir():
-            p = next((p / n for n in ("check.json", "sweep.json", "dose.json")
-                      if (p / n).is_file()), p / "check.json")
-        names = {"check.json": "check", "sweep.json": "sweep", "dose.json": "dose",
-                 "train.json": "train", "bench.json": "bench", "cifar.json": "cifar"}
-        for name, made_by, _ in KINDS:
-            if name in names and p.name == name:
-                return Loaded(names[name], p, read_result(p, name, made_by, "path"))
-        raise ConfigError(f"path: value {str(p)!r} is not allowed; allowed: a check.json, "
-                          "sweep.json, dose.json, train.json, bench.json, cifar.json or arrays "
-                          ".npz (or a directory holding one)")
+    return draw(kind, path, out, name, x, y, force, fix)
 
 
 # --- trained members (`multiview train`'s params.npz) ----------------------------------------
@@ -255,8 +198,6 @@ class Members:
 def load_params(path) -> Members:
     """The members of a `multiview train --out DIR` run: DIR (or DIR/params.npz) with the
     train.json beside it (config and seed). A missing or foreign file is a ConfigError."""
-    import json
-
     import numpy as np
 
     from .results import read_result

@@ -1,18 +1,19 @@
 """Command line: parse, validate, call one library function, print.
 
-Every output path is checked before any work starts; errors a user can cause exit 2 with one
-line; Ctrl-C exits 130 at once (no interpreter shutdown racing XLA's threads, see `console`).
+The subcommands are the rows of COMMANDS (name, help, its arguments); `multiview NAME` runs
+`cmd_NAME`. Every output path is checked before any work starts, and an existing result is
+not replaced without --force. How a command ends (exit statuses, signals, one-line errors) is
+multiview/process.py's.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from .config import SEED_MAX, ConfigError, ascii_int, override, resolve
-from .errors import need, split_items
+from .errors import need, split_items, subset
 from .methods import METHOD_NAMES
 from .runtime import compile_cache_dir, precision, use_compile_cache  # noqa: F401 (re-exported)
 
@@ -82,13 +83,9 @@ def check_devices(n: int) -> None:
 
 
 def parse_methods(text: str, methods, flag: str = "--methods") -> list[str]:
-    """--methods: a comma-separated subset of `methods`, or 'all'."""
-    items = split_items(text, flag)
-    if items == ["all"]:
-        return list(methods)
-    need(all(m in methods for m in items), flag, text,
-         f"a comma-separated subset of {', '.join(methods)}, or 'all'")
-    return items
+    """--methods (--students): a comma-separated subset of `methods`, or 'all'
+    (errors.subset, the one check of a choice of methods)."""
+    return subset(text, list(methods), flag)
 
 
 def cmd_check(args) -> int:
@@ -118,7 +115,7 @@ def cmd_data(args) -> int:
 
     if args.npz:
         need(args.npz.endswith(".npz"), "--npz", args.npz, "a file name ending in .npz")
-        probe_file(args.npz, "--npz")
+        probe_file(args.npz, "--npz", force=args.force)
     field = "data.N_test" if args.split == "test" else "data.N_train"
     cfg = _cfg(args)
     if args.n:
@@ -141,6 +138,9 @@ def cmd_data(args) -> int:
     return 0
 
 
+TRAIN_FILES = ("train.json", "params.npz", "history.npz")     # a run of `train`
+
+
 def cmd_train(args) -> int:
     import numpy as np
 
@@ -148,6 +148,9 @@ def cmd_train(args) -> int:
     from .results import probe_dir, save_npz, write_json
 
     out = probe_dir(args.out)
+    there = [n for n in TRAIN_FILES if (out / n).exists()]
+    need(args.force or not there, "--out", args.out,
+         f"a folder without a run (it holds {', '.join(there)}; give --force to overwrite it)")
     cfg = _cfg(args, args.seeds)
     with precision(cfg):
         run = train_methods(cfg, args.seeds, args.seed, ["single"], progress=not args.no_progress,
@@ -189,7 +192,7 @@ def cmd_dose(args) -> int:
 
     probe_dir(args.out)
     sizes = None
-    if args.sizes:
+    if args.sizes is not None:          # --sizes '' is an empty list, refused, not the default
         items = split_items(args.sizes, "--sizes")
         need(all(v.isascii() and v.isdigit() and 1 <= int(v) <= args.seeds for v in items),
              "--sizes", args.sizes,
@@ -211,12 +214,12 @@ def cmd_sweep(args) -> int:
     from .cluster import address_of
     from .results import probe_dir
     from .size import guard
-    from .sweep import canonical_methods, format_summary, grid_points, parse_grid, run_sweep
+    from .sweep import format_summary, grid_points, parse_grid, run_sweep
 
     probe_dir(args.out)
     cfg = _cfg(args)            # checks --devices against the machine, cached points or not
     grid = parse_grid(args.grid, cfg, args.config)
-    methods = canonical_methods(parse_methods(args.methods, METHOD_NAMES))
+    methods = parse_methods(args.methods, METHOD_NAMES)
     cluster = address_of(args.cluster, args.address)
     points = grid_points(cfg, grid)
     for point in points:
@@ -322,14 +325,7 @@ def _bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress lines")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser; its subcommands' parsers by name are its `subcommands`."""
-    parser = Parser(prog="multiview", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    subs = {}
-
-    p = subs["check"] = sub.add_parser(
-        "check", help="run learners on one config and compare with the theorems")
+def _check_arguments(p: argparse.ArgumentParser) -> None:
     _add_config_args(p)
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
     p.add_argument("--methods", default="all",
@@ -337,90 +333,110 @@ def build_parser() -> argparse.ArgumentParser:
                         "kd_twin, self_distill, self_distill_twin, ensemble_kd, sum_trained, "
                         "kd_hard, rf_*, ntk_*")
     p.add_argument("--out", default=".", help="directory for check.json")
-    p.add_argument("--devices", type=_positive("--devices"), default=1,
-                   help="shard ensemble members across N devices (jax.sharding)")
+    _devices_argument(p, "shard ensemble members across N devices (jax.sharding)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when a prediction does not hold (one that cannot be evaluated, "
                         "holds: null, does not count)")
-    p.set_defaults(func=cmd_check)
 
-    p = subs["data"] = sub.add_parser(
-        "data", help="summary statistics of the data `check --seed S` uses")
+
+def _devices_argument(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--devices", type=_positive("--devices"), default=1, help=text)
+
+
+def _data_arguments(p: argparse.ArgumentParser) -> None:
     _add_config_args(p)
     p.add_argument("--split", choices=("train", "test"), default="train")
     p.add_argument("--n", type=_positive("--n"), default=None,
                    help="number of samples (default: the config's N_train or N_test)")
     p.add_argument("--npz", help="also export arrays to this .npz file")
-    p.set_defaults(func=cmd_data)
+    p.add_argument("--force", action="store_true", help="overwrite an existing --npz file")
 
-    p = subs["train"] = sub.add_parser("train", help="train L seeds; save parameters and history")
-    _add_config_args(p)
-    p.add_argument("--seeds", type=_positive("--seeds"), default=10)
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--devices", type=_positive("--devices"), default=1,
-                   help="shard members across N devices (jax.sharding)")
-    p.set_defaults(func=cmd_train)
 
-    p = subs["arrays"] = sub.add_parser(
-        "arrays", help="train L single models (and students); save the arrays that `plot "
-                       "views|lottery|ensemble-size` draw")
+def _trained_arguments(p: argparse.ArgumentParser, out: str, metavar: str | None = None,
+                       force: str = "overwrite an existing --out") -> None:
+    """The arguments of the commands that train L single models and save them (train,
+    arrays): the config, --seeds, the required --out and --force."""
     _add_config_args(p)
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
+    p.add_argument("--out", required=True, metavar=metavar, help=out)
+    p.add_argument("--force", action="store_true", help=force)
+
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    _trained_arguments(p, "output directory (params.npz, history.npz, train.json)",
+                       force="overwrite a run already in --out")
+    _devices_argument(p, "shard members across N devices (jax.sharding)")
+
+
+def _arrays_arguments(p: argparse.ArgumentParser) -> None:
+    _trained_arguments(p, "the .npz to write", "FILE", "overwrite an existing FILE")
     p.add_argument("--students", default="kd,self_distill",
                    help="students to train too: a subset of kd,self_distill, or none")
-    p.add_argument("--out", required=True, metavar="FILE", help="the .npz to write")
-    p.add_argument("--force", action="store_true", help="overwrite an existing FILE")
-    p.set_defaults(func=cmd_arrays)
 
-    p = subs["dose"] = sub.add_parser(
-        "dose", help="teacher dose-response: students distilled from teachers that know a "
-                     "growing share of their missing views")
+
+def _dose_arguments(p: argparse.ArgumentParser) -> None:
     _add_config_args(p)
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="students (= L)")
     p.add_argument("--sizes", help="teacher ensemble sizes (default 2, 4, ..., L)")
     p.add_argument("--out", default=".", help="directory for dose.json")
-    p.set_defaults(func=cmd_dose)
 
-    for name, arguments, func, text in (
-            ("sweep", _sweep_arguments, cmd_sweep,
-             "run learners over a grid of config values (resumable)"),
-            ("plot", _plot_arguments, cmd_plot, "draw a paper figure (PDF + PNG) from results"),
-            ("bench", _bench_arguments, cmd_bench,
-             "measure the training engine's speed (docs/performance.md)")):
+
+def _cifar_arguments(p: argparse.ArgumentParser) -> None:
+    from .cifar import cli as cifar_cli
+
+    cifar_cli.add_arguments(p)
+
+
+def cmd_cifar(args) -> int:
+    from .cifar import cli as cifar_cli
+
+    return cifar_cli.run(args)
+
+
+def _has_cifar() -> bool:
+    try:
+        from .cifar import cli  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# the subcommands: name, help, its arguments; `multiview NAME` runs cmd_NAME
+COMMANDS = (
+    ("check", "run learners on one config and compare with the theorems", _check_arguments),
+    ("data", "summary statistics of the data `check --seed S` uses", _data_arguments),
+    ("train", "train L seeds; save parameters and history", _train_arguments),
+    ("arrays", "train L single models (and students); save the arrays that `plot "
+               "views|lottery|ensemble-size` draw", _arrays_arguments),
+    ("dose", "teacher dose-response: students distilled from teachers that know a growing "
+             "share of their missing views", _dose_arguments),
+    ("sweep", "run learners over a grid of config values (resumable)", _sweep_arguments),
+    ("plot", "draw a paper figure (PDF + PNG) from results", _plot_arguments),
+    ("bench", "measure the training engine's speed (docs/performance.md)", _bench_arguments),
+    ("cifar", "CIFAR WRN single / ensemble / KD / self-distill pipeline", _cifar_arguments),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser; its subcommands' parsers by name are its `subcommands`."""
+    parser = Parser(prog="multiview", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    subs = {}
+    for name, text, arguments in COMMANDS:
+        if name == "cifar" and not _has_cifar():     # the CIFAR arm needs flax
+            continue
         p = subs[name] = sub.add_parser(name, help=text)
         arguments(p)
-        p.set_defaults(func=func)
-
-    try:
-        from .cifar import cli as cifar_cli
-    except ImportError:
-        cifar_cli = None
-    if cifar_cli is not None:
-        p = subs["cifar"] = sub.add_parser(
-            "cifar", help="CIFAR WRN single / ensemble / KD / self-distill pipeline")
-        cifar_cli.add_arguments(p)
-        p.set_defaults(func=cifar_cli.run)
     parser.subcommands = subs
     return parser
 
 
-def _diverged(e) -> str:
-    """The divergence message with the likelier cause: non-finite at step 0 is the
-    initialisation (model.sigma0), later the step size (train.lr)."""
-    import re
-
-    text = str(e).split("; lower train.lr")[0]
-    step = re.search(r"at step (\d+)", text)
-    if step and int(step.group(1)) == 0:
-        return text + "; the loss is not finite at initialisation: lower model.sigma0"
-    return text + "; lower train.lr, or model.sigma0 if the initial logits are already large"
-
-
 def main(argv: list[str] | None = None, compile_cache: bool = False) -> int:
-    """Run one command; the exit status (2: a user error, 3: training diverged, 130: Ctrl-C).
-    With compile_cache (the `multiview` program), compiled programs persist on disk
-    (`use_compile_cache`), except for `bench`, which measures compilation."""
-    from .errors import TrainingDiverged
+    """Run one command; its exit status (multiview/process.py: 2 a user error, 3 training
+    diverged, 128 + N a signal). With compile_cache (the `multiview` program), compiled
+    programs persist on disk (`use_compile_cache`), except for `bench`, which measures
+    compilation."""
+    from . import process
 
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -428,91 +444,16 @@ def main(argv: list[str] | None = None, compile_cache: bool = False) -> int:
         parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     if compile_cache and args.command != "bench":
         use_compile_cache()
-    import signal
-
-    if signal.getsignal(signal.SIGINT) is _quit:     # the imports are done: see console()
-        signal.signal(signal.SIGINT, _interrupt)
-    try:
-        try:
-            return int(args.func(args) or 0)
-        except Exception as e:
-            if _raised_by_an_interrupt(e):
-                raise KeyboardInterrupt from e
-            raise
-    except ConfigError as e:
-        print(f"multiview {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"multiview {args.command}: error: {e.strerror or e}"
-              + (f": {e.filename!r}" if e.filename else ""), file=sys.stderr)
-        return 2
-    except TrainingDiverged as e:
-        print(f"multiview {args.command}: training diverged: {_diverged(e)}", file=sys.stderr)
-        return 3
-    except KeyboardInterrupt:
-        print(f"multiview {args.command}: interrupted", file=sys.stderr)
-        return 130
-
-
-def _interrupt(signum, frame):
-    """Ctrl-C while a command runs: KeyboardInterrupt, so that writers unwind. Not inside a
-    garbage-collector callback or a __del__ (JAX registers a callback; Python reports an
-    exception raised there as "Exception ignored" and goes on, and the run would finish as if
-    never interrupted): there the signal is sent again 20 ms later, once that code returned."""
-    import gc
-    import threading
-
-    callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
-    f = frame
-    while f is not None:
-        if f.f_code in callbacks or f.f_code.co_name == "__del__":
-            threading.Timer(0.02, os.kill, (os.getpid(), signum)).start()
-            return
-        f = f.f_back
-    raise KeyboardInterrupt
-
-
-def _raised_by_an_interrupt(e: BaseException) -> bool:
-    """Whether `e` was raised while a KeyboardInterrupt unwound: cleanup code that the interrupt
-    cut short can fail in turn (tqdm.write, interrupted while it created its lock, fails in its
-    `finally` with AttributeError), and that error then replaces the interrupt."""
-    todo, seen = [e], set()
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        if isinstance(e, KeyboardInterrupt):
-            return True
-        seen.add(id(e))
-        todo += [e.__cause__, e.__context__]
-    return False
-
-
-def _quit(signum, frame):
-    """Ctrl-C before the command runs (while numpy and jax import): leave at once."""
-    print("\nmultiview: interrupted", file=sys.stderr, flush=True)
-    os._exit(130)
+    process.on_run()            # the imports are done: signals now unwind the command
+    command = globals()[f"cmd_{args.command}"]
+    return process.run(args.command, lambda: command(args))
 
 
 def console(argv: list[str] | None = None) -> None:
-    """The `multiview` program: main(), then exit. Ctrl-C while the modules import leaves at
-    once; while a command runs it raises KeyboardInterrupt, so that writers remove their
-    temporary files (finished ones were fsync'ed and renamed), and then leaves through
-    os._exit: skipping interpreter shutdown avoids racing XLA's threads (a segfault)."""
-    import signal
+    """The `multiview` program: main() under process.console (signals, exit status)."""
+    from . import process
 
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:    # not started as `cmd &`
-        signal.signal(signal.SIGINT, _quit)
-    try:
-        rc = main(argv, compile_cache=True)
-    except KeyboardInterrupt:
-        print("multiview: interrupted", file=sys.stderr)
-        rc = 130
-    sys.stdout.flush()
-    sys.stderr.flush()
-    if rc == 130:
-        os._exit(130)
-    sys.exit(rc)
+    process.console(lambda: main(argv, compile_cache=True))
 
 
 if __name__ == "__main__":

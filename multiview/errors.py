@@ -11,7 +11,37 @@ class ConfigError(ValueError):
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss or gradient became NaN/inf; the message names the step and member (exit 3)."""
+    """A loss or gradient became NaN/inf (exit 3). Its fields say where and why; every caller
+    prints str(e), formatted from them, so `check`, `sweep` and `train` give one message.
+
+    step, member: the first non-finite step and the member (0-based) it happened in;
+    cause: "initialisation" (already non-finite at step 0: the initial weights' forward pass
+    overflows or underflows) or "step size" (finite steps first, then non-finite);
+    where: the training call (its progress-bar label); lr: the step size used.
+    """
+
+    CAUSES = {
+        "initialisation": "the loss is not finite at the initial weights (the first forward "
+                          "pass overflows or underflows): check model.sigma0 (the "
+                          "initialisation scale) and model.varrho (the smoothed ReLU divides "
+                          "by varrho^(q-1))",
+        "step size": "the loss was finite and then diverged: the step size train.lr = {lr} "
+                     "is too large for this problem",
+    }
+
+    def __init__(self, step: int, member: int, cause: str, where: str = "train",
+                 lr: float | None = None):
+        assert cause in self.CAUSES, cause
+        self.step, self.member, self.cause, self.where, self.lr = step, member, cause, where, lr
+        super().__init__(step, member, cause, where, lr)
+
+    def __str__(self) -> str:
+        why = self.CAUSES[self.cause].format(lr=self.lr)
+        return (f"{self.where}: non-finite loss or gradient at step {self.step} "
+                f"(member {self.member}); {why}")
+
+    def __reduce__(self):          # Ray and multiprocessing send it between processes
+        return (type(self), (self.step, self.member, self.cause, self.where, self.lr))
 
 
 def need(cond: bool, where: str, value, allowed: str) -> None:
@@ -27,3 +57,17 @@ def split_items(text: str, where: str, sep: str = ",") -> list[str]:
     items = [t.strip() for t in str(text).split(sep)]
     need(all(items), where, text, f"a {sep!r}-separated list with no empty items")
     return items
+
+
+def subset(chosen, allowed, where: str, everything: str | None = "all") -> list[str]:
+    """The one validator of a choice of names (--methods, --students, the CIFAR arm's
+    methods): `chosen`, a comma-separated text or a list, as a non-empty subset of `allowed`
+    in `allowed`'s order without repeats; the text `everything` ('all') means all of them."""
+    items = split_items(chosen, where) if isinstance(chosen, str) else list(chosen)
+    if everything is not None and items == [everything]:
+        return list(allowed)
+    text = chosen if isinstance(chosen, str) else ",".join(map(str, items))
+    need(bool(items) and all(m in allowed for m in items), where, text,
+         f"a comma-separated subset of {', '.join(allowed)}"
+         + (f", or {everything!r}" if everything is not None else ""))
+    return [m for m in allowed if m in items]

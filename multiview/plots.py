@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import ConfigError
 from .errors import need
-from .results import load_arrays, probe_dir, read_result
+from .results import load, probe_dir, write_together
 
 # matplotlib.pyplot is imported inside the functions: the CLI's parser imports this module
 
@@ -63,17 +63,22 @@ def paper_style():
 
 
 def save(fig, out: str | Path, name: str) -> list[Path]:
-    """Write OUT/name.pdf and OUT/name.png (DPI dots per inch); close the figure."""
+    """Write OUT/name.pdf and OUT/name.png (DPI dots per inch) together and atomically (both
+    files or, on a full disk or an interrupt, neither: the old pair stays); close the figure."""
+    import io
+
     import matplotlib.pyplot as plt
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.pdf", out / f"{name}.png"]
-    with paper_style():
-        fig.savefig(paths[0])
-        fig.savefig(paths[1], dpi=DPI)
-    plt.close(fig)
-    return paths
+    pdf, png = io.BytesIO(), io.BytesIO()
+    try:
+        with paper_style():
+            fig.savefig(pdf, format="pdf")
+            fig.savefig(png, format="png", dpi=DPI)
+    finally:
+        plt.close(fig)
+    return write_together({paths[0]: pdf.getvalue(), paths[1]: png.getvalue()})
 
 
 def _label(field: str) -> str:
@@ -932,8 +937,10 @@ def parse_fix(items: list[str], kind: str = "phase") -> dict:
     return out
 
 
-def _load_check(path) -> dict:
-    return read_result(path, "check.json", "multiview check")
+
+# the result kind (results.KINDS) each figure draws
+INPUT = {"views": "arrays", "lottery": "arrays", "ensemble-size": "arrays", "methods": "check",
+         "fixed": "check", "phase": "sweep", "phase-teacher": "sweep", "dose": "dose"}
 
 
 def default_out(path: str | Path) -> Path:
@@ -949,20 +956,15 @@ def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str |
     """Draw figure `kind` from the result at `path` into OUT/name.{pdf,png} (OUT: beside the
     input by default). Existing files are replaced only with `force`; the input (its kind
     included) and the output path are checked before anything is drawn."""
-    from .sweep import load_sweep
-
     if kind not in KINDS:
         raise ConfigError(f"plot: unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
-    if kind in ("views", "lottery", "ensemble-size"):
-        result = load_arrays(path)
-    elif kind in ("methods", "fixed"):
-        result = _load_check(path)
-    elif kind == "dose":
-        result = [read_result(path, "dose.json", "multiview dose")]
+    # every input is read and validated by results.load (one message for a damaged file)
+    result = load(path, INPUT[kind]).content
+    if kind == "dose":
+        result = [result]
         need(bool(result[0].get("teachers")), "--in", str(path),
              "a dose.json with at least one teacher (this one has none: nothing to draw)")
-    else:
-        result = load_sweep(path)
+    elif kind in ("phase", "phase-teacher"):
         x, y = phase_axes(result, x, y, kind)
         name = name or ("phase_teacher" if kind == "phase-teacher" else "_".join(
             ["phase"] + [f.split(".")[-1] for f in (x, y) if f]))

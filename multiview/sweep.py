@@ -5,7 +5,9 @@ the resolved config, the methods, the number of seeds and the base seed; the fil
 grid values, the check result (check.json, README), a checksum and a "complete" marker. Rerunning the same
 sweep reads the finished points back (a file that fails to parse, or has the wrong key,
 checksum or fields is reported and recomputed) and trains only the rest. OUT/sweep.json
-summarises every point at the end.
+summarises, at the end, every point of this study on disk: slices of one grid run by several
+processes into one OUT add up (results.write_sweep_summary), and a folder holding another
+study's points is refused (results.claim_sweep_dir). The files' formats live in results.py.
 
 Points that share the training program are trained together: for the methods `single` and
 `ensemble`, points whose shape-determining and static fields agree (`TRAINING_STATIC`) are
@@ -17,7 +19,6 @@ point's training set and varrho from `member`). Other methods run point by point
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import json
 import sys
@@ -28,21 +29,22 @@ from typing import Callable
 
 from .config import Config, ConfigError, override
 from .errors import split_items
-from .methods import METHOD_NAMES
-from .results import dumps, read_result, write_json
 from .runtime import in_precision
+# the point files, their keys and checksums, and sweep.json live in results.py (every file
+# is written and read there); the names stay importable from here
+from .results import (POINT_FORMAT as FORMAT, RESULT_FIELDS, _canon, _checksum,  # noqa: F401
+                      _unique, canonical_methods, claim_sweep_dir, load_point, load_sweep,
+                      point_key, study, summarise, write_point, write_sweep_summary)
 
 # jax and the learners are imported where training happens, so that building the CLI's
 # parser (which imports this module) stays fast
 
-FORMAT = "multiview.sweep.point/1"
 BATCHED_METHODS = ("single", "ensemble")
 # fields that fix the training program of `single` (array shapes, static arguments, the views
 # every member sees); points that agree on them can share one `fit` call
 TRAINING_STATIC = ("data.k", "data.d", "data.n_patches", "data.n_train", "data.views",
                    "model.m", "model.q", "train.optimizer", "train.lr", "train.momentum",
                    "train.steps", "train.stop", "train.stop_value", "train.chunk", "train.dtype")
-RESULT_FIELDS = ("train_acc", "test_acc", "test_acc_multi", "test_acc_single", "std", "views")
 
 
 # --- the grid -------------------------------------------------------------------------------
@@ -135,82 +137,6 @@ def _get(cfg: Config, key: str):
     section, name = key.split(".", 1)
     v = getattr(getattr(cfg, section), name)
     return list(v) if isinstance(v, tuple) else v
-
-
-def canonical_methods(methods) -> list[str]:
-    """Methods in the table's order (methods.METHOD_NAMES), without repeats (the order given
-    does not change the key)."""
-    unknown = [m for m in methods if m not in METHOD_NAMES]
-    if unknown or not methods:
-        raise ConfigError(f"--methods: value {','.join(methods)!r} is not allowed; allowed: a "
-                          f"comma-separated subset of {', '.join(METHOD_NAMES)}")
-    return [m for m in METHOD_NAMES if m in methods]
-
-
-# --- result files ---------------------------------------------------------------------------
-
-def _canon(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=float)
-
-
-def _identity_config(cfg: Config) -> dict:
-    """The config as it determines results: train.devices left out (sharding members across
-    devices gives the same numbers, tests/test_devices.py), so a sweep resumed on another
-    number of devices reuses the finished points."""
-    return _without_devices(json.loads(json.dumps(cfg.to_dict(), default=float)))
-
-
-def _without_devices(config: dict) -> dict:
-    return {**config, "train": {k: v for k, v in config.get("train", {}).items() if k != "devices"}}
-
-
-def point_key(cfg: Config, methods, L: int, seed: int) -> str:
-    """Hash of everything that determines a point's result: config, methods, seeds, seed."""
-    ident = {"format": FORMAT, "config": _identity_config(cfg), "methods": canonical_methods(methods),
-             "seeds": L, "seed": seed}
-    return hashlib.sha256(_canon(ident).encode()).hexdigest()[:20]
-
-
-def _checksum(record: dict) -> str:
-    body = {k: v for k, v in record.items() if k not in ("checksum", "complete")}
-    return hashlib.sha256(_canon(body).encode()).hexdigest()
-
-
-def write_point(out: Path, key: str, point: Point, methods, L: int, seed: int,
-                result: dict) -> Path:
-    """Write one finished point atomically: grid values, result, checksum, complete marker."""
-    record = {"format": FORMAT, "key": key, "grid": point.values,
-              "methods_run": canonical_methods(methods), "L": L, "seed": seed, "result": result}
-    # the checksum covers the record as it reads back from JSON (tuples become lists, etc.)
-    record = json.loads(dumps(record))
-    record["checksum"] = _checksum(record)
-    record["complete"] = True
-    return write_json(record, out, f"{key}.json")
-
-
-def load_point(path: Path, key: str, cfg: Config, methods) -> tuple[dict | None, str | None]:
-    """(record, None) for a complete, intact result file of this point; (None, why) otherwise."""
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        return None, f"unreadable ({type(e).__name__}: {e})"
-    if not isinstance(record, dict) or record.get("complete") is not True:
-        return None, "no 'complete' marker (partial write?)"
-    if record.get("key") != key or record.get("format") != FORMAT:
-        return None, f"wrong key {record.get('key')!r} or format (expected {key})"
-    if record.get("checksum") != _checksum(record):
-        return None, "checksum mismatch (file edited or damaged)"
-    result = record.get("result")
-    if not isinstance(result, dict) or not isinstance(result.get("config"), dict) or \
-            _canon(_without_devices(result["config"])) != _canon(_identity_config(cfg)):
-        return None, "result config differs from the point's config"
-    for m in canonical_methods(methods):
-        entry = result.get("methods", {}).get(m)
-        if not isinstance(entry, dict) or any(f not in entry for f in RESULT_FIELDS):
-            return None, f"method {m!r} missing or incomplete"
-    if not isinstance(result.get("predictions"), list):
-        return None, "no predictions"
-    return record, None
 
 
 # --- batched training of single / ensemble ------------------------------------------------
@@ -327,22 +253,6 @@ def plan(todo: list[tuple[int, Point]], methods, batch_points: int) -> list[list
     return sorted(runs, key=lambda items: items[0][0])
 
 
-def summarise(points: list[dict]) -> list[dict]:
-    """The per-point lines of sweep.json: grid values, per-method numbers, predictions."""
-    out = []
-    for rec in points:
-        res = rec["result"]
-        out.append({
-            "grid": rec["grid"], "key": rec["key"], "file": f"{rec['key']}.json",
-            "methods": {n: {k: m[k] for k in RESULT_FIELDS + ("ci", "ci_kind") if k in m}
-                        for n, m in res["methods"].items()},
-            "labels_alone": res.get("diagnostics", {}).get("labels_alone"),
-            "dark_knowledge": res.get("diagnostics", {}).get("dark_knowledge"),
-            "predictions": [{"id": p["id"], "measured": p["measured"], "expected": p["expected"],
-                             "holds": p["holds"]} for p in res["predictions"]]})
-    return out
-
-
 def compute_points(cfgs: list[Config], L: int, seed: int, methods, progress: bool = True,
                    desc: str = "points") -> list:
     """The results of one planned run: `run_batched` for several points, `check.run_check`
@@ -383,6 +293,8 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     points = grid_points(cfg, grid)
+    mine = study(cfg, list(grid), methods, L, seed)
+    claim_sweep_dir(out, mine)      # another study's points there: refused before any work
     keys = [point_key(p.cfg, methods, L, seed) for p in points]
     records: dict[int, dict] = {}
     corrupt = []
@@ -424,7 +336,7 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
                     failed[i] = result
                     log(f"sweep: point {p.values} failed: {result}")
                     continue
-                path = write_point(out, keys[i], p, methods, L, seed, result)
+                path = write_point(out, keys[i], p.values, methods, L, seed, result)
                 records[i] = json.loads(path.read_text())
             bar.update(len(runs[n]))
     finally:
@@ -434,7 +346,6 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
         "format": "multiview.sweep/1",
         "grid": {k: _unique([pt.values[k] for pt in points]) for k in grid},
         "base_config": cfg.to_dict(), "methods": methods, "seeds": L, "seed": seed,
-        "points": summarise([records[i] for i in sorted(records)]),
         "failed": [{"grid": points[i].values, "key": keys[i], "error": failed[i]}
                    for i in sorted(failed)],
         "run": {"points": len(points), "cached": len(points) - len(todo),
@@ -442,21 +353,9 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
                 "fit_calls": len(runs), "recomputed_corrupt": corrupt, "cluster": cluster,
                 "seconds": time.perf_counter() - t0},
     }
-    write_json(summary, out, "sweep.json")
-    return summary
-
-
-def _unique(values: list) -> list:
-    out = []
-    for v in values:
-        if v not in out:
-            out.append(v)
-    return out
-
-
-def load_sweep(path: str | Path) -> dict:
-    """Read a sweep summary (OUT/sweep.json or the directory holding it)."""
-    return read_result(path, "sweep.json", "multiview sweep")
+    # sweep.json: the union of this study's points on disk (slices of the grid run by other
+    # processes into the same folder included), written under the folder's lock
+    return write_sweep_summary(out, summary, mine)
 
 
 # --- the printed summary ------------------------------------------------------------------

@@ -130,9 +130,9 @@ def fit(loss_fn: Callable, params, shared: dict, member: dict | None, tc: TrainC
             finite = chunk_log.pop("finite")
             if not finite.all():
                 t, i = np.argwhere(~finite)[0]
-                raise TrainingDiverged(
-                    f"{desc}: non-finite loss or gradient at step {step + int(t)} "
-                    f"(member {int(real[i])}); lower train.lr (now {tc.lr}) or check the data scale")
+                at = step + int(t)
+                raise TrainingDiverged(at, int(real[i]), "initialisation" if at == 0 else
+                                       "step size", desc, tc.lr)
             state = _put(state, real, carry, L)
             last, rows = _rows(chunk_log, real, last, L)
             logs.append(rows)

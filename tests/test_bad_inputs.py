@@ -1,8 +1,18 @@
 """Bad inputs over every subcommand: each exits with the documented status and one line that
 names the parameter, with no traceback, before any work starts, leaving existing files as
-they were. The corpus runs in seconds because validation comes before data and training."""
+they were. The corpus runs in seconds because validation comes before data and training.
 
+Beyond the corpus: damaged result files, existing outputs, a full disk (a 64 KiB tmpfs, when
+the tests run as root), read-only outputs, and sweeps run side by side into one folder, one
+of them ended by SIGTERM."""
+
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -38,6 +48,40 @@ def world(tmp_path_factory):
     for name, text in files.items():
         (w / name).parent.mkdir(parents=True, exist_ok=True)
         (w / name).write_text(text)
+    # damaged results of the right kinds
+    check = json.loads(files["out/check.json"])
+    for name, damage in {
+            "missing_field": lambda d: d["methods"]["single"].pop("test_acc"),
+            "missing_seeds": lambda d: d.pop("seeds"),
+            "string_number": lambda d: d["methods"]["single"].__setitem__("test_acc_single",
+                                                                           "0.6")}.items():
+        tree = json.loads(json.dumps(check))
+        damage(tree)
+        (w / "damaged" / name).mkdir(parents=True)
+        (w / "damaged" / name / "check.json").write_text(json.dumps(tree))
+    row = {"teacher": "twin", "size": 0, "share_known": "half", "share_gained": 0.1,
+           "test_acc_single": 0.5, "std": 0.0, "lam_over_varrho": 1.0}
+    (w / "dose").mkdir()
+    (w / "dose" / "dose.json").write_text(json.dumps({
+        "format": "multiview.dose/1", "config": {"distill": {"objective": "kd"}}, "seed": 0,
+        "L": 2, "teachers": [row], "labels_alone": {"test_acc_single": 0.5,
+                                                    "missing_pairs": 0.2}, "slope": None}))
+    point = {"grid": {"data.mu": 0.7}, "methods": {}, "predictions": []}
+    (w / "badsweep").mkdir()
+    (w / "badsweep" / "sweep.json").write_text(json.dumps({
+        "format": "multiview.sweep/1", "grid": {"data.mu": [0.1, 0.2]}, "points": [point]}))
+    np.savez(w / "whole.npz", W=np.zeros((40, 40)))
+    raw = (w / "whole.npz").read_bytes()
+    (w / "truncated.npz").write_bytes(raw[:len(raw) // 2])
+    # a sweep folder holding a point of a sweep over data.mu
+    from multiview.config import override, preset
+    from multiview.results import point_key, write_point
+    cfg = override(preset("tiny"), {"data.mu": 0.1})
+    result = {"config": cfg.to_dict(), "seed": 0, "seeds": [0, 1],
+              "methods": {m: methods[m] for m in ("single", "ensemble")},
+              "predictions": theory.check({m: methods[m] for m in ("single", "ensemble")}, 2)}
+    write_point(w / "sweepdir", point_key(cfg, ["single", "ensemble"], 2, 0), {"data.mu": 0.1},
+                ["single", "ensemble"], 2, 0, result)
     np.savez(w / "params.npz", W=np.zeros((2, 3, 2, 4)))
     np.savez(w / "history.npz", loss=np.zeros((3, 2)), lam=np.zeros((3, 2, 3, 2)))
     (w / "cfgdir").mkdir()
@@ -176,6 +220,31 @@ CASES = [  # (argv, exit status, what the message must name)
     (["plot", "methods", "--in", f"{W}/out", "--out", f"{W}/out", "--name", "../x"], 2, "--name"),
     (["plot", "views"], 2, "--in"),
     (["plot", "bogus", "--in", f"{W}/out"], 2, "kind"),
+    # --- plot: damaged results of the right kind (each names the file and the field) ---
+    (["plot", "methods", "--in", f"{W}/damaged/missing_field"], 2, "methods.single.test_acc"),
+    (["plot", "methods", "--in", f"{W}/damaged/missing_seeds/check.json"], 2, "'seeds'"),
+    (["plot", "methods", "--in", f"{W}/damaged/string_number"], 2,
+     "methods.single.test_acc_single = the string"),
+    (["plot", "fixed", "--in", f"{W}/damaged/string_number"], 2, "string_number/check.json"),
+    (["plot", "views", "--in", f"{W}/truncated.npz"], 2, "truncated.npz"),
+    (["plot", "dose", "--in", f"{W}/dose"], 2, "teachers[0].share_known"),
+    (["plot", "phase", "--in", f"{W}/badsweep"], 2, "points[0].grid.data.mu"),
+    # --- existing outputs are not replaced without --force ---
+    (["data", "--preset", "tiny", "--npz", f"{W}/params.npz"], 2, "--force"),
+    (["train", "--preset", "tiny", "--out", f"{W}/train"], 2, "train.json"),
+    (["sweep", "--preset", "tiny", "--out", f"{W}/sweepdir", "--grid", "model.sigma0=0.1",
+      "--seeds", "2"], 2, "sweepdir"),
+    (["sweep", "--preset", "tiny", "--out", f"{W}/sweepdir", "--grid", "data.mu=0.2",
+      "--seeds", "3"], 2, "3 seeds"),
+    # --- dose ---
+    *[(["dose", "--preset", "tiny", "--out", f"{W}/d", "--seeds", "2", *args], 2, needle)
+      for args, needle in [
+          (["--sizes", "3"], "--sizes"), (["--sizes", "0"], "--sizes"),
+          (["--sizes", "a"], "--sizes"), (["--sizes", "2,,2"], "--sizes"),
+          (["--sizes", ""], "--sizes"), (["--seeds", "0"], "--seeds"),
+          (["--set", "data.mu=2"], "data.mu"), (["--set", "distill.tau=0"], "distill.tau"),
+          (["--config", f"{W}/cfg.yaml"], "--config"), (["--frob"], "--frob")]],
+    (["dose", "--preset", "tiny", "--out", f"{W}/afile"], 2, "--out"),
     # --- bench ---
     (["bench", "--out", f"{W}/b", "--throughput", "2,,3"], 2, "--throughput"),
     (["bench", "--out", f"{W}/b", "--throughput", "0"], 2, "--throughput"),
@@ -216,6 +285,118 @@ def test_bad_input_exits_with_one_line_naming_the_parameter(world, argv, status,
 
 def test_the_corpus_is_large():
     assert len(CASES) >= 100
+
+
+# --- a full disk, read-only outputs --------------------------------------------------------
+
+@contextlib.contextmanager
+def mounted(folder, options):
+    """A tmpfs at `folder` (root only: skipped otherwise)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    folder.mkdir(exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)])
+
+
+def run_main(argv, capsys):
+    try:
+        rc = main(argv)
+    except SystemExit as e:
+        rc = e.code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error" in err.strip().splitlines()[-1], err
+    return rc, err.strip().splitlines()[-1]
+
+
+def test_a_full_disk_names_the_file_and_leaves_the_old_files(world, tmp_path, capsys):
+    with mounted(tmp_path / "full", "size=64k") as full:
+        (full / "methods.pdf").write_text("old pdf")
+        (full / "methods.png").write_text("old png")
+        (full / "filler").write_bytes(b"\0" * 44 * 1024)      # about 16 KiB left
+        before = snapshot(full)
+        rc, err = run_main(["plot", "methods", "--in", f"{world}/out", "--out", str(full),
+                            "--force"], capsys)
+        assert rc == 2 and "No space left on device" in err
+        named = err.split("No space left on device: ")[1]
+        assert named in (repr(str(full / "methods.pdf")), repr(str(full / "methods.png")))
+        assert snapshot(full) == before                        # the old pair, no temporary
+        rc, err = run_main(["data", "--preset", "tiny", "--npz", str(full / "d.npz")], capsys)
+        assert rc == 2 and "No space left on device" in err and str(full / "d.npz") in err
+        assert snapshot(full) == before
+
+
+def test_read_only_outputs_are_refused_before_any_work(world, tmp_path, capsys):
+    if os.geteuid() == 0:                   # root writes through permissions: a read-only mount
+        cm = mounted(tmp_path / "ro", "ro,size=64k")
+    else:
+        (tmp_path / "ro").mkdir()
+        os.chmod(tmp_path / "ro", 0o555)
+        cm = contextlib.nullcontext(tmp_path / "ro")
+    with cm as ro:
+        for argv, flag in [
+                (["check", "--preset", "tiny", "--out", str(ro)], "--out"),
+                (["sweep", "--preset", "tiny", "--out", str(ro / "s"), "--grid", "data.mu=0.1"],
+                 "--out"),
+                (["train", "--preset", "tiny", "--out", str(ro / "t")], "--out"),
+                (["data", "--preset", "tiny", "--npz", str(ro / "d.npz")], "--npz"),
+                (["dose", "--preset", "tiny", "--out", str(ro)], "--out"),
+                (["plot", "methods", "--in", f"{world}/out", "--out", str(ro)], "--out")]:
+            rc, err = run_main(argv, capsys)
+            assert rc == 2 and flag in err and str(ro) in err, err
+        assert list(ro.iterdir()) == []
+
+
+# --- sweeps side by side into one folder, and one ended by SIGTERM ------------------------------
+
+def _sweep(out, grid, *more):
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    return subprocess.Popen([sys.executable, "-m", "multiview", "sweep", "--preset", "tiny",
+                             "--seeds", "2", "--no-progress", "--out", str(out), "--grid", grid,
+                             *more], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_slices_of_one_grid_add_up_and_sigterm_leaves_finished_files(tmp_path):
+    out = tmp_path / "sweep"
+    a, b = _sweep(out, "data.mu=0.1,0.2"), _sweep(out, "data.mu=0.3")   # at the same time
+    for p in (a, b):
+        assert p.wait(timeout=300) == 0, p.stderr.read().decode()
+    summary = json.loads((out / "sweep.json").read_text())
+    assert summary["grid"] == {"data.mu": [0.1, 0.2, 0.3]}         # the union on disk
+    assert [p["grid"]["data.mu"] for p in summary["points"]] == [0.1, 0.2, 0.3]
+    assert all("per_model" in m for p in summary["points"] for m in p["methods"].values())
+    # another slice, ended by SIGTERM once its first point is written
+    c = _sweep(out, "data.mu=0.4,0.5,0.6,0.7,0.8,0.9", "--batch-points", "1")
+    deadline = time.monotonic() + 180
+    while len(list(out.glob("*.json"))) < 5 and c.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    before = snapshot(out)
+    c.send_signal(signal.SIGTERM)
+    rc = c.wait(timeout=60)
+    err = c.stderr.read().decode()
+    assert rc == 143, err
+    assert "Traceback" not in err and "interrupted (SIGTERM)" in err
+    after = snapshot(out)
+    assert {k: v for k, v in after.items() if k in before} == before   # finished files intact
+    assert not [name for name in after if ".tmp" in name]              # no temporary left
+    assert all(json.loads((out / name).read_text()) for name in after)
+
+
+def test_the_divergence_message_is_formatted_from_its_fields():
+    import pickle
+
+    from multiview.errors import TrainingDiverged
+    init = TrainingDiverged(0, 1, "initialisation", "single ×2", 2.0)
+    later = TrainingDiverged(40, 0, "step size", "points", 2.0)
+    assert "at step 0 (member 1)" in str(init) and "model.varrho" in str(init)
+    assert "model.sigma0" in str(init) and "train.lr" not in str(init)
+    assert "at step 40 (member 0)" in str(later) and "train.lr = 2.0" in str(later)
+    back = pickle.loads(pickle.dumps(later))          # as Ray sends it between processes
+    assert (back.step, back.member, back.cause, str(back)) == (40, 0, "step size", str(later))
 
 
 # --- nonsense that used to be accepted (issue 20 item 4): a self-contained block ----------------

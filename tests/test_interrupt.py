@@ -1,7 +1,8 @@
-"""Ctrl-C: `python -m multiview ...` interrupted at any moment exits 130, never a segfault
-(interpreter shutdown racing XLA's threads), and leaves no temporary file and no core.
+"""Ctrl-C, SIGTERM and SIGHUP: `python -m multiview ...` interrupted at any moment exits
+128 + the signal (130, 143, 129), never a segfault (interpreter shutdown racing XLA's
+threads), prints one "interrupted" line, and leaves no temporary file and no core.
 
-The programs of the four moments run side by side: about 20 s on two idle cores."""
+The programs of the six moments run side by side: about 30 s on two idle cores."""
 
 import os
 import signal
@@ -15,20 +16,24 @@ import pytest
 from .conftest import tiny_sets
 
 CHECK = ["check", "--methods", "all", "--seeds", "2"]
-MOMENTS = {   # name -> (command, (text on stderr to wait for, then seconds to wait))
-    "startup (importing jax)": (CHECK, ("", 1.5)),
-    "data generation": (["data", "--n", "400000"], ("data: generating", 0.3)),
-    "compilation": (["train", "--seeds", "2"], ("single ×2", 0.0)),
+LONG = ["train", "--seeds", "2", "--set", "train.steps=20000", "--set", "train.stop=none"]
+MOMENTS = {   # name -> (command, (text on stderr to wait for, then seconds to wait), signal)
+    "startup (importing jax)": (CHECK, ("", 1.5), signal.SIGINT),
+    "data generation": (["data", "--n", "400000"], ("data: generating", 0.3), signal.SIGINT),
+    "compilation": (["train", "--seeds", "2"], ("single ×2", 0.0), signal.SIGINT),
     # a long run (no stopping rule), interrupted once the step bar shows training under way
-    "training": (["train", "--seeds", "2", "--set", "train.steps=20000", "--set",
-                  "train.stop=none"], ("20/<=20000", 0.0)),
+    "training": (LONG, ("20/<=20000", 0.0), signal.SIGINT),
+    # what SLURM and Ray send, and a closed terminal
+    "data generation, SIGTERM": (["data", "--n", "400000"], ("data: generating", 0.3),
+                                 signal.SIGTERM),
+    "training, SIGHUP": (LONG, ("20/<=20000", 0.0), signal.SIGHUP),
 }
 
 
 class Run:
     """One program, its stderr collected by a thread, interrupted once `when` has come."""
 
-    def __init__(self, argv, when, cwd):
+    def __init__(self, argv, when, cwd, signum=signal.SIGINT):
         env = {**os.environ, "JAX_PLATFORMS": "cpu"}
         # as from a terminal: SIGINT not ignored (a shell's background job inherits SIG_IGN)
         self.proc = subprocess.Popen([sys.executable, "-m", "multiview", *argv], cwd=cwd,
@@ -36,7 +41,7 @@ class Run:
                                      preexec_fn=lambda: signal.signal(signal.SIGINT,
                                                                       signal.SIG_DFL))
         self.err = bytearray()
-        self.when, self.cwd, self.sent = when, cwd, None
+        self.when, self.cwd, self.sent, self.signum = when, cwd, None, signum
         self.reader = threading.Thread(target=self._read)
         self.reader.start()
 
@@ -45,7 +50,7 @@ class Run:
             self.err.extend(chunk)
 
     def poke(self):
-        """Send SIGINT once the text has shown and the delay passed; True once sent."""
+        """Send the signal once the text has shown and the delay passed; True once sent."""
         if self.sent is None:
             text, delay = self.when
             if self.proc.poll() is not None:
@@ -53,7 +58,7 @@ class Run:
             elif text.encode() in self.err:
                 self.seen = getattr(self, "seen", time.monotonic())
                 if time.monotonic() - self.seen >= delay:
-                    self.proc.send_signal(signal.SIGINT)
+                    self.proc.send_signal(self.signum)
                     self.sent = True
         return self.sent is not None
 
@@ -61,11 +66,11 @@ class Run:
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory):
     runs = {}
-    for name, (argv, when) in MOMENTS.items():
+    for name, (argv, when, signum) in MOMENTS.items():
         cwd = tmp_path_factory.mktemp("interrupt")
         out = ["--npz", str(cwd / "out" / "d.npz")] if argv[0] == "data" else \
             ["--out", str(cwd / "out")]
-        runs[name] = Run([*argv, *tiny_sets(), *out], when, cwd)
+        runs[name] = Run([*argv, *tiny_sets(), *out], when, cwd, signum)
     deadline = time.monotonic() + 180
     while not all(r.poke() for r in runs.values()) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -78,13 +83,15 @@ def interrupted(tmp_path_factory):
 
 
 @pytest.mark.parametrize("moment", list(MOMENTS))
-def test_ctrl_c_exits_130_cleanly(interrupted, moment):
+def test_a_signal_exits_128_plus_its_number_cleanly(interrupted, moment):
     r = interrupted[moment]
     err = r.err.decode(errors="replace")
     assert r.sent, f"the moment did not come before the program ended: {err[-1000:]}"
-    assert r.proc.returncode == 130, err[-2000:]
+    assert r.proc.returncode == 128 + r.signum, err[-2000:]      # 130, 143, 129
     assert "Segmentation fault" not in err and "Traceback" not in err
     assert "interrupted" in err
+    if r.signum != signal.SIGINT:
+        assert signal.Signals(r.signum).name in err
     left = [p.name for p in r.cwd.rglob("*") if ".tmp" in p.name or p.name.startswith("core")]
     assert not left
 
@@ -95,17 +102,17 @@ def test_an_interrupt_inside_a_gc_callback_is_delivered_again_not_lost(monkeypat
     # Ctrl-C's at startup were lost that way and the run finished with exit status 0
     import gc
 
-    from multiview import cli
+    from multiview import process
 
     sent = []
-    monkeypatch.setattr(cli.os, "kill", lambda pid, sig: sent.append(sig))
+    monkeypatch.setattr(process.os, "kill", lambda pid, sig: sent.append(sig))
     seen = {}
 
     def callback(phase, info):
         if phase == "start" and "raised" not in seen:
             seen["frame"] = sys._getframe()
             try:
-                cli._interrupt(signal.SIGINT, sys._getframe())
+                process._interrupt(signal.SIGTERM, sys._getframe())
                 seen["raised"] = False
             except KeyboardInterrupt:
                 seen["raised"] = True
@@ -118,10 +125,11 @@ def test_an_interrupt_inside_a_gc_callback_is_delivered_again_not_lost(monkeypat
     deadline = time.monotonic() + 5
     while not sent and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert sent == [signal.SIGINT]
-    # anywhere else: KeyboardInterrupt at once
-    with pytest.raises(KeyboardInterrupt):
-        cli._interrupt(signal.SIGINT, sys._getframe())
+    assert sent == [signal.SIGTERM]                  # the same signal, sent again
+    # anywhere else: KeyboardInterrupt at once, carrying its signal
+    with pytest.raises(KeyboardInterrupt) as e:
+        process._interrupt(signal.SIGTERM, sys._getframe())
+    assert process.status_of(e.value) == 143
 
 
 def test_an_error_raised_while_an_interrupt_unwinds_still_exits_130(monkeypatch, capsys):
@@ -150,3 +158,16 @@ def test_an_error_raised_while_an_interrupt_unwinds_still_exits_130(monkeypatch,
     monkeypatch.setattr(cli, "cmd_data", fails)
     with pytest.raises(AttributeError, match="a bug"):
         cli.main(["data", "--preset", "tiny", "--npz", "unused.npz"])
+
+
+def test_an_error_raised_while_a_sigterm_unwinds_exits_143(monkeypatch, capsys):
+    from multiview import cli, process
+
+    def cleanup_fails(args):
+        try:
+            raise process.Interrupted(signal.SIGTERM)
+        finally:
+            raise AttributeError("cleanup cut short")
+    monkeypatch.setattr(cli, "cmd_data", cleanup_fails)
+    assert cli.main(["data", "--preset", "tiny", "--npz", "unused.npz"]) == 143
+    assert "multiview data: interrupted (SIGTERM)" in capsys.readouterr().err

@@ -72,8 +72,9 @@ def test_nan_during_training_stops_with_an_error_naming_the_step(tiny):
     cfg = override(tiny, {"data.sigma_p": 1e37, "train.stop": "none", "train.steps": 40,
                           "train.chunk": 10})
     keys, problem = _setup(cfg)
-    with pytest.raises(TrainingDiverged, match=r"at step \d+ \(member \d\).*train.lr"):
+    with pytest.raises(TrainingDiverged, match=r"at step 0 \(member \d\).*model.sigma0") as e:
         train_single(keys, cfg, problem, progress=False)
+    assert (e.value.step, e.value.cause) == (0, "initialisation")   # fields, not only words
 
 
 @pytest.mark.parametrize("optimizer,lr", [("gd", 2.0), ("momentum", 0.3), ("adam", 0.02)])

@@ -1,11 +1,13 @@
-"""Per-epoch checkpoints: msgpack files written atomically (temp file + os.replace)."""
+"""Per-epoch checkpoints: msgpack files written through `results.atomic_file` (a unique
+temporary file, fsync, rename; removed on any exit, Ctrl-C and SIGTERM included)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from flax import serialization
+
+from multiview.results import atomic_file
 
 
 class CheckpointError(ValueError):
@@ -14,16 +16,10 @@ class CheckpointError(ValueError):
 
 def save(path: Path, state, epoch: int, fingerprint: str) -> None:
     """Write {epoch, fingerprint, state} to path; a crash leaves the old file intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     raw = serialization.msgpack_serialize(
         {"epoch": epoch, "fingerprint": fingerprint, "state": serialization.to_state_dict(state)})
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with atomic_file(path, "wb") as f:
         f.write(raw)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def load(path: Path, template, fingerprint: str):

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from multiview.errors import ConfigError, need  # noqa: F401  (one error type for both arms)
+from multiview.errors import ConfigError, need, subset  # noqa: F401  (one error type for both arms)
 from multiview.methods import METHODS as TABLE
 
 # the stages of the synthetic arm's method table (multiview/methods.py) the CIFAR arm trains,
@@ -83,9 +83,7 @@ def validate(cfg: CifarConfig) -> CifarConfig:
         resolve_arch(cfg.arch)
     except ValueError:
         _check(False, "arch", cfg.arch, ", ".join(ARCH_NAMES))
-    bad = [m for m in cfg.methods if m not in METHODS]
-    _check(not bad and len(cfg.methods) > 0 and all(cfg.methods), "methods",
-           ",".join(cfg.methods), "a comma-separated subset of " + ",".join(METHODS))
+    subset(cfg.methods, METHODS, "--methods", everything=None)     # the one --methods check
     _check(cfg.seeds >= 1, "seeds", cfg.seeds, "an integer >= 1")
     _check(0 <= cfg.seed and cfg.seed + cfg.seeds - 1 <= SEED_MAX, "seed", cfg.seed,
            f"an integer >= 0 with seed + seeds - 1 <= {SEED_MAX}")
