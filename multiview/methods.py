@@ -74,7 +74,7 @@ class TeacherInputs(NamedTuple):
     y: Any                           # [n] the labels
     history: list | None = None      # [(step, G_step [L, n, k])] at the stage's snapshots, step 0 first
     rng: Any = None                  # numpy Generator of the rule's PRNG stream
-    read: Callable | None = None     # G [n, k] -> the distribution the students' objective matches
+    read: Callable | None = None     # G [n, k] -> the distribution distill.objective matches
     write: Callable | None = None    # (p [n, k], level) -> teacher logits read as p exactly
 
 
@@ -157,8 +157,12 @@ TEACHERS: dict[str, Teacher] = {
 }
 
 
-def teacher_target(stage: Stage, inputs: TeacherInputs) -> Target:
-    """The target of a stage's students from its teacher stage's training-set logits."""
+def teacher_target(stage: Stage, inputs, y=None) -> Target:
+    """The target of a stage's students from its teacher stage's training-set logits: `inputs`
+    is a TeacherInputs, or the logits G [L, n, k] with the labels y (enough for the rules that
+    read nothing else: mean, members, argmax; the CIFAR arm calls it so)."""
+    if not isinstance(inputs, TeacherInputs):
+        inputs = TeacherInputs(inputs, y)
     return TEACHERS[stage.teacher[1]].rule(inputs)
 
 

@@ -8,8 +8,8 @@ from multiview.config import OBJECTIVES, override
 from multiview.keys import stream_keys, stream_rng
 from multiview.learners import init_members, logits_of
 from multiview.losses import teacher_logits, teacher_probs
-from multiview.methods import (METHOD_NAMES, TEACHERS, TeacherInputs, off_class_spread,
-                               stages_for)
+from multiview.methods import (METHOD_NAMES, STAGES, TEACHERS, TeacherInputs,
+                               off_class_spread, stages_for, teacher_target)
 from multiview.recipe import train_methods
 
 CONTROLS = ["kd_random", "kd_smooth", "kd_shuffled", "kd_early"]
@@ -137,3 +137,10 @@ def test_students_of_the_controls_train_kds_budget_and_objective(run):
     assert set(steps.values()) == {10}
     for name in CONTROLS:
         assert run.stages[name].trained.params.shape == run.stages["kd"].trained.params.shape
+
+
+def test_teacher_target_takes_inputs_or_logits_and_labels():
+    G, y = np.arange(24.0).reshape(2, 3, 4), np.array([0, 1, 3])
+    for args in ((G, y), (TeacherInputs(G, y),)):
+        np.testing.assert_array_equal(teacher_target(STAGES["kd"], *args).logits, G.mean(0))
+        np.testing.assert_array_equal(teacher_target(STAGES["kd_hard"], *args).labels, [3, 3, 3])
