@@ -87,7 +87,8 @@ class TrainConfig:
 class DistillConfig:
     """Distillation (docs/model.md section 3): the theorem's truncated-temperature update or Hinton's KD."""
 
-    objective: str = "theorem"      # "theorem", "hinton" or "logits" (squared error on logits)
+    objective: str = "theorem"      # "theorem", "hinton", "logits" (squared error on logits);
+                                    # ablations "theorem_projected", "logits_onesided"
     tau: float = 0.25               # theorem: logit^tau_i = softmax_i(min(tau^2 F_i, 1) / tau)
     eta_ratio: float = 20.0         # theorem: eta' / eta, the extra step on the one-sided term
     eps: float = 0.0                # theorem: tolerance; push only where the student is > eps below
@@ -125,7 +126,10 @@ class Config:
         return dataclasses.asdict(self)
 
 
-OBJECTIVES = ("theorem", "hinton", "logits")   # distillation objectives (multiview/losses.py)
+# distillation objectives (multiview/losses.py); the last two are ratchet-free ablations of the
+# theorem update (docs/learners.md)
+OBJECTIVES = ("theorem", "hinton", "logits", "theorem_projected", "logits_onesided")
+_ALLOWED_OBJECTIVES = "allowed: " + ", ".join(repr(o) for o in OBJECTIVES)
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
             "distill": DistillConfig, "fixed": FixedConfig}
@@ -439,8 +443,7 @@ def validate(cfg: Config) -> Config:
               "allowed with stop='loss': stop_value > 0")
     need(T.dtype in ("float32", "float64"), "train.dtype", T.dtype,
           "allowed: 'float32' or 'float64'")
-    need(K.objective in OBJECTIVES, "distill.objective", K.objective,
-         "allowed: 'theorem', 'hinton' or 'logits'")
+    need(K.objective in OBJECTIVES, "distill.objective", K.objective, _ALLOWED_OBJECTIVES)
     need(0 <= K.eps < 1, "distill.eps", K.eps, "allowed: 0 <= eps < 1 (a gap of probabilities)")
     need(0 <= K.label_weight <= 1, "distill.label_weight", K.label_weight,
          "allowed: 0 <= label_weight <= 1")
@@ -451,7 +454,7 @@ def validate(cfg: Config) -> Config:
     for name, v in (("distill.lr", K.lr), ("fixed.lr", X.lr)):
         need(0 <= v <= LR_MAX, name, v, f"allowed: 0 <= lr <= {LR_MAX:g} (0: train.lr)")
     need(X.kd_objective in OBJECTIVES, "fixed.kd_objective", X.kd_objective,
-         "allowed: 'theorem', 'hinton' or 'logits'")
+         _ALLOWED_OBJECTIVES)
     for name, v in (("fixed.rf_sigma", X.rf_sigma), ("fixed.ntk_sigma", X.ntk_sigma)):
         need(v > 0, name, v, "allowed: > 0")
     return cfg

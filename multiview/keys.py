@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 STREAMS = {"data": 0, "single": 1, "student": 2, "sum": 3, "rf": 4, "rf_sum": 5, "rf_kd": 6,
-           "ntk": 7, "ntk_sum": 8, "ntk_kd": 9, "peer": 10, "dose": 11}
+           "ntk": 7, "ntk_sum": 8, "ntk_kd": 9, "peer": 10, "dose": 11, "shuffle": 12}
 
 
 def data_key(seed: int) -> jax.Array:
@@ -36,3 +37,10 @@ def seed_keys(seeds, stream: str) -> jax.Array:
 def member_keys(seed: int, L: int):
     """Data key and the L single members' init keys of a run with base seed `seed`."""
     return data_key(seed), stream_keys(seed, "single", L)
+
+
+def stream_rng(seed: int, stream: str):
+    """A numpy Generator of one named stream of the run with base seed `seed` (for host-side
+    randomness such as a permutation of the training points), seeded by the stream's key."""
+    base = jax.random.fold_in(jax.random.PRNGKey(seed), STREAMS[stream])
+    return np.random.default_rng(np.asarray(jax.random.key_data(base)).astype(np.uint32).tolist())

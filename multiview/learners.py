@@ -17,7 +17,8 @@ import numpy as np
 
 from .config import Config
 from .data import Problem
-from .losses import cross_entropy, hinton_kd, logit_matching, theorem_kd_surrogate
+from .losses import (cross_entropy, hinton_kd, logit_matching, one_sided_logit_matching,
+                     theorem_kd_surrogate, theorem_projected_surrogate)
 from .model import forward, init_params, phi_lam, smoothed_relu
 from .train import FitResult, fit
 
@@ -54,6 +55,12 @@ def make_loss(logits_fn: Callable, objective: str) -> Callable:
         elif objective == "theorem":
             value = theorem_kd_surrogate(F, _teacher(shared, member), y, shared["tau"],
                                          shared["eta_ratio"], shared["eps"], shared["label_weight"])
+        elif objective == "theorem_projected":
+            value = theorem_projected_surrogate(F, _teacher(shared, member), y, shared["tau"],
+                                                shared["eta_ratio"], shared["eps"],
+                                                shared["label_weight"])
+        elif objective == "logits_onesided":
+            value = one_sided_logit_matching(F, _teacher(shared, member), y, shared["alpha"])
         elif objective == "hinton":
             value = hinton_kd(F, _teacher(shared, member), y, shared["T"], shared["alpha"])
         elif objective == "logits":

@@ -53,3 +53,66 @@ def theorem_kd_surrogate(F, G, y, tau, eta_ratio, eps=0.0, label_weight=1.0):
     gap = jnp.minimum(truncated_softmax(F, tau) - truncated_softmax(G, tau) + eps, 0.0)
     return (label_weight * cross_entropy(F, y)
             + eta_ratio * (jax.lax.stop_gradient(gap) * F).sum(-1).mean())
+
+
+def theorem_projected_surrogate(F, G, y, tau, eta_ratio, eps=0.0, label_weight=1.0):
+    """Ablation of the theorem update without its ratchet: the one-sided gap pushed back through
+    the Jacobian d logit^tau / dF instead of applied to each F_i directly,
+
+    label_weight grad CE(labels) + (eta'/eta) E[ sum_i gap_i grad logit^tau_i(F) ],
+    gap_i = min(logit^tau_i(F) - logit^tau_i(G) + eps, 0), held constant (stop_gradient).
+
+    d logit^tau_i / dF_j = tau 1[tau^2 F_j < 1] p_i (delta_ij - p_j), p = logit^tau(F), so class j
+    moves by tau 1[tau^2 F_j < 1] p_j (gap_j - sum_i p_i gap_i): the push on a class stops where
+    its truncated output is capped (tau^2 F_j >= 1), and raising the classes below the teacher
+    lowers the others (the truncated outputs sum to one), so the update vanishes once the
+    student's truncated outputs reach the teacher's.
+    """
+    p = truncated_softmax(F, tau)
+    gap = jnp.minimum(p - truncated_softmax(G, tau) + eps, 0.0)
+    return (label_weight * cross_entropy(F, y)
+            + eta_ratio * (jax.lax.stop_gradient(gap) * p).sum(-1).mean())
+
+
+def one_sided_logit_matching(F, G, y, alpha):
+    """Ablation of the theorem update without its ratchet: one-sided matching of raw logits,
+    (1 - alpha) CE(labels) + alpha (1/2) mean_i min(F_i - G_i, 0)^2, mean over samples.
+
+    Its gradient on class i is alpha min(F_i - G_i, 0) / k (per sample): F_i is pushed up only
+    where it is below the teacher's G_i, by the gap, and no class is ever lowered by the teacher
+    term (the label term alone lowers the off-class logits).
+    """
+    below = jnp.minimum(F - G, 0.0)
+    return (1.0 - alpha) * cross_entropy(F, y) + alpha * 0.5 * jnp.mean(below**2, axis=-1).mean()
+
+
+# --- how an objective reads its teacher -----------------------------------------------------
+# The distribution an objective matches its teacher's logits G through, and its inverse: teacher
+# logits that the objective reads as a given distribution p *exactly* (methods.TEACHERS builds
+# label-smoothing targets with them). Hinton: softmax(G/T), so G = T log p; the theorem updates:
+# logit^tau(G), and G = log p / tau gives tau^2 G = tau log p <= 0 < 1 (never truncated), so
+# logit^tau(G) = softmax(log p) = p; logit matching (both sides): softmax(G), and G = log p plus a
+# constant (softmax ignores it; the raw logits the student matches keep `level` as their mean).
+
+def teacher_probs(G, objective: str, T: float, tau: float):
+    """The distribution [.., k] a distillation objective reads off teacher logits G [.., k]."""
+    if objective == "hinton":
+        return jax.nn.softmax(G / T, axis=-1)
+    if objective in ("theorem", "theorem_projected"):
+        return truncated_softmax(G, tau)
+    if objective in ("logits", "logits_onesided"):
+        return jax.nn.softmax(G, axis=-1)
+    raise ValueError(objective)
+
+
+def teacher_logits(p, objective: str, T: float, tau: float, level: float = 0.0):
+    """Teacher logits G [.., k] with teacher_probs(G, objective, T, tau) = p exactly (p > 0);
+    for logit matching their mean over classes is `level`."""
+    log_p = jnp.log(p)
+    if objective == "hinton":
+        return T * log_p
+    if objective in ("theorem", "theorem_projected"):
+        return log_p / tau
+    if objective in ("logits", "logits_onesided"):
+        return log_p - log_p.mean(-1, keepdims=True) + level
+    raise ValueError(objective)

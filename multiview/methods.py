@@ -10,7 +10,9 @@ stages; the CIFAR arm (multiview/cifar/pipeline.py) trains the stages of the met
 
 To add a learner: add its stage to STAGES (stream, learner, teacher, needs) and its method to
 METHODS; `check` records it and `theory` may predict it (docs/architecture.md). A teacher
-control (what a student learns from its teacher stage) is one rule in TEACHERS.
+control (what a student learns from its teacher stage) is one rule in TEACHERS; a rule that
+needs the teacher stage's snapshots or a PRNG stream says so in its Teacher record, and the
+recipe supplies them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ STAGES: dict[str, Stage] = {
     # each student distils from its twin (its own initialisation trained on labels alone)
     "twin": Stage("student", "student", ("alone", "members"), needs=("single", "alone")),
     "kd_hard": Stage("student", "student", ("single", "argmax"), needs=("single",)),
+    # the random controls of kd: the same students and budget, teachers without the knowledge
+    "kd_random": Stage("student", "student", ("single", "start"), needs=("single",)),
+    "kd_smooth": Stage("student", "student", ("single", "smooth"), needs=("single",)),
+    "kd_shuffled": Stage("student", "student", ("single", "shuffled"), needs=("single",)),
+    "kd_early": Stage("student", "student", ("single", "early"), needs=("single",)),
     "sum": Stage("sum", "net", wide=True),
     "rf_single": Stage("rf", "rf"),
     "rf_sum": Stage("rf_sum", "rf", wide=True),
@@ -56,20 +63,107 @@ class Target(NamedTuple):
     logits: Any                      # [n, k] one teacher for all, [L, n, k] one per member, or None
     per_member: bool                 # student l learns from logits[l]
     labels: Any = None               # [n] targets that replace the labels (no soft teacher)
+    step: int | None = None          # the teacher stage's step it was read at (snapshot rules)
 
 
-# teacher rule -> target, from G [L, n, k] (the teacher stage's training-set logits, frozen) and
-# y [n] (the labels); plain array methods, so both arms (numpy, jax) use the same rules
-TEACHERS: dict[str, Callable[[Any, Any], Target]] = {
-    "mean": lambda G, y: Target(G.mean(0), False),             # the ensemble's averaged logits
-    "members": lambda G, y: Target(G, True),                  # student l from member l
-    "argmax": lambda G, y: Target(None, False, G.mean(0).argmax(-1)),   # the ensemble's labels
+class TeacherInputs(NamedTuple):
+    """What a teacher rule reads: the teacher stage's frozen training-set logits and labels, and
+    what a rule with Teacher.history / Teacher.stream asks for."""
+
+    G: Any                           # [L, n, k] the teacher stage's training-set logits at its end
+    y: Any                           # [n] the labels
+    history: list | None = None      # [(step, G_step [L, n, k])] at the stage's snapshots, step 0 first
+    rng: Any = None                  # numpy Generator of the rule's PRNG stream
+    read: Callable | None = None     # G [n, k] -> the distribution distill.objective matches
+    write: Callable | None = None    # (p [n, k], level) -> teacher logits read as p exactly
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """A teacher rule: TeacherInputs -> Target, and what it needs besides G and y."""
+
+    rule: Callable[[TeacherInputs], Target]
+    history: bool = False            # the teacher stage's logits at its snapshots (train.chunk apart)
+    stream: str | None = None        # a PRNG stream (keys.STREAMS) its randomness comes from
+
+
+def off_class_spread(p, y) -> float:
+    """The off-class spread of a teacher's distribution p [n, k] on points with labels y [n]:
+    the standard deviation over the off-classes j != y_i of p[i, j], averaged over the points.
+    0 for a uniform teacher (at initialisation) and for a saturated one (every off-class
+    output ~0); in between it measures how much the off-class outputs differ (dark knowledge)."""
+    import numpy as np
+
+    p, y = np.asarray(p), np.asarray(y)
+    off = np.ones(p.shape, bool)
+    off[np.arange(len(y)), y] = False
+    return float(p[off].reshape(len(y), -1).std(-1).mean())
+
+
+def _smooth(t: TeacherInputs) -> Target:
+    """Label smoothing at the ensemble's confidence: every point's target puts c, the ensemble's
+    mean confidence on the label (as the objective reads it), on its label and (1 - c)/(k - 1)
+    on each other class, written as logits the objective reads as exactly that."""
+    import numpy as np
+
+    G, y = np.asarray(t.G).mean(0), np.asarray(t.y)
+    n, k = G.shape
+    c = float(np.asarray(t.read(G))[np.arange(n), y].mean())
+    p = np.full((n, k), (1.0 - c) / (k - 1))
+    p[np.arange(n), y] = c
+    return Target(np.asarray(t.write(p, float(G.mean()))), False)
+
+
+def _shuffled(t: TeacherInputs) -> Target:
+    """The ensemble's logits moved among the training points of each label along one random
+    cycle: every point gets another point's output (its own when it is alone in its label)."""
+    import numpy as np
+
+    G, y = np.asarray(t.G).mean(0), np.asarray(t.y)
+    out = G.copy()
+    for label in np.unique(y):
+        idx = t.rng.permutation(np.flatnonzero(y == label))
+        out[idx] = G[np.roll(idx, 1)]
+    return Target(out, False)
+
+
+def _start(t: TeacherInputs) -> Target:
+    """The teacher stage's members at step 0 (untrained), averaged."""
+    step, G = t.history[0]
+    assert step == 0, step
+    return Target(G.mean(0), False, step=0)
+
+
+def _early(t: TeacherInputs) -> Target:
+    """The teacher stage's average at the snapshot with the largest off-class spread on the
+    training set (the earliest of equal ones)."""
+    import numpy as np
+
+    spread = [off_class_spread(t.read(G.mean(0)), t.y) for _, G in t.history]
+    step, G = t.history[int(np.argmax(spread))]
+    return Target(G.mean(0), False, step=int(step))
+
+
+# teacher rule -> Teacher; plain array methods, so both arms (numpy, jax) use the same rules
+TEACHERS: dict[str, Teacher] = {
+    "mean": Teacher(lambda t: Target(t.G.mean(0), False)),     # the ensemble's averaged logits
+    "members": Teacher(lambda t: Target(t.G, True)),          # student l from member l
+    "argmax": Teacher(lambda t: Target(None, False, t.G.mean(0).argmax(-1))),   # its labels
+    # the random controls (docs/learners.md): what kd's students get with the knowledge removed
+    "start": Teacher(_start, history=True),                   # the ensemble untrained
+    "smooth": Teacher(_smooth),                               # its confidence, no off-class pattern
+    "shuffled": Teacher(_shuffled, stream="shuffle"),         # another point's pattern, same label
+    "early": Teacher(_early, history=True),                   # before it saturated
 }
 
 
-def teacher_target(stage: Stage, G, y) -> Target:
-    """The target of a stage's students from its teacher stage's training-set logits G."""
-    return TEACHERS[stage.teacher[1]](G, y)
+def teacher_target(stage: Stage, inputs, y=None) -> Target:
+    """The target of a stage's students from its teacher stage's training-set logits: `inputs`
+    is a TeacherInputs, or the logits G [L, n, k] with the labels y (enough for the rules that
+    read nothing else: mean, members, argmax; the CIFAR arm calls it so)."""
+    if not isinstance(inputs, TeacherInputs):
+        inputs = TeacherInputs(inputs, y)
+    return TEACHERS[stage.teacher[1]].rule(inputs)
 
 
 # method name -> (stage, how it is read: "members" one by one, or "mean" of their logits)
@@ -77,6 +171,10 @@ METHODS: dict[str, tuple[str, str]] = {
     "single": ("single", "members"),
     "ensemble": ("single", "mean"),
     "kd": ("kd", "members"),
+    "kd_random": ("kd_random", "members"),
+    "kd_smooth": ("kd_smooth", "members"),
+    "kd_shuffled": ("kd_shuffled", "members"),
+    "kd_early": ("kd_early", "members"),
     "kd_twin": ("twin", "members"),
     "self_distill": ("self_distill", "members"),
     "self_distill_twin": ("twin", "members"),

@@ -31,7 +31,8 @@ METHOD_COLOR = {"single": OKABE_ITO["blue"], "ensemble": OKABE_ITO["orange"],
                 "self_distill_twin": OKABE_ITO["yellow"]}
 # the order of figure bars: each control right after the claim it controls
 METHOD_LABEL = {"single": "single", "ensemble": "ensemble", "sum_trained": "sum trained",
-                "kd": "KD", "kd_twin": "KD from twin", "self_distill": "self-distill",
+                "kd": "KD", "kd_random": "KD (random)", "kd_smooth": "KD (smooth)",
+                "kd_shuffled": "KD (shuffled)", "kd_early": "KD (early)", "kd_twin": "KD from twin", "self_distill": "self-distill",
                 "self_distill_twin": "self-dist. twin", "ensemble_kd": "ens. of KD",
                 "kd_hard": "KD (hard)"}
 FIELD_LABEL = {"data.mu": r"$\mu$ (single-view fraction)", "model.sigma0": r"$\sigma_0$ (init. scale)",

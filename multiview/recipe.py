@@ -18,10 +18,12 @@ from tqdm.auto import tqdm
 
 from .config import Config
 from .data import Problem, make_problem
-from .keys import data_key, stream_keys
+from .keys import data_key, stream_keys, stream_rng
 from .learners import (Trained, net_eval_logits, net_lam, rf_eval_logits, train_rf, train_single,
                        train_students)
-from .methods import METHODS, STAGES, Stage, Target, stages_for, teacher_target
+from .losses import teacher_logits, teacher_probs
+from .methods import (METHODS, STAGES, TEACHERS, Stage, Target, TeacherInputs, stages_for,
+                      teacher_target)
 from .ntk import ntk_eval_logits, ntk_lam, train_ntk
 from .train import FitResult
 from .runtime import in_precision
@@ -33,6 +35,7 @@ class StageResult(NamedTuple):
     test_logits: np.ndarray          # [L, n_test, k]
     lam: np.ndarray | None           # [L, k, 2] at the end (None for random features)
     seconds: float
+    target: Target | None = None     # what the stage learnt from its teacher (None: the labels)
 
 
 class Run(NamedTuple):
@@ -157,6 +160,7 @@ class _Walk(NamedTuple):
     snapshots: bool
     log: Callable[[str], None]
     t0: float
+    history: frozenset = frozenset()  # stages whose snapshots a teacher rule reads
 
 
 @in_precision   # float64 configs compute in float64 (multiview/runtime.py)
@@ -175,8 +179,10 @@ def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemb
     if progress:
         log(f"generating data (k={cfg.data.k}, d={cfg.data.d}, N_train={cfg.data.n_train}, "
             f"N_test={cfg.data.N_test}) and compiling the first training step ...")
+    history = frozenset(STAGES[s].teacher[0] for s in order if STAGES[s].teacher is not None
+                        and TEACHERS[STAGES[s].teacher[1]].history)
     walk = _Walk(cfg, L, seed, make_problem(data_key(seed), cfg.data), order, {}, progress,
-                 snapshots, log, t0)
+                 snapshots, log, t0, history)
     overall = tqdm(total=len(order), desc=f"{len(order)} stages", unit="stage",
                    disable=not progress, leave=False, position=0)
     try:
@@ -201,20 +207,40 @@ def _stage(walk: _Walk, i: int, name: str) -> None:
     learner = LEARNERS[stage.learner]
     t = time.perf_counter()
     n = cfg.train.sum_models if stage.wide else walk.L
-    target = None if stage.teacher is None else teacher_target(
-        stage, done[stage.teacher[0]].train_logits, problem.train.y)
+    target = None if stage.teacher is None else teacher_target(stage, _teacher_inputs(walk, stage))
     keys = stream_keys(walk.seed, stream=stage.stream, n=n)
     tr = learner.train(StageInputs(stage, cfg, walk.L, keys, problem, target, _budget(done, cfg),
                                    walk.progress, f"{name} ×{n}",
-                                   walk.snapshots and name == "single"))
+                                   (walk.snapshots and name == "single") or name in walk.history))
     lt, le = (np.asarray(learner.logits(tr, x, cfg)) for x in (problem.train.x, problem.test.x))
     lam = learner.lam(tr, problem)
     seconds = time.perf_counter() - t
-    done[name] = StageResult(tr, lt, le, None if lam is None else np.asarray(lam), seconds)
+    done[name] = StageResult(tr, lt, le, None if lam is None else np.asarray(lam), seconds, target)
     acc = float((lt.argmax(-1) == np.asarray(problem.train.y)).mean())
+    read_at = "" if target is None or target.step is None else f", teacher at step {target.step}"
     log = walk.log
-    log(f"[{i}/{len(walk.order)}] {name}: {tr.fit.steps_run} steps, train acc {acc:.3f}, "
+    log(f"[{i}/{len(walk.order)}] {name}: {tr.fit.steps_run} steps, train acc {acc:.3f}{read_at}, "
         f"{seconds:.1f} s (total {time.perf_counter() - walk.t0:.0f} s)")
+
+
+def _teacher_inputs(walk: _Walk, stage: Stage) -> TeacherInputs:
+    """What the stage's teacher rule reads: its teacher stage's frozen training-set logits, the
+    labels, and where the rule asks for them the teacher stage's logits at its snapshots, a
+    numpy Generator of its stream and how the students' objective reads a teacher."""
+    cfg, problem = walk.cfg, walk.problem
+    source, rule = walk.done[stage.teacher[0]], TEACHERS[stage.teacher[1]]
+    history = None
+    if rule.history:
+        logits = LEARNERS[STAGES[stage.teacher[0]].learner].logits
+        tr = source.trained
+        history = [(int(step), np.asarray(logits(tr._replace(params=p), problem.train.x, cfg)))
+                   for step, p in tr.fit.snapshots]
+    K = cfg.distill
+    return TeacherInputs(
+        source.train_logits, np.asarray(problem.train.y), history,
+        None if rule.stream is None else stream_rng(walk.seed, rule.stream),
+        lambda G: teacher_probs(G, K.objective, K.T, K.tau),
+        lambda p, level: teacher_logits(p, K.objective, K.T, K.tau, level))
 
 
 def method_logits(run: Run, method: str):

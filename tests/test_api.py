@@ -147,9 +147,11 @@ def test_load_gives_the_kind_path_and_content(tmp_path, world_check):
 
 @pytest.fixture
 def world_check(tmp_path):
-    rec = {"train_acc": 1.0, "test_acc": 0.9, "test_acc_multi": 1.0, "test_acc_single": 0.5,
-           "std": {}, "views": {"none": 0, "one": 0, "both": 1}}
-    (tmp_path / "check.json").write_text(json.dumps({"config": {}, "methods": {"single": rec},
+    acc = {"train_acc": 1.0, "test_acc": 0.9, "test_acc_multi": 1.0, "test_acc_single": 0.5}
+    rec = acc | {"std": {q: 0.0 for q in acc}, "per_model": {q: [v] for q, v in acc.items()},
+                 "views": {"none": 0, "one": 0, "both": 1}, "lam_over_varrho": None}
+    (tmp_path / "check.json").write_text(json.dumps({"config": {}, "seed": 0, "seeds": [0],
+                                                     "methods": {"single": rec},
                                                      "predictions": []}))
     return tmp_path
 

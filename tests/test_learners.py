@@ -10,7 +10,7 @@ from multiview.config import override
 from multiview.data import make_problem
 from multiview.learners import (logits_of, rf_eval_logits, shared_inputs, train_rf, train_single,
                                 train_students)
-from multiview.methods import TEACHERS
+from multiview.methods import TEACHERS, TeacherInputs
 from multiview.model import forward
 from multiview.ntk import ntk_eval_logits, ntk_logits, ntk_preactivations, train_ntk
 from multiview.recipe import step_budget, student_steps
@@ -50,7 +50,7 @@ def test_hard_label_students_learn_the_teachers_argmax(tiny):
     keys, problem = _problem(tiny)
     teacher = train_single(keys, tiny, problem, progress=False)
     G = np.asarray(logits_of(teacher.params, problem.train.x, tiny))
-    target = TEACHERS["argmax"](G, problem.train.y)
+    target = TEACHERS["argmax"].rule(TeacherInputs(G, problem.train.y))
     np.testing.assert_array_equal(target.labels, G.mean(0).argmax(-1))
     cfg = override(tiny, {"distill.steps": 100})
     st = train_students(stream_keys(0, "student", 2), cfg, problem, None, per_member=False,

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from multiview.cifar.losses import HintonKD
-from multiview.losses import (cross_entropy, hinton_kd, logit_matching, theorem_kd_surrogate,
-                              truncated_softmax)
+from multiview.config import OBJECTIVES
+from multiview.losses import (cross_entropy, hinton_kd, logit_matching, one_sided_logit_matching,
+                              teacher_logits, teacher_probs, theorem_kd_surrogate,
+                              theorem_projected_surrogate, truncated_softmax)
 
 
 def softmax(v):
@@ -125,3 +127,73 @@ def test_theorem_label_weight_scales_only_the_label_term():
     for w in (0.0, 0.3, 1.0):
         g = jax.grad(lambda f: theorem_kd_surrogate(f, G, y, 0.5, 7.0, 0.0, w))(F)
         np.testing.assert_allclose(g, w * ce_grad + 7.0 * gap, rtol=1e-5, atol=1e-7)
+
+
+def _np_softmax(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_theorem_projected_gradient_is_the_gap_through_the_truncated_softmax_jacobian():
+    # tau = 0.5: the cap is F = 1/tau^2 = 4; class 2 of the student (F = 5) is capped
+    F = np.array([[0.5, 1.0, 5.0]])
+    G = np.array([[-2.0, 3.0, -1.0]])
+    y = np.array([0])
+    tau, ratio = 0.5, 7.0
+    z = np.minimum(tau**2 * F, 1.0) / tau                   # (0.25, 0.5, 2)
+    p = _np_softmax(z)
+    gap = np.minimum(p - _np_softmax(np.minimum(tau**2 * G, 1.0) / tau), 0.0)
+    # the Jacobian by hand: J[i, j] = d p_i / d F_j = p_i (delta_ij - p_j) * tau 1[tau^2 F_j < 1]
+    live = (tau**2 * F[0] < 1.0).astype(float)
+    J = np.array([[p[0, i] * ((i == j) - p[0, j]) * tau * live[j] for j in range(3)]
+                  for i in range(3)])
+    expected = _np_softmax(F) - np.eye(3)[y] + ratio * (gap[0] @ J)
+    g = jax.grad(lambda f: theorem_projected_surrogate(f, jnp.asarray(G), jnp.asarray(y), tau,
+                                                       ratio))(jnp.asarray(F))
+    np.testing.assert_allclose(g, expected, rtol=1e-5, atol=1e-7)
+    # the student is below the teacher on class 1 only; the capped class 2 gets no push at all,
+    # class 0 (not below) is lowered: the push raises class 1 and takes the mass from class 0
+    assert gap[0, 1] < 0 and gap[0, 0] == 0 and gap[0, 2] == 0
+    push = np.asarray(g - (_np_softmax(F) - np.eye(3)[y]))[0]
+    assert push[1] < 0 and push[2] == 0 and push[0] > 0       # (descent moves F by -push)
+    # at the teacher's truncated outputs there is no push (label_weight 0: nothing at all)
+    g = jax.grad(lambda f: theorem_projected_surrogate(f, f, jnp.asarray(y), tau, ratio, 0.0,
+                                                       0.0))(jnp.asarray(F))
+    np.testing.assert_allclose(g, 0.0, atol=1e-7)
+
+
+def test_one_sided_logit_matching_pushes_up_only_below_the_teacher_and_never_lowers():
+    F = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    G = np.array([[2.0, 0.0, 1.0], [0.5, 0.5, 0.5]])
+    y = np.array([1, 2])
+    alpha = 0.75
+    below = np.minimum(F - G, 0.0)        # (-1, 0, -0.5), (-0.5, -1.5, 0)
+    ce_grad = (_np_softmax(F) - np.eye(3)[y]) / 2
+    g = jax.grad(lambda f: one_sided_logit_matching(f, jnp.asarray(G), jnp.asarray(y), alpha))(
+        jnp.asarray(F))
+    np.testing.assert_allclose(g, alpha * below / 6 + (1 - alpha) * ce_grad, rtol=1e-5, atol=1e-7)
+    g1 = np.asarray(jax.grad(lambda f: one_sided_logit_matching(
+        f, jnp.asarray(G), jnp.asarray(y), 1.0))(jnp.asarray(F)))
+    assert (g1 <= 0).all() and (g1[F >= G] == 0).all()      # descent only ever raises a logit
+    # value by hand: squares 1, 0, .25 -> mean .41667; .25, 2.25, 0 -> .83333
+    assert float(one_sided_logit_matching(jnp.asarray(F), jnp.asarray(G), jnp.asarray(y), 1.0)) \
+        == pytest.approx(0.5 * (0.416667 + 0.833333) / 2, rel=1e-5)
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_teacher_logits_are_read_back_exactly_as_the_distribution(objective):
+    """A target distribution p written as teacher logits is what each objective reads: Hinton's
+    softmax(G/T), the theorem's logit^tau(G) (untruncated), logit matching's softmax(G), whose
+    level is the given one."""
+    p = np.array([[0.7, 0.1, 0.1, 0.1], [0.25, 0.25, 0.4, 0.1]])
+    T, tau = 2.0, 0.25
+    G = np.asarray(teacher_logits(jnp.asarray(p), objective, T, tau, level=3.0))
+    np.testing.assert_allclose(teacher_probs(jnp.asarray(G), objective, T, tau), p, rtol=1e-5)
+    if objective == "hinton":
+        np.testing.assert_allclose(_np_softmax(G / T), p, rtol=1e-5)
+    elif objective.startswith("theorem"):
+        assert (tau**2 * G < 1).all()
+        np.testing.assert_allclose(_np_softmax(np.minimum(tau**2 * G, 1) / tau), p, rtol=1e-5)
+    else:
+        np.testing.assert_allclose(_np_softmax(G), p, rtol=1e-5)
+        np.testing.assert_allclose(G.mean(-1), 3.0, rtol=1e-6)

@@ -88,3 +88,34 @@ def test_bands_are_the_documented_ones():
     assert preds["students.bounded"].expected == (0.0, 10.0)
     assert preds["T2.single"].expected[0] == pytest.approx(min(0.90, 1 - 2.0 ** -10))
     assert all(math.isfinite(v) for p in preds.values() for v in p.expected)
+
+
+@pytest.mark.parametrize("control", ["random", "smooth", "shuffled"])
+def test_random_controls_gain_nothing_and_kd_beats_them(control):
+    method = f"kd_{control}"
+    alone = {"labels_alone": rec(0.60, 1.0)}
+    methods = {"kd": rec(0.80, 1.2), method: rec(0.63, 1.1)}
+    preds = by_id(theory.check(methods, 10, baselines=alone))
+    gain, over = preds[f"T3.{control}"], preds[f"T3.over_{control}"]
+    # the control gains 0.03 over labels_alone (within the no-gain margin), kd is 0.17 above it
+    assert gain["measured"] == pytest.approx(0.03) and gain["holds"] is True
+    assert over["measured"] == pytest.approx(0.17) and over["holds"] is True
+    assert gain["control"] and over["control"] and gain["theorem"] == over["theorem"] == "Theorem 3"
+    methods[method] = rec(0.78, 1.1)            # the control gains nearly what kd does
+    preds = by_id(theory.check(methods, 10, baselines=alone))
+    assert preds[f"T3.{control}"]["measured"] == pytest.approx(0.18)
+    assert preds[f"T3.{control}"]["holds"] is False
+    assert preds[f"T3.over_{control}"]["measured"] == pytest.approx(0.02)
+    assert preds[f"T3.over_{control}"]["holds"] is False
+    methods[method] = rec(0.40, 1.1)            # a control that hurts still gains nothing
+    assert by_id(theory.check(methods, 10, baselines=alone))[f"T3.{control}"]["holds"] is True
+    # without labels_alone the gain is not evaluated; kd minus the control still is
+    ids = {p["id"] for p in theory.check(methods, 10)}
+    assert f"T3.{control}" not in ids and f"T3.over_{control}" in ids
+
+
+def test_random_control_bands_are_the_documented_ones():
+    preds = {p.id: p for p in theory.predictions(10)}
+    for control in ("random", "smooth", "shuffled"):
+        assert preds[f"T3.{control}"].expected == (-1.0, 0.05)
+        assert preds[f"T3.over_{control}"].expected == (0.05, 1.0)
