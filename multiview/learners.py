@@ -18,6 +18,7 @@ from .config import Config
 from .data import Problem
 from .losses import cross_entropy, hinton_kd, logit_matching, theorem_kd_surrogate
 from .model import forward, init_params, phi_lam, smoothed_relu
+from .patch import engine_for, fit_patch, patch_logits
 from .train import FitResult, fit
 
 # --- logits functions: (params, shared, member) -> logits [n, k] on the training inputs -------
@@ -98,7 +99,7 @@ def label_loss(q: int) -> Callable:
 
 # --- monitors -------------------------------------------------------------------------------
 
-def view_monitor(W, shared):
+def view_monitor(W, shared, member=None):
     """Φ and Λ per class and view, logged every step."""
     phi, lam = phi_lam(W, shared["views"])
     return {"phi": phi, "lam": lam}
@@ -172,8 +173,8 @@ def train_single(keys: jax.Array, cfg: Config, problem: Problem, *, progress=Tru
     exactly the sum of L' networks trained jointly.
     """
     W0 = init_members(keys, cfg, m=m)
-    res = fit(label_loss(cfg.model.q), W0, shared_inputs(cfg, problem), None, cfg.train,
-              monitor=view_monitor, progress=progress, desc=desc, snapshots=snapshots)
+    res = fit_network(W0, "labels", cfg, shared_inputs(cfg, problem), None, cfg.train,
+                      progress=progress, desc=desc, snapshots=snapshots)
     return Trained(res.params, res)
 
 
@@ -192,20 +193,30 @@ def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train
     objective = objective or cfg.distill.objective
     W0 = init_members(keys, cfg)
     tc = _student_train_cfg(cfg, cfg.distill, student_steps(cfg, steps))
-    q = cfg.model.q
     if objective == "hard":
         assert not per_member
         shared = shared_inputs(cfg, problem, y=jnp.argmax(teacher_train_logits, -1))
-        res = fit(label_loss(q), W0, shared, None, tc, monitor=view_monitor,
-                  progress=progress, desc=desc)
+        res = fit_network(W0, "labels", cfg, shared, None, tc, progress=progress, desc=desc)
         return Trained(res.params, res)
     if per_member:
         shared, member = shared_inputs(cfg, problem), {"teacher": teacher_train_logits}
     else:
         shared, member = shared_inputs(cfg, problem, teacher=teacher_train_logits), None
-    res = fit(make_loss(net_logits(q), objective), W0, shared, member, tc, monitor=view_monitor,
-              progress=progress, desc=desc)
+    res = fit_network(W0, objective, cfg, shared, member, tc, progress=progress, desc=desc)
     return Trained(res.params, res)
+
+
+def fit_network(W0, objective: str, cfg: Config, shared: dict, member: dict | None, tc, *,
+                progress=True, desc="train", snapshots=False) -> FitResult:
+    """`fit` of the network from W0 [L, k, m, d] on `objective`, by the engine
+    patch.engine_for chooses: W itself ("direct") or its coefficients on the training
+    patches ("patch", multiview/patch.py); params are the weights W either way."""
+    kw = dict(progress=progress, desc=desc, snapshots=snapshots)
+    if engine_for(cfg, W0.shape[0], W0.shape[2]) == "patch":
+        return fit_patch(make_loss(patch_logits(cfg.model.q), objective), W0, shared, member,
+                         tc, **kw)
+    return fit(make_loss(net_logits(cfg.model.q), objective), W0, shared, member, tc,
+               monitor=view_monitor, **kw)
 
 
 @functools.partial(jax.jit, static_argnames=("q",))
