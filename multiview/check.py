@@ -103,7 +103,9 @@ def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble")
                 "stopped_at": {n: f.stopped_at.tolist() for n, f in fits.items()},
                 "stage_seconds": {RUN_NAMES.get(n, n): r.seconds for n, r in run.stages.items()},
                 "seconds": time.perf_counter() - t0, "backend": jax.default_backend(),
-                "devices": cfg.train.devices}
+                "devices": cfg.train.devices,
+                "engine": {RUN_NAMES.get(n, n): r.trained.fit.engine for n, r in run.stages.items()
+                           if STAGES[n].learner in ("net", "student")}}
     if run.budget is not None:
         run_info["student_steps"] = students_steps(run)
     return {

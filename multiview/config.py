@@ -39,6 +39,9 @@ class DataConfig:
     Gamma_lo: float = 0.5
     gamma: float = 0.0              # feature noise: each patch carries alpha*v, alpha ~ U[0, gamma], every view v
     sigma_p: float = 0.1            # Gaussian patch noise, per coordinate (norm sigma_p*sqrt(d))
+    noise: str = "isotropic"        # "isotropic" N(0, sigma_p^2 I), or "orthogonal": its part
+                                    # orthogonal to the 2k views (the d -> infinity limit at fixed
+                                    # norm; docs/model.md section 1)
     N_train: int = 0                # training set size; 0 means 40 per class (40*k)
     N_test: int = 2000
 
@@ -80,6 +83,8 @@ class TrainConfig:
     dtype: str = "float32"          # "float32" or "float64"
     sum_models: int = 3             # number of independently seeded sums for sum_trained (std over them)
     devices: int = 1                # shard members across this many devices (CLI --devices)
+    engine: str = "auto"            # the network's trainer: "direct" (W), "patch" (coefficients
+                                    # on the training patches, multiview/patch.py) or "auto"
 
 
 @dataclass(frozen=True)
@@ -377,6 +382,15 @@ def validate(cfg: Config) -> Config:
          "allowed: 'theorem', 'hinton' or 'logits'")
     for name, v in (("fixed.rf_sigma", X.rf_sigma), ("fixed.ntk_sigma", X.ntk_sigma)):
         need(v > 0, name, v, "allowed: > 0")
+    # the network's engine and the noise model (multiview/patch.py, docs/model.md section 1)
+    need(D.noise in ("isotropic", "orthogonal"), "data.noise", D.noise,
+         "allowed: 'isotropic' or 'orthogonal'")
+    need(T.engine in ("auto", "direct", "patch"), "train.engine", T.engine,
+         "allowed: 'auto', 'direct' or 'patch'")
+    if T.engine == "patch" and T.optimizer == "adam":
+        raise ConfigError("train.engine, train.optimizer: values 'patch', 'adam' are not allowed "
+                          "together; allowed: the patch engine with 'gd' or 'momentum' (its step "
+                          "is linear in the gradients), or train.engine='direct' or 'auto'")
     return cfg
 
 
