@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .config import DataConfig
+from .size import CHUNK_BYTES, CHUNKED_ABOVE
 
 # XLA:CPU spends most of the generator's compile time in LLVM's top optimisation level on the
 # threefry hashes (~4 s of a ~5 s compile on a 2-core CPU); at level 1 it compiles in ~1.7 s,
@@ -176,13 +177,6 @@ class Problem(NamedTuple):
     views: jax.Array
     train: Dataset
     test: Dataset
-
-
-# a test set larger than CHUNKED_ABOVE bytes (float32) is drawn in pieces of at most CHUNK_BYTES
-# into one host array, so that the generator's temporaries stay small (d = 10^5: the test set
-# of `small` is 8 GB); its draws are then other draws of the same distribution
-CHUNK_BYTES = 1 << 30
-CHUNKED_ABOVE = 4 * CHUNK_BYTES
 
 
 def generate_chunked(key: jax.Array, cfg: DataConfig, views: jax.Array, n: int, mu) -> Dataset:

@@ -18,7 +18,8 @@ from .config import Config
 from .data import Problem
 from .losses import cross_entropy, hinton_kd, logit_matching, theorem_kd_surrogate
 from .model import forward, init_params, phi_lam, smoothed_relu
-from .patch import engine_for, fit_patch, patch_logits
+from .patch import fit_patch, patch_logits
+from .size import engine_for
 from .train import FitResult, fit
 
 # --- logits functions: (params, shared, member) -> logits [n, k] on the training inputs -------
@@ -209,7 +210,7 @@ def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train
 def fit_network(W0, objective: str, cfg: Config, shared: dict, member: dict | None, tc, *,
                 progress=True, desc="train", snapshots=False) -> FitResult:
     """`fit` of the network from W0 [L, k, m, d] on `objective`, by the engine
-    patch.engine_for chooses: W itself ("direct") or its coefficients on the training
+    size.engine_for chooses: W itself ("direct") or its coefficients on the training
     patches ("patch", multiview/patch.py); params are the weights W either way."""
     kw = dict(progress=progress, desc=desc, snapshots=snapshots)
     if engine_for(cfg, W0.shape[0], W0.shape[2]) == "patch":

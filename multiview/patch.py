@@ -12,7 +12,7 @@ members: a step costs k·m·(N·P)² multiply-adds whatever d is, against the di
 `fit` trains C with the loss of `patch_logits` (the logits' value is that of H0 + C G, its
 gradient with respect to C is ∂L/∂H: the stop_gradient trick of the NTK's function space).
 The numbers are those of the direct engine up to float rounding (tests/test_patch.py). Used
-when the optimizer is linear in the gradients; `engine_for` chooses (docs/performance.md).
+when the optimizer is linear in the gradients; `size.engine_for` chooses (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -24,31 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .config import Config
 from .model import smoothed_relu
 from .train import FitResult, fit
-
-# G and the per-member pre-activation work of the patch engine must fit in this many bytes
-PATCH_BYTES = 1 << 30
-
-
-def patch_bytes(cfg: Config, L: int, m: int | None = None) -> int:
-    """Bytes of G [N·P, N·P] and the members' H0, H, ∂L/∂H and C [L, k·m, N·P]."""
-    b = 8 if cfg.train.dtype == "float64" else 4
-    NP = cfg.data.n_train * cfg.data.n_patches
-    return b * (NP * NP + 5 * L * cfg.data.k * (m or cfg.model.m) * NP)
-
-
-def engine_for(cfg: Config, L: int, m: int | None = None) -> str:
-    """"direct" or "patch": train.engine, or with "auto" the patch engine where it is exact
-    (gd, momentum) and cheaper (d > N·P) and its arrays fit in PATCH_BYTES."""
-    if cfg.train.engine != "auto":
-        return cfg.train.engine
-    NP = cfg.data.n_train * cfg.data.n_patches
-    linear = cfg.train.optimizer in ("gd", "momentum")
-    fits = patch_bytes(cfg, L, m) <= PATCH_BYTES
-    return "patch" if linear and cfg.data.d > NP and fits else "direct"
-
 
 @jax.jit
 def patch_inputs(W0, x, views):

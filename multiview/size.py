@@ -14,11 +14,39 @@ import os
 from pathlib import Path
 
 from .config import Config
-from .data import CHUNK_BYTES, CHUNKED_ABOVE
 from .errors import ConfigError
-from .patch import engine_for
 
 FORCE_ENV = "MULTIVIEW_FORCE_SIZE"
+
+# a test set larger than CHUNKED_ABOVE bytes (float32) is drawn in pieces of at most CHUNK_BYTES
+# into one host array (data.generate_chunked), so that the generator's temporaries stay small
+# (d = 10^5: the test set of `small` is 8 GB); its draws are then other draws of the same
+# distribution
+CHUNK_BYTES = 1 << 30
+CHUNKED_ABOVE = 4 * CHUNK_BYTES
+
+# the patch engine's G and per-member pre-activation work must fit in this many bytes
+PATCH_BYTES = 1 << 30
+
+
+def patch_bytes(cfg: Config, L: int, m: int | None = None) -> int:
+    """Bytes of the patch engine's G [N·P, N·P] and the members' H0, H, ∂L/∂H and C
+    [L, k·m, N·P] (multiview/patch.py)."""
+    b = 8 if cfg.train.dtype == "float64" else 4
+    NP = cfg.data.n_train * cfg.data.n_patches
+    return b * (NP * NP + 5 * L * cfg.data.k * (m or cfg.model.m) * NP)
+
+
+def engine_for(cfg: Config, L: int, m: int | None = None) -> str:
+    """The network's engine for L members of m neurons per class: train.engine, or with "auto"
+    the patch engine where it is exact (gd, momentum), cheaper (d > N·P) and its arrays fit in
+    PATCH_BYTES; else "direct"."""
+    if cfg.train.engine != "auto":
+        return cfg.train.engine
+    NP = cfg.data.n_train * cfg.data.n_patches
+    linear = cfg.train.optimizer in ("gd", "momentum")
+    fits = patch_bytes(cfg, L, m) <= PATCH_BYTES
+    return "patch" if linear and cfg.data.d > NP and fits else "direct"
 
 
 def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]]:

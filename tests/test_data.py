@@ -201,3 +201,24 @@ def test_isotropic_noise_draws_are_those_before_the_noise_knob():
         p = make_problem(jax.random.PRNGKey(0), override(preset("tiny"), sets).data)
         got = hashlib.sha256(np.asarray(p.train.x).tobytes() + np.asarray(p.test.x).tobytes())
         assert got.hexdigest() == digest
+
+
+def test_a_large_test_set_is_drawn_in_pieces_of_the_same_distribution(monkeypatch):
+    """Above CHUNKED_ABOVE bytes the test set is drawn piece by piece (keys fold_in(key, i))
+    into one host array; below, it is one draw as before."""
+    from multiview import data
+
+    cfg = _cfg(**{"data.sigma_p": 0.1})
+    views = make_views(jax.random.PRNGKey(0), cfg)
+    key = jax.random.PRNGKey(5)
+    whole = data.generate_chunked(key, cfg, views, 50, 0.3)
+    np.testing.assert_array_equal(whole.x, generate(key, cfg, views, 50, 0.3).x)
+    piece = 8 * cfg.n_patches * cfg.d * 4                    # 8 samples' patches
+    monkeypatch.setattr(data, "CHUNK_BYTES", piece)
+    monkeypatch.setattr(data, "CHUNKED_ABOVE", piece)
+    parts = data.generate_chunked(key, cfg, views, 50, 0.3)
+    assert isinstance(parts.x, np.ndarray) and parts.x.shape == whole.x.shape
+    assert all(getattr(parts, f).shape == getattr(whole, f).shape for f in data.Dataset._fields)
+    third = generate(jax.random.fold_in(key, 2), cfg, views, 8, 0.3)
+    np.testing.assert_array_equal(parts.x[16:24], third.x)
+    np.testing.assert_array_equal(parts.y[16:24], third.y)

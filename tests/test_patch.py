@@ -20,7 +20,8 @@ from multiview.data import make_problem
 from multiview.keys import member_keys, stream_keys
 from multiview.learners import (label_loss, logits_of, make_loss, shared_inputs, train_single,
                                 train_students)
-from multiview.patch import engine_for, patch_inputs, patch_logits, weights
+from multiview.patch import patch_inputs, patch_logits, weights
+from multiview.size import engine_for
 
 RTOL = 1e-9
 
