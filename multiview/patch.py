@@ -27,6 +27,7 @@ import numpy as np
 from .model import smoothed_relu
 from .train import FitResult, fit
 
+
 @jax.jit
 def patch_inputs(W0, x, views):
     """G [N·P, N·P] = X Xᵀ, Xv [N·P, k, 2] = X·v (the class's own views), and per member

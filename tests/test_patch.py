@@ -170,3 +170,13 @@ def test_patch_engine_trains_where_d_is_far_above_NP():
     assert tr.fit.engine == "patch" and tr.params.shape == (2, 3, 2, 20_000)
     assert tr.fit.history["loss"][-1].max() < tr.fit.history["loss"][0].min()
     assert dataclasses.asdict(cfg.train)["engine"] == "auto"
+
+
+def test_check_records_the_engine_of_each_network_stage():
+    from multiview.check import run_check
+
+    r = run_check(override(preset("tiny"), {"data.d": 400}), 2, methods=("single",),
+                  progress=False)
+    assert r["run"]["engine"] == {"single": "patch"}
+    r = run_check(preset("tiny"), 2, methods=("single",), progress=False)
+    assert r["run"]["engine"] == {"single": "direct"}
