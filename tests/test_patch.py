@@ -143,7 +143,7 @@ def test_float32_engines_agree_to_float32_rounding():
 
 
 def test_auto_engine_is_direct_for_todays_presets_and_patch_when_d_exceeds_NP():
-    for name in ("tiny", "small", "paper"):
+    for name in ("tiny", "small", "paper", "deck"):
         assert engine_for(preset(name), 10) == "direct"
     big = override(preset("small"), {"data.d": 100_000})
     assert engine_for(big, 10) == "patch"
