@@ -174,7 +174,7 @@ def train_single(keys: jax.Array, cfg: Config, problem: Problem, *, progress=Tru
     exactly the sum of L' networks trained jointly.
     """
     W0 = init_members(keys, cfg, m=m)
-    res = fit_network(W0, "labels", cfg, shared_inputs(cfg, problem), None, cfg.train,
+    res = fit_network("labels", W0, shared_inputs(cfg, problem), None, cfg.train, cfg,
                       progress=progress, desc=desc, snapshots=snapshots)
     return Trained(res.params, res)
 
@@ -197,21 +197,23 @@ def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train
     if objective == "hard":
         assert not per_member
         shared = shared_inputs(cfg, problem, y=jnp.argmax(teacher_train_logits, -1))
-        res = fit_network(W0, "labels", cfg, shared, None, tc, progress=progress, desc=desc)
+        res = fit_network("labels", W0, shared, None, tc, cfg, progress=progress, desc=desc)
         return Trained(res.params, res)
     if per_member:
         shared, member = shared_inputs(cfg, problem), {"teacher": teacher_train_logits}
     else:
         shared, member = shared_inputs(cfg, problem, teacher=teacher_train_logits), None
-    res = fit_network(W0, objective, cfg, shared, member, tc, progress=progress, desc=desc)
+    res = fit_network(objective, W0, shared, member, tc, cfg, progress=progress, desc=desc)
     return Trained(res.params, res)
 
 
-def fit_network(W0, objective: str, cfg: Config, shared: dict, member: dict | None, tc, *,
-                progress=True, desc="train", snapshots=False) -> FitResult:
-    """`fit` of the network from W0 [L, k, m, d] on `objective`, by the engine
-    size.engine_for chooses: W itself ("direct") or its coefficients on the training
-    patches ("patch", multiview/patch.py); params are the weights W either way."""
+def fit_network(objective: str, W0, shared: dict, member, tc, cfg: Config, *, progress=True,
+                desc="", snapshots=False) -> FitResult:
+    """Train the two-layer network from W0 [L, k, m, d] on an objective of losses.py
+    (make_loss), logging Φ / Λ every step, with the engine size.engine_for chooses: W itself
+    ("direct", `fit`) or its coefficients on the training patches ("patch",
+    multiview/patch.py). The one place single models, sums and students meet an engine;
+    params are the weights W either way."""
     kw = dict(progress=progress, desc=desc, snapshots=snapshots)
     if engine_for(cfg, W0.shape[0], W0.shape[2]) == "patch":
         return fit_patch(make_loss(patch_logits(cfg.model.q), objective), W0, shared, member,
