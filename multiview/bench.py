@@ -39,10 +39,12 @@ from .train import fit
 
 # sizes of the full and the --quick bench: steps per timed block and repeats
 FULL = dict(matmul_n=2048, steps={1: 200, 10: 100, 100: 20}, reps={1: 5, 10: 5, 100: 3},
-            loop_steps=100, ref_steps=50, ref_seeds=10, k_list=(5, 10, 20, 40), k_steps=3)
+            loop_steps=100, ref_steps=50, ref_seeds=10, k_list=(5, 10, 20, 40), k_steps=3,
+            d_list=(1_000, 3_000, 10_000, 30_000, 100_000), d_steps=20)
 # one step count everywhere: every timed block reuses the same compiled chunks
 QUICK = dict(matmul_n=256, steps={1: 10, 10: 10, 100: 10}, reps={1: 2, 10: 2, 100: 2},
-             loop_steps=10, ref_steps=10, ref_seeds=10, k_list=(2, 4), k_steps=10)
+             loop_steps=10, ref_steps=10, ref_seeds=10, k_list=(2, 4), k_steps=10,
+             d_list=(40, 400), d_steps=10)
 
 
 def step_flops(cfg: Config, L: int) -> float:
@@ -269,6 +271,46 @@ def k_scaling(quick: bool, k_list, steps: int, L: int = 10) -> dict:
             "note": "other sizes fixed: d, m, N_train and P = 2*max(k)"}
 
 
+def d_scaling(quick: bool, d_list, steps: int, L: int = 10, log=lambda msg: None) -> list[dict]:
+    """Seconds per training step of L members under the direct and the patch engine
+    (multiview/patch.py) for each d, other sizes those of `small` (`tiny` with quick=True).
+
+    The patch engine's one-off work (G = X Xᵀ, H0 = W0 Xᵀ before training, W = W0 + C X after)
+    is timed apart as `patch_setup_s`. The direct engine runs max(2, steps·1000/d) steps per
+    timed block (its step grows with d)."""
+    from .patch import patch_inputs, patch_logits, patch_monitor, weights
+    from .learners import make_loss
+
+    out = []
+    for d in d_list:
+        cfg = bench_config(quick, {"data.d": d, "data.sigma_p": 0.1 * math.sqrt(1000 / d)})
+        _, W0, shared = _setup(cfg, L, gaussian=True)
+        n_direct = max(2, steps * (40 if quick else 1000) // d)
+        run = _fitter(cfg, shared, n_direct)
+        _block(run(W0))
+        direct = _best(lambda: run(W0), 2) / n_direct
+        t = time.perf_counter()
+        G, Xv, H0, A0 = _block(patch_inputs(W0, shared["x"], shared["views"]))
+        setup = time.perf_counter() - t
+        space = {key: v for key, v in shared.items() if key != "x"} | {"G": G, "Xv": Xv}
+        C0 = jnp.zeros(W0.shape[:3] + (G.shape[0],), W0.dtype)
+        tc = dataclasses.replace(cfg.train, stop="none", steps=steps, chunk=steps)
+        loss = make_loss(patch_logits(cfg.model.q), "labels")
+        patch = lambda: fit(loss, C0, space, {"H0": H0, "A0": A0}, tc,  # noqa: E731
+                            monitor=patch_monitor, progress=False).params
+        C = _block(patch())
+        per_step = _best(patch, 3) / steps
+        t = time.perf_counter()
+        _block(weights(W0, C, shared["x"]))
+        setup += time.perf_counter() - t
+        out.append({"d": d, "direct_s": direct, "patch_s": per_step, "patch_setup_s": setup,
+                    "direct_steps_timed": n_direct, "patch_steps_timed": steps})
+        log(f"d = {d}: direct {direct * 1e3:.2f} ms/step, patch {per_step * 1e3:.2f} ms/step "
+            f"({direct / per_step:.1f}x), patch setup {setup:.2f} s")
+        del W0, shared, G, H0, C
+    return out
+
+
 def peak_memory_mb() -> float:
     """Peak device memory on an accelerator, else the process's peak resident set size."""
     dev = jax.devices()[0]
@@ -358,6 +400,7 @@ def run_bench(out_dir, quick: bool = False, progress: bool = True,
     roof.measure()
     result["k_scaling"] = k_scaling(quick, S["k_list"], S["k_steps"])
     log(f"k scaling exponent {result['k_scaling']['exponent']:.2f}")
+    result["d_scaling"] = d_scaling(quick, S["d_list"], S["d_steps"], log=log)
     for L in throughput:
         result.setdefault("throughput", {})[f"L{L}"] = tp = sweep_throughput(L, quick)
         log(f"throughput L={L}: {tp['models_per_s']:.2f} trained models/s ({tp['steps_run']} steps)")
@@ -380,10 +423,18 @@ def _fmt(v, spec=".2f"):
     return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
 
 
+def _times(v, what: str = "faster") -> str:
+    """'6.22x faster' ('6.22x' with what=''), or 'n/a' where the ratio was not measured."""
+    text = _fmt(v)
+    return text if text == "n/a" else f"{text}x {what}".rstrip()
+
+
 def format_summary(r: dict) -> str:
     """Readable summary of a bench result."""
     m = r["machine"]
-    lines = [f"machine: {m['cpu']} ({m['cpu_count']} cores), {m['backend']} {m['device']}, "
+    device = m["backend"] if m["device"].lower() == m["backend"].lower() else \
+        f"{m['backend']} {m['device']}"
+    lines = [f"machine: {m['cpu']} ({m['cpu_count']} cores), {device}, "
              f"jax {m['jax']}, torch {m['torch']}{'  [quick]' if r.get('quick') else ''}",
              f"matmul roofline: {r['matmul_gflops']:.1f} GFLOP/s (best of "
              f"{len(r['matmul_gflops_samples'])} measurements, min "
@@ -395,14 +446,14 @@ def format_summary(r: dict) -> str:
                      f"{v['fraction_of_matmul']:>11.2f}{_fmt(xla, '.3f'):>14}")
     ref = r["vs_reference_detail"]
     lines += ["",
-              f"vmap vs Python loop (L=10):     {_fmt(r['vmap_vs_loop'])}x faster under vmap",
-              f"vs PyTorch eager loop (per model): {_fmt(r['vs_reference'])}x faster"
+              f"vmap vs Python loop (L=10):     {_times(r['vmap_vs_loop'], 'faster under vmap')}",
+              f"vs PyTorch eager loop (per model): {_times(r['vs_reference'])}"
               + (f" (torch {ref['reference_default_threads']} threads: "
-                 f"{_fmt(ref['ratio_default_threads'])}x)" if ref.get("ratio") else
+                 f"{_times(ref['ratio_default_threads'], '')})" if ref.get("ratio") else
                  f" ({ref.get('reason')})"),
-              f"vs PyTorch torch.func.vmap (per model): {_fmt(r.get('vs_reference_vmap'))}x faster"
+              f"vs PyTorch torch.func.vmap (per model): {_times(r.get('vs_reference_vmap'))}"
               + (f" (torch {ref['reference_default_threads']} threads: "
-                 f"{_fmt(ref['ratio_vmap_default_threads'])}x)" if ref.get("ratio_vmap") else ""),
+                 f"{_times(ref['ratio_vmap_default_threads'], '')})" if ref.get("ratio_vmap") else ""),
               f"compile (L=10 chunk):           {r['compile_s']:.2f} s; recompiles across seeds: "
               f"{r['recompiles_across_seeds']}",
               f"data generation:                {r['data_samples_per_s']:.0f} samples/s",
@@ -410,6 +461,11 @@ def format_summary(r: dict) -> str:
               f"step time vs k {r['k_scaling']['k']}: "
               + ", ".join(f"{s * 1e3:.1f}" for s in r["k_scaling"]["seconds"])
               + f" ms; log-log exponent {r['k_scaling']['exponent']:.2f}"]
+    if r.get("d_scaling"):
+        lines += ["", f"{'d':>8}{'direct ms/step':>16}{'patch ms/step':>15}{'patch faster':>14}"]
+        for row in r["d_scaling"]:
+            lines.append(f"{row['d']:>8}{row['direct_s'] * 1e3:>16.2f}{row['patch_s'] * 1e3:>15.2f}"
+                         f"{_times(row['direct_s'] / row['patch_s'], ''):>14}")
     for name, tp in r.get("throughput", {}).items():
         lines.append(f"sweep throughput {name}: {tp['models_per_s']:.2f} trained models/s "
                      f"({tp['steps_run']} steps, {tp['seconds']:.1f} s)")

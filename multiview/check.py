@@ -104,7 +104,9 @@ def report(run: Run, methods) -> dict:
                 "stopped_at": {n: f.stopped_at.tolist() for n, f in fits.items()},
                 "stage_seconds": {RUN_NAMES.get(n, n): r.seconds for n, r in run.stages.items()},
                 "seconds": run.seconds, "backend": jax.default_backend(),
-                "devices": run.cfg.train.devices}
+                "devices": run.cfg.train.devices,
+                "engine": {RUN_NAMES.get(n, n): r.trained.fit.engine for n, r in run.stages.items()
+                           if STAGES[n].learner in ("net", "student")}}
     if run.budget is not None:
         run_info["student_steps"] = students_steps(run)
     return {

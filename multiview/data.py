@@ -11,8 +11,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .config import DataConfig
+from .size import CHUNK_BYTES, CHUNKED_ABOVE
 
 # XLA:CPU spends most of the generator's compile time in LLVM's top optimisation level on the
 # threefry hashes (~4 s of a ~5 s compile on a 2-core CPU); at level 1 it compiles in ~1.7 s,
@@ -59,10 +61,12 @@ class Shape(NamedTuple):
     views: str
     off_mode: str
     feature_noise: bool          # gamma > 0
+    noise: str = "isotropic"     # or "orthogonal": the patch noise with its part along the views removed
 
 
 def _shape(cfg: DataConfig) -> Shape:
-    return Shape(cfg.k, cfg.d, cfg.C_p, cfg.n_patches, cfg.views, cfg.off_mode, cfg.gamma > 0)
+    return Shape(cfg.k, cfg.d, cfg.C_p, cfg.n_patches, cfg.views, cfg.off_mode, cfg.gamma > 0,
+                 cfg.noise)
 
 
 def _values(cfg: DataConfig, mu) -> dict:
@@ -123,6 +127,13 @@ def _sample_totals(key: jax.Array, shape: Shape, n: int, v: dict):
     return y, single, strong, off, Z
 
 
+def _orthogonal_to(xi: jax.Array, V: jax.Array) -> jax.Array:
+    """xi with its projection on the span of the rows of V removed (an orthonormal basis of
+    that span from a QR, so that incoherent views are handled too)."""
+    Q, _ = jnp.linalg.qr(V.T)                                               # [d, 2k]
+    return xi - (xi @ Q) @ Q.T
+
+
 @_jit_fast_compile("shape", "n")
 def _generate(key: jax.Array, shape: Shape, views: jax.Array, n: int, v: dict) -> Dataset:
     k, C, P, d = shape.k, shape.C_p, shape.P, shape.d
@@ -139,7 +150,10 @@ def _generate(key: jax.Array, shape: Shape, views: jax.Array, n: int, v: dict) -
     if shape.feature_noise:
         coef = coef + jax.random.uniform(kfn, (n, P, 2 * k), maxval=v["gamma"])
     x = coef @ views.reshape(2 * k, d)
-    x = x + v["sigma_p"] * jax.random.normal(kxi, (n, P, d))
+    xi = jax.random.normal(kxi, (n, P, d))
+    if shape.noise == "orthogonal":
+        xi = _orthogonal_to(xi, views.reshape(2 * k, d))
+    x = x + v["sigma_p"] * xi
     return Dataset(x=x, y=y, single=single, strong=strong, off=off, Z=Z)
 
 
@@ -149,7 +163,9 @@ def generate(key: jax.Array, cfg: DataConfig, views: jax.Array, n: int, mu) -> D
     Patch layout: each of the 2k views owns C_p patch slots (used only when the view is present),
     remaining slots hold noise only; slots are shuffled per sample. Within a view, Z is split
     over its C_p patches by random proportions. Every patch also gets feature noise
-    sum_v alpha_v v with alpha_v ~ U[0, gamma] and Gaussian noise N(0, sigma_p^2 I).
+    sum_v alpha_v v with alpha_v ~ U[0, gamma] and Gaussian noise N(0, sigma_p^2 I); with
+    noise = "orthogonal", the Gaussian noise has its projection on the 2k views removed (the
+    same draws otherwise).
     Compiled once per (Shape, n): configs that differ only in values share the program.
     """
     return _generate(key, _shape(cfg), views, n, _values(cfg, mu))
@@ -163,19 +179,35 @@ class Problem(NamedTuple):
     test: Dataset
 
 
+def generate_chunked(key: jax.Array, cfg: DataConfig, views: jax.Array, n: int, mu) -> Dataset:
+    """`generate`, or for more than CHUNKED_ABOVE bytes of patches the concatenation of pieces
+    drawn with keys fold_in(key, i), the patches x in one numpy array."""
+    P, d = cfg.n_patches, cfg.d
+    if n * P * d * 4 <= CHUNKED_ABOVE:
+        return generate(key, cfg, views, n, mu)
+    per = max(1, CHUNK_BYTES // (P * d * 4))
+    x = np.empty((n, P, d), np.float32)
+    rest = []
+    for i, start in enumerate(range(0, n, per)):
+        part = generate(jax.random.fold_in(key, i), cfg, views, min(per, n - start), mu)
+        x[start:start + len(part.y)] = np.asarray(part.x)
+        rest.append(part._replace(x=None))
+    return Dataset(x, *(jnp.concatenate([getattr(p, f) for p in rest])
+                        for f in Dataset._fields[1:]))
+
+
 def make_problem(key: jax.Array, cfg: DataConfig) -> Problem:
-    """Views, a training set (single-view fraction mu_train) and a test set (fraction mu)."""
+    """Views, a training set (single-view fraction mu_train) and a test set (fraction mu; a
+    large one drawn in pieces, `generate_chunked`)."""
     kv, ktr, kte = jax.random.split(key, 3)
     views = make_views(kv, cfg)
     train = generate(ktr, cfg, views, cfg.n_train, cfg.mu_train_resolved)
-    test = generate(kte, cfg, views, cfg.N_test, cfg.mu)
+    test = generate_chunked(kte, cfg, views, cfg.N_test, cfg.mu)
     return Problem(views, train, test)
 
 
 def summary(ds: Dataset, cfg: DataConfig) -> dict:
     """Summary statistics of a data set (for `multiview data`)."""
-    import numpy as np
-
     single = np.asarray(ds.single)
     Z = np.asarray(ds.Z)
     y = np.asarray(ds.y)

@@ -20,6 +20,8 @@ from .data import Problem
 from .losses import (cross_entropy, hinton_kd, logit_matching, one_sided_logit_matching,
                      theorem_kd_surrogate, theorem_projected_surrogate)
 from .model import forward, init_params, phi_lam, smoothed_relu
+from .patch import fit_patch, patch_logits
+from .size import engine_for
 from .train import FitResult, fit
 
 # --- logits functions: (params, shared, member) -> logits [n, k] on the training inputs -------
@@ -78,7 +80,7 @@ def label_loss(q: int) -> Callable:
 
 # --- monitors -------------------------------------------------------------------------------
 
-def view_monitor(W, shared):
+def view_monitor(W, shared, member=None):
     """Φ and Λ per class and view, logged every step."""
     phi, lam = phi_lam(W, shared["views"])
     return {"phi": phi, "lam": lam}
@@ -128,15 +130,6 @@ class Trained(NamedTuple):
 
 # --- the two-layer network: single, sum, students ----------------------------------------
 
-def fit_network(objective: str, W0, shared: dict, member, tc, cfg: Config, *, progress=True,
-                desc="", snapshots=False):
-    """Train the two-layer network from W0 on an objective of losses.py (make_loss) with the
-    one engine `fit`, logging Φ / Λ every step: the one place the network meets an engine,
-    shared by single models, sums and students (a second engine for the network slots in here)."""
-    return fit(make_loss(net_logits(cfg.model.q), objective), W0, shared, member, tc,
-               monitor=view_monitor, progress=progress, desc=desc, snapshots=snapshots)
-
-
 def train_single(keys: jax.Array, cfg: Config, problem: Problem, *, progress=True,
                  desc="single", snapshots=False, m: int | None = None) -> Trained:
     """L independently initialised networks on the same labels, trained under vmap.
@@ -179,6 +172,21 @@ def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train
     res = fit_network(objective or cfg.distill.objective, W0, shared, member, tc, cfg,
                       progress=progress, desc=desc)
     return Trained(res.params, res)
+
+
+def fit_network(objective: str, W0, shared: dict, member, tc, cfg: Config, *, progress=True,
+                desc="", snapshots=False) -> FitResult:
+    """Train the two-layer network from W0 [L, k, m, d] on an objective of losses.py
+    (make_loss), logging Φ / Λ every step, with the engine size.engine_for chooses: W itself
+    ("direct", `fit`) or its coefficients on the training patches ("patch",
+    multiview/patch.py). The one place single models, sums and students meet an engine;
+    params are the weights W either way."""
+    kw = dict(progress=progress, desc=desc, snapshots=snapshots)
+    if engine_for(cfg, W0.shape[0], W0.shape[2]) == "patch":
+        return fit_patch(make_loss(patch_logits(cfg.model.q), objective), W0, shared, member,
+                         tc, **kw)
+    return fit(make_loss(net_logits(cfg.model.q), objective), W0, shared, member, tc,
+               monitor=view_monitor, **kw)
 
 
 @functools.partial(jax.jit, static_argnames=("q",))

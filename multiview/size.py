@@ -1,9 +1,10 @@
 """The size guard: estimate a run's memory before allocating it, refuse what the machine lacks.
 
 The estimate counts the arrays that dominate: the training and test inputs [n, P, d] (and the
-generator's temporaries while one of them is drawn), the pre-activations of the largest
-training batch (L members x n_train x P x k*m, forward and backward) and the test logits of
-all members. It is a lower bound of the peak to within a small factor, not a measurement.
+generator's temporaries while one of them, or a piece of a large test set, is drawn), the
+pre-activations of the largest training batch (L members x n_train x P x k*m, forward and
+backward; with the patch engine also its Gram matrix [N·P, N·P]) and the test logits of all
+members. It is a lower bound of the peak to within a small factor, not a measurement.
 Setting MULTIVIEW_FORCE_SIZE=1 (or the CLI's --force-size) skips the refusal.
 """
 
@@ -17,6 +18,36 @@ from .errors import ConfigError
 
 FORCE_ENV = "MULTIVIEW_FORCE_SIZE"
 
+# a test set larger than CHUNKED_ABOVE bytes (float32) is drawn in pieces of at most CHUNK_BYTES
+# into one host array (data.generate_chunked), so that the generator's temporaries stay small
+# (d = 10^5: the test set of `small` is 8 GB); its draws are then other draws of the same
+# distribution
+CHUNK_BYTES = 1 << 30
+CHUNKED_ABOVE = 4 * CHUNK_BYTES
+
+# the patch engine's G and per-member pre-activation work must fit in this many bytes
+PATCH_BYTES = 1 << 30
+
+
+def patch_bytes(cfg: Config, L: int, m: int | None = None) -> int:
+    """Bytes of the patch engine's G [N·P, N·P] and the members' H0, H, ∂L/∂H and C
+    [L, k·m, N·P] (multiview/patch.py)."""
+    b = 8 if cfg.train.dtype == "float64" else 4
+    NP = cfg.data.n_train * cfg.data.n_patches
+    return b * (NP * NP + 5 * L * cfg.data.k * (m or cfg.model.m) * NP)
+
+
+def engine_for(cfg: Config, L: int, m: int | None = None) -> str:
+    """The network's engine for L members of m neurons per class: train.engine, or with "auto"
+    the patch engine where it is exact (gd, momentum), cheaper (d > N·P) and its arrays fit in
+    PATCH_BYTES; else "direct"."""
+    if cfg.train.engine != "auto":
+        return cfg.train.engine
+    NP = cfg.data.n_train * cfg.data.n_patches
+    linear = cfg.train.optimizer in ("gd", "momentum")
+    fits = patch_bytes(cfg, L, m) <= PATCH_BYTES
+    return "patch" if linear and cfg.data.d > NP and fits else "direct"
+
 
 def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]]:
     """{term: (bytes, the field or fields that set it)} for a run of L members on `cfg` (L = 0: data
@@ -25,12 +56,17 @@ def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]
     b = 8 if cfg.train.dtype == "float64" else 4
     P, d, km = D.n_patches, D.d, D.k * M.m
     train_x, test_x = D.n_train * P * d * b, D.N_test * P * d * b
+    # a large test set is drawn in pieces (data.generate_chunked): its temporaries are a piece's
+    test_piece = test_x if D.N_test * P * d * 4 <= CHUNKED_ABOVE else CHUNK_BYTES * b // 4
     out = {"training set": (train_x, "data.N_train"), "test set": (test_x, "data.N_test"),
-           "generator temporaries": (2 * max(train_x, test_x),
-                                     "data.N_train" if train_x >= test_x else "data.N_test")}
+           "generator temporaries": (2 * max(train_x, test_piece),
+                                     "data.N_train" if train_x >= test_piece else "data.N_test")}
     if L:
         widest = max(L, cfg.train.sum_models * L) if L > 1 else 1
-        out["training batch"] = (3 * widest * D.n_train * P * km * b, ("--seeds", "data.N_train"))
+        batch = 3 * widest * D.n_train * P * km * b
+        if engine_for(cfg, widest) == "patch":       # + G = X Xᵀ (multiview/patch.py)
+            batch += (D.n_train * P) ** 2 * b
+        out["training batch"] = (batch, ("--seeds", "data.N_train"))
         out["test logits"] = (2 * L * D.N_test * P * km * b, ("--seeds", "data.N_test"))
     return out
 

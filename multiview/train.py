@@ -26,6 +26,7 @@ class FitResult(NamedTuple):
     stopped_at: np.ndarray      # [L] step at which each member met the stopping rule (-1: never)
     steps_run: int
     snapshots: list             # [(step, params)] after each chunk, when asked for
+    engine: str = "direct"      # "direct" (W itself) or "patch" (multiview/patch.py)
 
 
 def optimizer(name: str, lr: float, momentum: float) -> optax.GradientTransformation:
@@ -74,7 +75,7 @@ def _run_chunk(params, opt_state, done, stopped_at, step0, shared, member, *, lo
         opt_state = _where_tree(done, new_opt, opt_state)
         log = {"loss": loss, "train_acc": acc, "finite": finite}
         if monitor is not None:
-            log.update(jax.vmap(monitor, in_axes=(0, None))(params, shared))
+            log.update(jax.vmap(monitor, in_axes=(0, None, 0))(params, shared, member))
         return (params, opt_state, done, stopped_at), log
 
     carry, logs = jax.lax.scan(body, (params, opt_state, done, stopped_at),
@@ -90,7 +91,7 @@ def fit(loss_fn: Callable, params, shared: dict, member: dict | None, tc: TrainC
     loss_fn(p, shared, member_slice) -> (loss, train_accuracy); `shared` is the same for every
     member, `member` has a leading L axis (or is None). loss_fn and monitor must be module-level
     functions (they are static under jit, so the same learner never recompiles).
-    monitor(p, shared) -> dict of arrays logged every step. With snapshots=True the parameters
+    monitor(p, shared, member_slice) -> dict of arrays logged every step. With snapshots=True the parameters
     after every chunk are kept (for the dynamics probes).
 
     With compact=True, members that have met the stopping rule leave the batch between chunks

@@ -18,8 +18,15 @@ def _positive(v):
     return isinstance(v, float) and math.isfinite(v) and v > 0
 
 
-def test_quick_bench_writes_every_field_of_the_schema(tmp_path):
-    r = bench.run_bench(tmp_path, quick=True, progress=False)
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """One quick bench for the module's tests: (result, its directory)."""
+    out = tmp_path_factory.mktemp("bench")
+    return bench.run_bench(out, quick=True, progress=False), out
+
+
+def test_quick_bench_writes_every_field_of_the_schema(quick):
+    r, tmp_path = quick
     assert json.loads((tmp_path / "bench.json").read_text()) == json.loads(json.dumps(r))
     assert "matmul roofline" in (tmp_path / "bench.txt").read_text()
     assert isinstance(r["machine"], dict) and r["machine"]["backend"]
@@ -43,6 +50,22 @@ def test_quick_bench_writes_every_field_of_the_schema(tmp_path):
     assert isinstance(ks["exponent"], float) and math.isfinite(ks["exponent"])
     # the second run with other seeds reuses the compiled chunk
     assert r["recompiles_across_seeds"] == 0
+    assert [row["d"] for row in r["d_scaling"]] == list(bench.QUICK["d_list"])
+    for row in r["d_scaling"]:
+        assert _positive(row["direct_s"]) and _positive(row["patch_s"]), row
+    text = (tmp_path / "bench.txt").read_text()
+    assert "patch ms/step" in text and "n/ax" not in text
+
+
+def test_summary_prints_missing_ratios_as_n_a_and_the_device_once(quick):
+    """Without torch: 'n/a', never 'n/ax faster'; a CPU is named once, not 'cpu cpu'."""
+    r = json.loads(json.dumps(quick[0]))
+    r["machine"].update(backend="cpu", device="cpu")
+    r.update(vs_reference=None, vs_reference_vmap=None, vmap_vs_loop=None,
+             vs_reference_detail={"ratio": None, "ratio_vmap": None, "reason": "no torch"})
+    text = bench.format_summary(r)
+    assert "n/ax" not in text and "cpu cpu" not in text
+    assert "vs PyTorch eager loop (per model): n/a (no torch)" in text
 
 
 def test_analytic_flops_agree_with_xla_cost_analysis(tiny):

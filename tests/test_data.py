@@ -168,3 +168,57 @@ def test_fast_compiled_generator_draws_the_bits_of_the_default_compile(sets):
              for f in (D._generate.cpu, D._generate.default)]
     for a, b in zip(*drawn):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("views", ["orthonormal", "incoherent"])
+def test_orthogonal_noise_is_the_isotropic_noise_without_its_part_along_the_views(views):
+    """data.noise = "orthogonal": the same Gaussian draws with their projection on the span of
+    the 2k views removed, so the noise has no component along any view."""
+    sets = {"data.d": 256, "data.views": views}
+    iso, orth = (_cfg(**sets, **{"data.sigma_p": 0.1, "data.noise": n})
+                 for n in ("isotropic", "orthogonal"))
+    clean = _cfg(**sets)
+    V = make_views(jax.random.PRNGKey(0), clean)
+    x0, xi, xo = (np.asarray(generate(jax.random.PRNGKey(7), c, V, 100, 0.1).x, np.float64)
+                  for c in (clean, iso, orth))
+    noise_iso, noise_orth = xi - x0, xo - x0
+    Vm = np.asarray(V, np.float64).reshape(-1, 256)
+    assert np.abs(noise_orth @ Vm.T).max() < 1e-5 * np.abs(noise_iso @ Vm.T).max()
+    Q, _ = np.linalg.qr(Vm.T)
+    np.testing.assert_allclose(noise_orth, noise_iso - noise_iso @ Q @ Q.T, atol=1e-6)
+
+
+def test_isotropic_noise_draws_are_those_before_the_noise_knob():
+    """The default draws are bit for bit those of the generator before `data.noise` existed
+    (sha256 of tiny's training and test patches on XLA:CPU, recorded then)."""
+    import hashlib
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("the recorded digest is XLA:CPU's")
+    for sets, digest in (({}, "77555c68fcb46769fa0248865411dfcb790a7a8774f813afc8ed8d4f51f720de"),
+                         ({"data.d": 400, "data.views": "incoherent"},
+                          "22230a06c47638e0177d6b18fc1bde805a3908f7ae6c25b6fc0f19cb3f3dc8cf")):
+        p = make_problem(jax.random.PRNGKey(0), override(preset("tiny"), sets).data)
+        got = hashlib.sha256(np.asarray(p.train.x).tobytes() + np.asarray(p.test.x).tobytes())
+        assert got.hexdigest() == digest
+
+
+def test_a_large_test_set_is_drawn_in_pieces_of_the_same_distribution(monkeypatch):
+    """Above CHUNKED_ABOVE bytes the test set is drawn piece by piece (keys fold_in(key, i))
+    into one host array; below, it is one draw as before."""
+    from multiview import data
+
+    cfg = _cfg(**{"data.sigma_p": 0.1})
+    views = make_views(jax.random.PRNGKey(0), cfg)
+    key = jax.random.PRNGKey(5)
+    whole = data.generate_chunked(key, cfg, views, 50, 0.3)
+    np.testing.assert_array_equal(whole.x, generate(key, cfg, views, 50, 0.3).x)
+    piece = 8 * cfg.n_patches * cfg.d * 4                    # 8 samples' patches
+    monkeypatch.setattr(data, "CHUNK_BYTES", piece)
+    monkeypatch.setattr(data, "CHUNKED_ABOVE", piece)
+    parts = data.generate_chunked(key, cfg, views, 50, 0.3)
+    assert isinstance(parts.x, np.ndarray) and parts.x.shape == whole.x.shape
+    assert all(getattr(parts, f).shape == getattr(whole, f).shape for f in data.Dataset._fields)
+    third = generate(jax.random.fold_in(key, 2), cfg, views, 8, 0.3)
+    np.testing.assert_array_equal(parts.x[16:24], third.x)
+    np.testing.assert_array_equal(parts.y[16:24], third.y)
