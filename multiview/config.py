@@ -373,104 +373,104 @@ def varrho_min(q: int) -> float:
 
 def validate(cfg: Config) -> Config:
     """Check every field and the combinations; raise ConfigError naming field, value, allowed."""
-    D, M, T, K, X = cfg.data, cfg.model, cfg.train, cfg.distill, cfg.fixed
+    data, model, train, distill, fixed = cfg.data, cfg.model, cfg.train, cfg.distill, cfg.fixed
     for section, cls in SECTIONS.items():          # no inf or nan anywhere
         for f in fields(cls):
             v = getattr(getattr(cfg, section), f.name)
             values = v if isinstance(v, tuple) else (v,)
             need(all(math.isfinite(x) for x in values if isinstance(x, float)),
                  f"{section}.{f.name}", v, "allowed: finite numbers")
-    need(isinstance(D.P, int) and D.P >= 0, "data.P", D.P,
+    need(isinstance(data.P, int) and data.P >= 0, "data.P", data.P,
           "allowed: an integer >= 0 (0 means 2*k*C_p)")
-    need(isinstance(D.N_train, int) and D.N_train >= 0, "data.N_train", D.N_train,
+    need(isinstance(data.N_train, int) and data.N_train >= 0, "data.N_train", data.N_train,
           "allowed: an integer >= 0 (0 means 40*k)")
-    for name, v in (("data.d", D.d), ("data.C_p", D.C_p),
-                    ("data.N_test", D.N_test), ("model.m", M.m),
-                    ("train.steps", T.steps), ("train.chunk", T.chunk),
-                    ("train.sum_models", T.sum_models), ("train.devices", T.devices),
-                    ("fixed.steps", X.steps), ("fixed.rf_width", X.rf_width)):
+    for name, v in (("data.d", data.d), ("data.C_p", data.C_p),
+                    ("data.N_test", data.N_test), ("model.m", model.m),
+                    ("train.steps", train.steps), ("train.chunk", train.chunk),
+                    ("train.sum_models", train.sum_models), ("train.devices", train.devices),
+                    ("fixed.steps", fixed.steps), ("fixed.rf_width", fixed.rf_width)):
         need(isinstance(v, int) and v >= 1, name, v, "allowed: an integer >= 1")
-    need(isinstance(K.steps, int) and K.steps >= 0, "distill.steps", K.steps,
+    need(isinstance(distill.steps, int) and distill.steps >= 0, "distill.steps", distill.steps,
           "allowed: an integer >= 0 (0 means the single models' step budget)")
-    for name, v in (("train.steps", T.steps), ("distill.steps", K.steps),
-                    ("fixed.steps", X.steps), ("train.chunk", T.chunk)):
+    for name, v in (("train.steps", train.steps), ("distill.steps", distill.steps),
+                    ("fixed.steps", fixed.steps), ("train.chunk", train.chunk)):
         need(v <= STEPS_MAX, name, v, f"allowed: at most {STEPS_MAX:.0e} steps (the per-step "
              "history of every member is kept in memory)")
-    need(isinstance(D.k, int) and D.k >= 2, "data.k", D.k, "allowed: an integer k >= 2")
-    if D.d < 2 * D.k:
-        raise ConfigError(f"data.k, data.d: values k={D.k}, d={D.d} are not allowed together; "
+    need(isinstance(data.k, int) and data.k >= 2, "data.k", data.k, "allowed: an integer k >= 2")
+    if data.d < 2 * data.k:
+        raise ConfigError(f"data.k, data.d: values k={data.k}, d={data.d} are not allowed together; "
                           f"allowed: d >= 2k (the 2k views are orthonormal in R^d): k <= "
-                          f"{D.d // 2} for this d, or d >= {2 * D.k} for this k")
-    if D.N_train and D.N_train < MIN_PER_CLASS * D.k:
-        raise ConfigError(f"data.N_train, data.k: values N_train={D.N_train}, k={D.k} are not "
+                          f"{data.d // 2} for this d, or d >= {2 * data.k} for this k")
+    if data.N_train and data.N_train < MIN_PER_CLASS * data.k:
+        raise ConfigError(f"data.N_train, data.k: values N_train={data.N_train}, k={data.k} are not "
                           f"allowed together; allowed: N_train = 0 (40*k) or at least "
-                          f"{MIN_PER_CLASS} per class, N_train >= {MIN_PER_CLASS * D.k} for this "
+                          f"{MIN_PER_CLASS} per class, N_train >= {MIN_PER_CLASS * data.k} for this "
                           "k (labels are drawn at random: with fewer, classes go without a "
                           "training point)")
-    need(D.n_patches >= 2 * D.k * D.C_p, "data.P", D.P,
-          f"allowed: P >= 2*k*C_p = {2 * D.k * D.C_p} (too few patches for the features: "
+    need(data.n_patches >= 2 * data.k * data.C_p, "data.P", data.P,
+          f"allowed: P >= 2*k*C_p = {2 * data.k * data.C_p} (too few patches for the features: "
           f"every one of the 2k views needs C_p patches of its own)")
-    need(D.views in ("orthonormal", "incoherent"), "data.views", D.views,
+    need(data.views in ("orthonormal", "incoherent"), "data.views", data.views,
           "allowed: 'orthonormal' or 'incoherent'")
-    need(D.off_mode in ("bernoulli", "one"), "data.off_mode", D.off_mode,
+    need(data.off_mode in ("bernoulli", "one"), "data.off_mode", data.off_mode,
           "allowed: 'bernoulli' or 'one'")
-    need(0 <= D.s <= D.k, "data.s", D.s, f"allowed: 0 <= s <= k = {D.k} (s/k is a probability)")
-    need(0.0 <= D.mu <= 1.0, "data.mu", D.mu, "allowed: 0 <= mu <= 1")
-    need(D.mu_train < 0 or D.mu_train <= 1.0, "data.mu_train", D.mu_train,
+    need(0 <= data.s <= data.k, "data.s", data.s, f"allowed: 0 <= s <= k = {data.k} (s/k is a probability)")
+    need(0.0 <= data.mu <= 1.0, "data.mu", data.mu, "allowed: 0 <= mu <= 1")
+    need(data.mu_train < 0 or data.mu_train <= 1.0, "data.mu_train", data.mu_train,
           "allowed: 0 <= mu_train <= 1, or a negative value meaning 'same as mu'")
-    for name, (lo, hi) in (("data.z_own", D.z_own), ("data.z_off_multi", D.z_off_multi)):
+    for name, (lo, hi) in (("data.z_own", data.z_own), ("data.z_off_multi", data.z_off_multi)):
         need(0 <= lo <= hi, name, (lo, hi), "allowed: 0 <= lo <= hi")
-    need(D.z_own[0] > 0, "data.z_own", D.z_own, "allowed: lo > 0 (own views must be present)")
-    need(D.rho >= 0, "data.rho", D.rho, "allowed: rho >= 0")
-    need(D.rho_spread >= 1, "data.rho_spread", D.rho_spread, "allowed: rho_spread >= 1")
-    need(D.Gamma >= 0, "data.Gamma", D.Gamma, "allowed: Gamma >= 0")
-    need(0 <= D.Gamma_lo <= 1, "data.Gamma_lo", D.Gamma_lo, "allowed: 0 <= Gamma_lo <= 1")
-    need(0 <= D.gamma < 1, "data.gamma", D.gamma, "allowed: 0 <= gamma < 1")
-    need(D.sigma_p >= 0 and math.isfinite(D.sigma_p), "data.sigma_p", D.sigma_p,
+    need(data.z_own[0] > 0, "data.z_own", data.z_own, "allowed: lo > 0 (own views must be present)")
+    need(data.rho >= 0, "data.rho", data.rho, "allowed: rho >= 0")
+    need(data.rho_spread >= 1, "data.rho_spread", data.rho_spread, "allowed: rho_spread >= 1")
+    need(data.Gamma >= 0, "data.Gamma", data.Gamma, "allowed: Gamma >= 0")
+    need(0 <= data.Gamma_lo <= 1, "data.Gamma_lo", data.Gamma_lo, "allowed: 0 <= Gamma_lo <= 1")
+    need(0 <= data.gamma < 1, "data.gamma", data.gamma, "allowed: 0 <= gamma < 1")
+    need(data.sigma_p >= 0 and math.isfinite(data.sigma_p), "data.sigma_p", data.sigma_p,
           "allowed: a finite sigma_p >= 0")
-    need(3 <= M.q <= Q_MAX, "model.q", M.q, f"allowed: an integer 3 <= q <= {Q_MAX}")
-    need(varrho_min(M.q) <= M.varrho <= VARRHO_MAX, "model.varrho", M.varrho,
-         f"allowed: 0 < varrho <= {VARRHO_MAX:g} and, for q = {M.q}, varrho >= "
-         f"{varrho_min(M.q):.2g} (the smoothed ReLU divides by varrho^(q-1): varrho^q must "
+    need(3 <= model.q <= Q_MAX, "model.q", model.q, f"allowed: an integer 3 <= q <= {Q_MAX}")
+    need(varrho_min(model.q) <= model.varrho <= VARRHO_MAX, "model.varrho", model.varrho,
+         f"allowed: 0 < varrho <= {VARRHO_MAX:g} and, for q = {model.q}, varrho >= "
+         f"{varrho_min(model.q):.2g} (the smoothed ReLU divides by varrho^(q-1): varrho^q must "
          f"stay within float32's range, >= {VARRHO_POW_MIN:g})")
-    need(0 < M.sigma0 <= SIGMA0_MAX, "model.sigma0", M.sigma0,
+    need(0 < model.sigma0 <= SIGMA0_MAX, "model.sigma0", model.sigma0,
          f"allowed: 0 < sigma0 <= {SIGMA0_MAX:g} (an init scale below the threshold varrho's "
          "largest value; larger logits overflow float32)")
-    need(M.learned_factor > 0, "model.learned_factor", M.learned_factor, "allowed: > 0")
-    need(T.optimizer in ("gd", "momentum", "adam"), "train.optimizer", T.optimizer,
+    need(model.learned_factor > 0, "model.learned_factor", model.learned_factor, "allowed: > 0")
+    need(train.optimizer in ("gd", "momentum", "adam"), "train.optimizer", train.optimizer,
           "allowed: 'gd', 'momentum', 'adam'")
-    need(0 < T.lr <= LR_MAX, "train.lr", T.lr, f"allowed: 0 < lr <= {LR_MAX:g}")
-    need(0 <= T.momentum < 1, "train.momentum", T.momentum, "allowed: 0 <= momentum < 1")
-    need(T.stop in ("train_acc", "loss", "none"), "train.stop", T.stop,
+    need(0 < train.lr <= LR_MAX, "train.lr", train.lr, f"allowed: 0 < lr <= {LR_MAX:g}")
+    need(0 <= train.momentum < 1, "train.momentum", train.momentum, "allowed: 0 <= momentum < 1")
+    need(train.stop in ("train_acc", "loss", "none"), "train.stop", train.stop,
           "allowed: 'train_acc', 'loss', 'none'")
-    if T.stop == "train_acc":
-        need(0 < T.stop_value <= 1, "train.stop_value", T.stop_value,
+    if train.stop == "train_acc":
+        need(0 < train.stop_value <= 1, "train.stop_value", train.stop_value,
               "allowed with stop='train_acc': 0 < stop_value <= 1")
-    if T.stop == "loss":
-        need(T.stop_value > 0, "train.stop_value", T.stop_value,
+    if train.stop == "loss":
+        need(train.stop_value > 0, "train.stop_value", train.stop_value,
               "allowed with stop='loss': stop_value > 0")
-    need(T.dtype in ("float32", "float64"), "train.dtype", T.dtype,
+    need(train.dtype in ("float32", "float64"), "train.dtype", train.dtype,
           "allowed: 'float32' or 'float64'")
-    need(K.objective in OBJECTIVES, "distill.objective", K.objective, _ALLOWED_OBJECTIVES)
-    need(0 <= K.eps < 1, "distill.eps", K.eps, "allowed: 0 <= eps < 1 (a gap of probabilities)")
-    need(0 <= K.label_weight <= 1, "distill.label_weight", K.label_weight,
+    need(distill.objective in OBJECTIVES, "distill.objective", distill.objective, _ALLOWED_OBJECTIVES)
+    need(0 <= distill.eps < 1, "distill.eps", distill.eps, "allowed: 0 <= eps < 1 (a gap of probabilities)")
+    need(0 <= distill.label_weight <= 1, "distill.label_weight", distill.label_weight,
          "allowed: 0 <= label_weight <= 1")
-    need(K.tau > 0, "distill.tau", K.tau, "allowed: tau > 0")
-    need(K.eta_ratio >= 0, "distill.eta_ratio", K.eta_ratio, "allowed: eta_ratio >= 0")
-    need(K.T > 0, "distill.T", K.T, "allowed: T > 0")
-    need(0 <= K.alpha <= 1, "distill.alpha", K.alpha, "allowed: 0 <= alpha <= 1")
-    for name, v in (("distill.lr", K.lr), ("fixed.lr", X.lr)):
+    need(distill.tau > 0, "distill.tau", distill.tau, "allowed: tau > 0")
+    need(distill.eta_ratio >= 0, "distill.eta_ratio", distill.eta_ratio, "allowed: eta_ratio >= 0")
+    need(distill.T > 0, "distill.T", distill.T, "allowed: T > 0")
+    need(0 <= distill.alpha <= 1, "distill.alpha", distill.alpha, "allowed: 0 <= alpha <= 1")
+    for name, v in (("distill.lr", distill.lr), ("fixed.lr", fixed.lr)):
         need(0 <= v <= LR_MAX, name, v, f"allowed: 0 <= lr <= {LR_MAX:g} (0: train.lr)")
-    need(X.kd_objective in OBJECTIVES, "fixed.kd_objective", X.kd_objective,
+    need(fixed.kd_objective in OBJECTIVES, "fixed.kd_objective", fixed.kd_objective,
          _ALLOWED_OBJECTIVES)
-    for name, v in (("fixed.rf_sigma", X.rf_sigma), ("fixed.ntk_sigma", X.ntk_sigma)):
+    for name, v in (("fixed.rf_sigma", fixed.rf_sigma), ("fixed.ntk_sigma", fixed.ntk_sigma)):
         need(v > 0, name, v, "allowed: > 0")
     # the network's engine and the noise model (multiview/patch.py, docs/model.md section 1)
-    need(D.noise in ("isotropic", "orthogonal"), "data.noise", D.noise,
+    need(data.noise in ("isotropic", "orthogonal"), "data.noise", data.noise,
          "allowed: 'isotropic' or 'orthogonal'")
-    need(T.engine in ("auto", "direct", "patch"), "train.engine", T.engine,
+    need(train.engine in ("auto", "direct", "patch"), "train.engine", train.engine,
          "allowed: 'auto', 'direct' or 'patch'")
-    if T.engine == "patch" and T.optimizer == "adam":
+    if train.engine == "patch" and train.optimizer == "adam":
         raise ConfigError("train.engine, train.optimizer: values 'patch', 'adam' are not allowed "
                           "together; allowed: the patch engine with 'gd' or 'momentum' (its step "
                           "is linear in the gradients), or train.engine='direct' or 'auto'")
