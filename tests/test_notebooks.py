@@ -101,6 +101,25 @@ def test_committed_notebook_is_clean(name):
     assert 'os.environ.get("MULTIVIEW_NOTEBOOK_TINY")' in first.source
 
 
+# the lower-level calls the Python face (multiview/api.py, docs/api.md) replaces in the notebooks
+BELOW_THE_FACE = ("run_check", "run_sweep", "parse_grid", "write_json", "load_arrays",
+                  "plots.fig_", "plots.save", "config import", "preset(", "override(")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_uses_the_face(name):
+    """The notebooks train, read results back and draw through `import multiview as mv` (the
+    calls the CLI makes: same precision, compile cache, errors and files), not the layers below;
+    02 and 03 read their result back with mv.load and show its .frame()."""
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "import multiview as mv" in code and "mv.configure(" in code
+    assert [w for w in BELOW_THE_FACE if w in code] == []
+    if name != "01_data_explorer.ipynb":
+        for call in ("mv.load(", ".frame()", "mv.plot("):
+            assert call in code, call
+
+
 def test_all_notebooks_are_tested():
     """Every notebook in notebooks/ is in NAMES (a new notebook gets run by these tests)."""
     assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
@@ -142,8 +161,8 @@ print("draws equal multiview data")
 
 
 def test_theorem_check(tmp_path, kernel_env, monkeypatch):
-    """02 runs on the tiny configuration: run_check (single, ensemble) with its table and the
-    methods figure, then the interactive explorer is built (ipywidgets sliders and button)
+    """02 runs on the tiny configuration: mv.check (single, ensemble) with its table, the
+    check.json read back (mv.load) and the methods figure (mv.plot), then the interactive explorer is built (ipywidgets sliders and button)
     and its callback reruns a check once without blocking."""
     # the explorer's first rerun (called by its cell) produced a result: a failing check
     # shows its traceback in the widget's output, which does not fail the cell
@@ -171,8 +190,9 @@ if widgets is not None:
 
 
 def test_phase_plots(tmp_path, kernel_env, monkeypatch):
-    """03 runs on the tiny configuration: a 2 x 2 sweep into a temporary directory and its
-    phase plot, then view_arrays and the views / lottery / ensemble-size figures."""
+    """03 runs on the tiny configuration: a 2 x 2 sweep (mv.sweep) into a temporary directory
+    and its phase plot, then view_arrays and the views / lottery / ensemble-size figures
+    (mv.plot)."""
     nb = execute("03_phase_plots.ipynb", tmp_path, kernel_env, monkeypatch)
     check_ran(nb)
     out = list(tmp_path.glob("multiview-nb-*"))
