@@ -17,7 +17,8 @@ class TrainingDiverged(RuntimeError):
     step, member: the first non-finite step and the member (0-based) it happened in;
     cause: "initialisation" (already non-finite at step 0: the initial weights' forward pass
     overflows or underflows) or "step size" (finite steps first, then non-finite);
-    where: the training call (its progress-bar label); lr: the step size used.
+    where: the training call (its progress-bar label); lr: the step size used, lr_name the
+    setting that holds it (`train.lr`; the CIFAR arm's `--lr`).
     """
 
     CAUSES = {
@@ -25,23 +26,25 @@ class TrainingDiverged(RuntimeError):
                           "pass overflows or underflows): check model.sigma0 (the "
                           "initialisation scale) and model.varrho (the smoothed ReLU divides "
                           "by varrho^(q-1))",
-        "step size": "the loss was finite and then diverged: the step size train.lr = {lr} "
+        "step size": "the loss was finite and then diverged: the step size {lr_name} = {lr} "
                      "is too large for this problem",
     }
 
     def __init__(self, step: int, member: int, cause: str, where: str = "train",
-                 lr: float | None = None):
+                 lr: float | None = None, lr_name: str = "train.lr"):
         assert cause in self.CAUSES, cause
         self.step, self.member, self.cause, self.where, self.lr = step, member, cause, where, lr
-        super().__init__(step, member, cause, where, lr)
+        self.lr_name = lr_name
+        super().__init__(step, member, cause, where, lr, lr_name)
 
     def __str__(self) -> str:
-        why = self.CAUSES[self.cause].format(lr=self.lr)
+        why = self.CAUSES[self.cause].format(lr=self.lr, lr_name=self.lr_name)
         return (f"{self.where}: non-finite loss or gradient at step {self.step} "
                 f"(member {self.member}); {why}")
 
     def __reduce__(self):          # Ray and multiprocessing send it between processes
-        return (type(self), (self.step, self.member, self.cause, self.where, self.lr))
+        return (type(self), (self.step, self.member, self.cause, self.where, self.lr,
+                             self.lr_name))
 
 
 def need(cond: bool, where: str, value, allowed: str) -> None:

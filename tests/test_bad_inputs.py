@@ -404,11 +404,13 @@ def test_the_divergence_message_is_formatted_from_its_fields():
 # the prepared files as they were (nothing drawn, nothing written into the current directory).
 
 AW = "{aw}"          # the prepared folder of this block, substituted per test
+_ACC = {"train_acc": 1.0, "test_acc": 0.95, "test_acc_multi": 1.0, "test_acc_single": 0.5}
 _SWEEP = {"format": "multiview.sweep/1", "seeds": 2,
           "grid": {"data.mu": [0.1, 0.2], "model.sigma0": [0.03]},
           "points": [{"grid": {"data.mu": mu, "model.sigma0": 0.03}, "predictions": [],
-                      "methods": {"single": {"test_acc_single": 0.5,
-                                             "std": {"test_acc_single": 0.1}}}}
+                      "methods": {"single": _ACC | {"std": {q: 0.1 for q in _ACC},
+                                                    "views": {"none": 0.0, "one": 1.0,
+                                                              "both": 0.0}}}}
                      for mu in (0.1, 0.2)]}
 _FILES = {
     "object.json": json.dumps({"data": {"z_own": {"1": 0, "2": 0}}}),
@@ -419,8 +421,11 @@ _FILES = {
     "devgrid.toml": "[grid]\ntrain.devices = [1, 2]\n",
     "phase/sweep.json": json.dumps(_SWEEP),
     "empty/sweep.json": json.dumps(_SWEEP | {"points": []}),
-    "dose/dose.json": json.dumps({"format": "multiview.dose/1", "config": {}, "L": 2,
-                                  "teachers": [], "slope": None}),
+    "dose/dose.json": json.dumps({"format": "multiview.dose/1",
+                                  "config": {"distill": {"objective": "theorem"}}, "seed": 0,
+                                  "L": 2, "teachers": [], "slope": None,
+                                  "labels_alone": {"test_acc_single": 0.6,
+                                                   "missing_pairs": 0.5}}),
 }
 _TINY_CHECK = ["check", "--preset", "tiny", "--out", f"{AW}/out"]
 _TINY_SWEEP = ["sweep", "--preset", "tiny", "--out", f"{AW}/out"]

@@ -27,7 +27,9 @@ def quick(tmp_path_factory):
 
 def test_quick_bench_writes_every_field_of_the_schema(quick):
     r, tmp_path = quick
-    assert json.loads((tmp_path / "bench.json").read_text()) == json.loads(json.dumps(r))
+    # the file is the result with its kind's "format" key (results.FORMATS)
+    assert json.loads((tmp_path / "bench.json").read_text()) == \
+        json.loads(json.dumps(r)) | {"format": "multiview.bench/1"}
     assert "matmul roofline" in (tmp_path / "bench.txt").read_text()
     assert isinstance(r["machine"], dict) and r["machine"]["backend"]
     assert _positive(r["matmul_gflops"])
@@ -81,7 +83,9 @@ def test_analytic_flops_agree_with_xla_cost_analysis(tiny):
 def test_bench_subcommand_is_wired_into_the_cli(tmp_path):
     args = build_parser().parse_args(["bench", "--quick", "--out", str(tmp_path),
                                       "--throughput", "2,3"])
-    assert args.func is cmd_bench and args.quick and args.throughput == (2, 3)
+    # `multiview NAME` runs cmd_NAME (cli.COMMANDS)
+    assert args.command == "bench" and cmd_bench.__name__ == "cmd_bench"
+    assert args.quick and args.throughput == (2, 3)
 
 
 @pytest.mark.parametrize("trainer", ["train_seeds", "train_seeds_vmap"])

@@ -36,7 +36,7 @@ def test_check_writes_the_spec_json(tmp_path, capsys):
     for name in ("kd", "self_distill", "kd_hard", "self_distill_twin"):
         assert res["run"]["steps_run"][name] == budget
     out = capsys.readouterr().out
-    assert "single" in out and "Theorem 1" in out
+    assert "single" in out and "T1.train" in out
 
 
 def test_strict_exits_1_exactly_when_a_prediction_fails(tmp_path):

@@ -186,10 +186,9 @@ class Trainer:
         finite = np.isfinite(np.asarray(jnp.stack(losses)))
         if not finite.all():
             i, m = np.argwhere(~finite)[0]
-            raise TrainingDiverged(
-                f"{desc}: non-finite loss or gradient at step {epoch * self.steps + int(i)} "
-                f"(member {first_member + int(m)}); lower --lr (now {self.cfg.lr}) or check "
-                f"the data scale")
+            # a WRN from its standard initialisation: a non-finite loss is the step size's
+            raise TrainingDiverged(epoch * self.steps + int(i), first_member + int(m),
+                                   "step size", desc, self.cfg.lr, "--lr")
 
     def predict(self, state: TrainState, images: np.ndarray, mean, std,
                 batch_size: int = 500) -> np.ndarray:
