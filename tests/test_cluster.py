@@ -36,7 +36,7 @@ GRID = {"data.sigma_p": ["0.02", "1e37"], "data.mu": ["0.1", "0.3"]}
 METHODS = ["single", "ensemble"]
 L = 2
 # results that depend on wall time or on where the sweep ran, not on the numbers
-UNTIMED = ("seconds", "checksum", "cluster")
+UNTIMED = ("seconds", "stage_seconds", "checksum", "cluster")
 
 
 def _cli_args(out):
