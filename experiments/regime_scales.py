@@ -200,6 +200,8 @@ def _value(rec, path):
         ids = T1_IDS if path == "T1" else T2_IDS
         hs = [_get(rec, f"predictions/{i}/holds") for i in ids]
         return None if any(h is None for h in hs) else all(hs)
+    if path == "single_long/B" and not _get(rec, "single_long/all_reached"):
+        return None              # a member never fit: B is undefined
     return _get(rec, path)
 
 
