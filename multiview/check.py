@@ -106,7 +106,7 @@ def report(run: Run, methods) -> dict:
                 "seconds": run.seconds, "backend": jax.default_backend(),
                 "devices": run.cfg.train.devices,
                 "engine": {RUN_NAMES.get(n, n): r.trained.fit.engine for n, r in run.stages.items()
-                           if STAGES[n].learner in ("net", "student")}}
+                           if STAGES[n].learner in ("net", "net_long", "student")}}
     if run.budget is not None:
         run_info["student_steps"] = students_steps(run)
     return {
@@ -136,7 +136,9 @@ def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble")
 
 def dark_knowledge(teacher_logits, train: Dataset, cfg: Config) -> dict:
     """Teacher's soft output for off-class j on multi-view training points, with vs without a
-    view of j among the point's off-class features (softmax, and the theorem's logit^tau)."""
+    view of j among the point's off-class features: the softmax at T = 1, the theorem's
+    logit^tau, the softmax at the temperature the students' objective reads (`softmax_T`,
+    `distill_temperature`), and the mean off-class logit itself (`logit`: with, without, gap)."""
     off = np.asarray(train.off).any(-1)                                   # [n, k]
     y = np.asarray(train.y)
     multi = ~np.asarray(train.single)
@@ -144,14 +146,36 @@ def dark_knowledge(teacher_logits, train: Dataset, cfg: Config) -> dict:
     notown[np.arange(len(y)), y] = False
     with_v = off & notown & multi[:, None]
     without_v = ~off & notown & multi[:, None]
-    out = {}
-    for name, p in (("softmax", jax.nn.softmax(teacher_logits, -1)),
-                    ("logit_tau", truncated_softmax(teacher_logits, cfg.distill.tau))):
+
+    def means(p):
         p = np.asarray(p)
-        a = float(p[with_v].mean()) if with_v.any() else float("nan")
-        b = float(p[without_v].mean()) if without_v.any() else float("nan")
+        return (float(p[with_v].mean()) if with_v.any() else float("nan"),
+                float(p[without_v].mean()) if without_v.any() else float("nan"))
+
+    out = {}
+    T = distill_temperature(cfg)
+    for name, p in (("softmax", jax.nn.softmax(teacher_logits, -1)),
+                    ("logit_tau", truncated_softmax(teacher_logits, cfg.distill.tau)),
+                    ("softmax_T", jax.nn.softmax(np.asarray(teacher_logits) / T, -1))):
+        a, b = means(p)
         out[name] = {"with_view": a, "without_view": b, "ratio": a / b if b > 0 else None}
+    out["softmax_T"]["T"] = T
+    a, b = means(teacher_logits)
+    out["logit"] = {"with_view": a, "without_view": b, "gap": a - b}
     return out
+
+
+def distill_temperature(cfg: Config) -> float:
+    """The temperature at which distill.objective reads the teacher's softmax: distill.T for
+    Hinton's KD; 1/tau for the theorem's logit^tau = softmax(min(tau^2 F, 1) / tau), which is
+    softmax(tau F) below the truncation; 1 for logit matching (it matches the logits, whose
+    softmax is the teacher's own distribution)."""
+    objective = cfg.distill.objective
+    if objective == "hinton":
+        return float(cfg.distill.T)
+    if objective.startswith("theorem"):
+        return 1.0 / float(cfg.distill.tau)
+    return 1.0
 
 
 WIDTH = 100          # the printed block fits a 100-column terminal and a Jupyter cell

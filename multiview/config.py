@@ -160,6 +160,17 @@ PRESETS: dict[str, dict] = {
         "model": dict(m=2, varrho=1.0, sigma0=0.05),
         "train": dict(steps=60, chunk=20, lr=2.0),
     },
+    # towards the paper's regime of scales at d = 1,000 (docs/regime.md, "Towards the paper's
+    # regime of scales"): no single-view training points, little noise, a low threshold, long
+    # training with no stop, students at the teachers' budget with logit matching. A candidate,
+    # not the regime: T2, T3 with its controls and strong dark knowledge hold on seed 0, while
+    # T1 (train, lottery), T1.stable and T4 do not (docs/regime.md gives the numbers and why)
+    "asymptotic": {
+        "data": dict(mu_train=0.0, sigma_p=0.01),
+        "model": dict(m=4, q=5, varrho=0.5, sigma0=0.026),
+        "train": dict(lr=1.0, stop="none", steps=4000),
+        "distill": dict(objective="logits", alpha=1.0),
+    },
     # GPU scale: larger k, P = k^2, d >> everything
     "paper": {
         "data": dict(k=20, d=2000, P=40, N_test=10000),

@@ -28,7 +28,7 @@ class Stage:
     """One training of L members (train.sum_models for the sums)."""
 
     stream: str                      # PRNG stream of the members' initialisations
-    learner: str                     # "net", "student", "rf", "ntk": a key of recipe.LEARNERS
+    learner: str                     # "net", "net_long", "student", "rf", "ntk": a key of recipe.LEARNERS
     teacher: tuple | None = None     # (stage, rule of TEACHERS) whose train logits it learns
     wide: bool = False               # one model with L times the neurons / features (the sum)
     needs: tuple[str, ...] = ()      # stages that must be trained first
@@ -36,6 +36,9 @@ class Stage:
 
 STAGES: dict[str, Stage] = {
     "single": Stage("single", "net"),
+    # the single models' own initialisations trained on labels with no stop, LONG_FACTOR times
+    # as long as the last of them took to reach 100 % train accuracy: does the lottery last?
+    "single_long": Stage("single", "net_long", needs=("single",)),
     # the students' own initialisations trained like `single`: their paired baseline and twins
     "alone": Stage("student", "net"),
     "kd": Stage("student", "student", ("single", "mean"), needs=("single",)),
@@ -169,6 +172,7 @@ def teacher_target(stage: Stage, inputs, y=None) -> Target:
 # method name -> (stage, how it is read: "members" one by one, or "mean" of their logits)
 METHODS: dict[str, tuple[str, str]] = {
     "single": ("single", "members"),
+    "single_long": ("single_long", "members"),
     "ensemble": ("single", "mean"),
     "kd": ("kd", "members"),
     "kd_random": ("kd_random", "members"),

@@ -10,6 +10,7 @@ written once. Each stage's learner is a record of three functions in `LEARNERS`,
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Callable, NamedTuple
 
@@ -68,6 +69,27 @@ def step_budget(fit_result: FitResult, cfg: Config) -> int:
     return max(1, int(stopped.max()))
 
 
+# single_long trains LONG_FACTOR times as long as the single models took to fit (Theorem 1 holds
+# for T = poly(k)/eta steps, long after the fit: does the lottery survive that?)
+LONG_FACTOR = 5
+
+
+def fit_step(fit_result: FitResult) -> int | None:
+    """The step at which the last of the L label-trained members first reached 100 % train
+    accuracy, read off the history (row t: the accuracy after t steps), so whatever train.stop
+    was; None when one never did."""
+    hit = np.asarray(fit_result.history["train_acc"]) >= 1.0              # [steps, L]
+    if not hit.size or not hit.any(0).all():
+        return None
+    return max(1, int(hit.argmax(0).max()))
+
+
+def long_steps(fitted: int | None, cfg: Config) -> int:
+    """Steps of single_long: LONG_FACTOR x `fit_step` (train.steps in its place when a single
+    model never fit, as `step_budget` does)."""
+    return LONG_FACTOR * (fitted if fitted is not None else int(cfg.train.steps))
+
+
 def student_steps(cfg: Config, budget: int | None) -> int:
     """distill.steps, or the given budget when distill.steps = 0."""
     if cfg.distill.steps:
@@ -98,6 +120,7 @@ class StageInputs(NamedTuple):
     progress: bool
     desc: str
     snapshots: bool
+    fitted: int | None = None        # the step at which the last single model fit (`fit_step`)
 
 
 class Learner(NamedTuple):
@@ -111,6 +134,12 @@ class Learner(NamedTuple):
 def _train_net(s: StageInputs) -> Trained:
     return train_single(s.keys, s.cfg, s.problem, progress=s.progress, desc=s.desc,
                         m=s.L * s.cfg.model.m if s.stage.wide else None, snapshots=s.snapshots)
+
+
+def _train_net_long(s: StageInputs) -> Trained:
+    """The network trained on labels with no stop for long_steps(fitted) steps (single_long)."""
+    train = dataclasses.replace(s.cfg.train, stop="none", steps=long_steps(s.fitted, s.cfg))
+    return _train_net(s._replace(cfg=dataclasses.replace(s.cfg, train=train)))
 
 
 def _train_student(s: StageInputs) -> Trained:
@@ -137,6 +166,7 @@ def _no_lam(tr: Trained, problem: Problem):
 
 LEARNERS: dict[str, Learner] = {
     "net": Learner(_train_net, net_eval_logits, net_lam),
+    "net_long": Learner(_train_net_long, net_eval_logits, net_lam),
     "student": Learner(_train_student, net_eval_logits, net_lam),
     "rf": Learner(_fixed(train_rf, lambda cfg, L: {"width": L * cfg.fixed.rf_width}),
                   rf_eval_logits, _no_lam),
@@ -209,9 +239,11 @@ def _stage(walk: _Walk, i: int, name: str) -> None:
     n = cfg.train.sum_models if stage.wide else walk.L
     target = None if stage.teacher is None else teacher_target(stage, _teacher_inputs(walk, stage))
     keys = stream_keys(walk.seed, stream=stage.stream, n=n)
+    fitted = fit_step(done["single"].trained.fit) if "single" in done else None
     tr = learner.train(StageInputs(stage, cfg, walk.L, keys, problem, target, _budget(done, cfg),
                                    walk.progress, f"{name} ×{n}",
-                                   (walk.snapshots and name == "single") or name in walk.history))
+                                   (walk.snapshots and name == "single") or name in walk.history,
+                                   fitted))
     lt, le = (np.asarray(learner.logits(tr, x, cfg)) for x in (problem.train.x, problem.test.x))
     lam = learner.lam(tr, problem)
     seconds = time.perf_counter() - t

@@ -66,6 +66,16 @@ def predictions(L: int) -> list[Prediction]:
         Prediction("T1.lottery", "Theorem 1", "single", "views.one", (0.7, 1.0),
                    _get("single", "views.one"), ("single",),
                    "each class learns exactly one view (the lottery winner)", theorem="Theorem 1"),
+        # the lottery under long training: the single models' initialisations trained on with
+        # no stop for LONG_FACTOR (5) x the steps the last of them took to fit (single_long)
+        Prediction("T1.stable", "Theorem 1", "single_long", "views.one", (0.7, 1.0),
+                   _get("single_long", "views.one"), ("single_long",),
+                   "the lottery lasts: trained on for 5x the steps at which the last single "
+                   "model fit, each class still learns exactly one view", theorem="Theorem 1"),
+        Prediction("T1.stable_single", "Theorem 1", "single_long", "test_acc_single",
+                   (0.35, 0.70), _get("single_long", "test_acc_single"), ("single_long",),
+                   "T1's single-view band still holds after the long training",
+                   theorem="Theorem 1"),
         Prediction("T2.train", "Theorem 2", "ensemble", "train_acc", (0.99, 1.0),
                    _get("ensemble", "train_acc"), ("ensemble",), "train accuracy 100%",
                    theorem="Theorem 2"),
