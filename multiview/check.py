@@ -109,6 +109,12 @@ def report(run: Run, methods) -> dict:
                            if STAGES[n].learner in ("net", "net_long", "student")}}
     if run.budget is not None:
         run_info["student_steps"] = students_steps(run)
+    # the step of the teacher stage a student stage read (kd_random: 0; kd_early: the largest
+    # off-class spread), where its teacher rule picked one
+    picked = {n: r.target.step for n, r in run.stages.items()
+              if r.target is not None and r.target.step is not None}
+    if picked:
+        run_info["teacher_steps"] = picked
     return {
         "config": run.cfg.to_dict(),
         "seed": run.seed,
@@ -340,5 +346,6 @@ def format_table(result: dict) -> str:
                                subsequent_indent="  ")
     v = verdicts(result)
     if v:
-        lines += [""] + v
+        lines += [""] + [w for line in v
+                         for w in textwrap.wrap(line, WIDTH, subsequent_indent="  ")]
     return "\n".join(lines)

@@ -144,3 +144,10 @@ def test_teacher_target_takes_inputs_or_logits_and_labels():
     for args in ((G, y), (TeacherInputs(G, y),)):
         np.testing.assert_array_equal(teacher_target(STAGES["kd"], *args).logits, G.mean(0))
         np.testing.assert_array_equal(teacher_target(STAGES["kd_hard"], *args).labels, [3, 3, 3])
+
+
+def test_the_report_records_the_step_each_teacher_rule_read(run):
+    from multiview.check import report
+
+    steps = report(run, ["kd"] + CONTROLS)["run"]["teacher_steps"]
+    assert steps == {"kd_random": 0, "kd_early": run.stages["kd_early"].target.step}
