@@ -56,12 +56,12 @@ def _flat(tree: dict) -> dict:
 
 
 def _methods(methods) -> list[str]:
+    """A text ('all' or 'a,b') or a list of method names, checked by the CLI's one validator."""
+    from .errors import subset
     from .methods import METHOD_NAMES
-    from .sweep import canonical_methods
 
-    if isinstance(methods, str):
-        methods = list(METHOD_NAMES) if methods == "all" else methods.split(",")
-    return canonical_methods([m.strip() for m in methods])
+    chosen = methods if isinstance(methods, str) else [m.strip() for m in methods]
+    return subset(chosen, METHOD_NAMES, "--methods")
 
 
 def _start(cfgs: list, L: int, force_size: bool, out, members: int | None = None) -> None:
