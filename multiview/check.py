@@ -89,7 +89,27 @@ def _diagnostics(run: Run) -> dict:
             "gained": float((learned & ~alone_learned).mean()),
             "lost": float((~learned & alone_learned).mean()),
             "labels_alone_both": float((alone_learned.sum(-1) == 2).mean())}
+    if "self_distill" in st and "single" in st:
+        out["self_distill_union"] = union_of_views(
+            st["self_distill"].lam >= threshold, alone_learned, st["single"].lam >= threshold)
     return out
+
+
+def union_of_views(student, own, teacher) -> dict:
+    """Theorem 4's mechanism, per (student, class): does a self-distilled student end with the
+    union of the views its own initialisation learns on labels (`own`, its label-only twin) and
+    its teacher's? Boolean arrays [L, k, 2] of learned views, student l taught by member l.
+    Shares of (student, class) pairs: `union_both` the union holds both views (the ceiling),
+    `student_both` the student does; of (student, class, view) triples the student learned,
+    `own` its twin learned too and `teacher_only` only its teacher did (copied, not united)."""
+    union = own | teacher
+    learned = student.sum()
+    return {"union_both": float((union.sum(-1) == 2).mean()),
+            "student_both": float((student.sum(-1) == 2).mean()),
+            "covers_union": float((student | ~union).all(-1).mean()),
+            "own": float((student & own).sum() / learned) if learned else None,
+            "teacher_only": float((student & teacher & ~own).sum() / learned) if learned else None,
+            "lost_own": float((own & ~student).sum() / max(own.sum(), 1))}
 
 
 def report(run: Run, methods) -> dict:

@@ -166,3 +166,23 @@ def test_interval_column_only_when_the_result_has_intervals():
     assert "[0.629, 0.691]" in single
     ensemble = next(line for line in table.splitlines() if line.startswith("ensemble"))
     assert ensemble.split()[6] == "-"                                    # one model: none
+
+
+def test_self_distill_union_counts_kept_copied_and_lost_views_by_hand():
+    """Two students, one class each: student 0 keeps its own view 0 and adds its teacher's
+    view 1 (the union); student 1 drops its own view 0 and copies its teacher's view 1."""
+    from multiview.check import union_of_views
+    own = np.array([[[True, False]], [[True, False]]])
+    teacher = np.array([[[False, True]], [[False, True]]])
+    student = np.array([[[True, True]], [[False, True]]])
+    u = union_of_views(student, own, teacher)
+    assert u["union_both"] == 1.0 and u["student_both"] == 0.5 and u["covers_union"] == 0.5
+    assert u["own"] == pytest.approx(1 / 3) and u["teacher_only"] == pytest.approx(2 / 3)
+    assert u["lost_own"] == 0.5
+
+
+def test_check_records_the_self_distill_union_of_the_trained_stages(tiny):
+    r = run_check(tiny, 2, 0, ["single", "self_distill"], progress=False)
+    u = r["diagnostics"]["self_distill_union"]
+    assert 0.0 <= u["student_both"] <= 1.0 and 0.0 <= u["union_both"] <= 1.0
+    assert u["student_both"] == pytest.approx(r["methods"]["self_distill"]["views"]["both"])
