@@ -6,6 +6,7 @@ occupies C_p patches of its own (disjoint); the per-view total Z = sum of its pa
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import NamedTuple
 
@@ -204,6 +205,15 @@ def make_problem(key: jax.Array, cfg: DataConfig) -> Problem:
     train = generate(ktr, cfg, views, cfg.n_train, cfg.mu_train_resolved)
     test = generate_chunked(kte, cfg, views, cfg.N_test, cfg.mu)
     return Problem(views, train, test)
+
+
+def train_features(key: jax.Array, cfg: DataConfig) -> jax.Array:
+    """The training patches of make_problem(key, cfg) without their Gaussian noise: the same
+    draws with sigma_p = 0 (a traced value, so the same program), i.e. sum_v z_v v per patch
+    (feature noise, gamma, included). x - train_features is each patch's noise sigma_p·xi."""
+    kv, ktr, _ = jax.random.split(key, 3)
+    clean = dataclasses.replace(cfg, sigma_p=0.0)
+    return generate(ktr, clean, make_views(kv, cfg), cfg.n_train, cfg.mu_train_resolved).x
 
 
 def summary(ds: Dataset, cfg: DataConfig) -> dict:
