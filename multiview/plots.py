@@ -1020,9 +1020,10 @@ def teacher_share(kd: float, kd_twin: float, alone: float, min_gain: float = MIN
     return _teacher_share("kd", "kd_twin")({n: {"test_acc_single": v} for n, v in acc.items()})
 
 
-def joint_resamples(n: int, resamples: int = 10_000, seed: int = 0) -> np.ndarray:
-    """[resamples, n] member indices drawn with replacement, from a fixed PRNG seed: one draw
-    per resample, applied to every method alike (the members are paired)."""
+def joint_resamples(n: int, resamples: int = 10_000, seed=0) -> np.ndarray:
+    """[resamples, n] member indices drawn with replacement, from a fixed PRNG seed (an int or a
+    sequence of ints, numpy's SeedSequence): one draw per resample, applied to every method
+    alike (the members are paired)."""
     return np.random.default_rng(seed).integers(0, n, (resamples, n))
 
 
@@ -1040,24 +1041,31 @@ def percentile_ci(samples, level: float = 0.95) -> list[float] | None:
     return [float(lo), float(hi)]
 
 
-def teacher_bootstrap(vals: dict, resamples: int = 10_000, seed: int = 0,
-                      min_gain: float = MIN_GAIN, level: float = 0.95) -> dict:
-    """Share and gain of one k with their bootstrap intervals over the members: every resample
-    draws member indices once (joint_resamples) and takes the means of kd, kd_twin and
-    labels_alone at those same indices. A resample whose gain is under min_gain has no share:
-    `undefined` is their fraction, and percentile_ci counts them at both ends (the share's
-    interval is unbounded where they are more than 2.5 %)."""
-    n = len(vals["kd"])
-    idx = joint_resamples(n, resamples, seed)
+def teacher_samples(vals: dict, resamples: int = 10_000, seed=0,
+                    min_gain: float = MIN_GAIN) -> tuple[np.ndarray, np.ndarray]:
+    """(share, gain) of each bootstrap resample [resamples]: every resample draws member
+    indices once (joint_resamples) and takes the means of kd, kd_twin and labels_alone at those
+    same indices; the share is nan where the resample's gain is under min_gain."""
+    idx = joint_resamples(len(vals["kd"]), resamples, seed)
     means = {name: v[idx].mean(1) for name, v in vals.items()}          # [resamples] each
     shares = np.array([teacher_share(a, b, c, min_gain) for a, b, c in
                        zip(means["kd"], means["kd_twin"], means["labels_alone"])])
-    kd, twin, alone = (float(vals[n_].mean()) for n_ in ("kd", "kd_twin", "labels_alone"))
-    return {"n": n, "kd": kd, "kd_twin": twin, "labels_alone": alone,
+    return shares, means["kd"] - means["labels_alone"]
+
+
+def teacher_bootstrap(vals: dict, resamples: int = 10_000, seed=0,
+                      min_gain: float = MIN_GAIN, level: float = 0.95) -> dict:
+    """Share and gain of one k with their bootstrap intervals over the paired members
+    (teacher_samples). `undefined` is the fraction of resamples without a share (a gain under
+    min_gain); percentile_ci counts them at both ends, so the share's interval is unbounded
+    where they are more than 2.5 %."""
+    shares, gains = teacher_samples(vals, resamples, seed, min_gain)
+    kd, twin, alone = (float(vals[n].mean()) for n in ("kd", "kd_twin", "labels_alone"))
+    return {"n": len(vals["kd"]), "kd": kd, "kd_twin": twin, "labels_alone": alone,
             "share": teacher_share(kd, twin, alone, min_gain),
             "share_ci": percentile_ci(shares, level),
             "undefined": float(np.mean(np.isnan(shares))),
-            "gain": kd - alone, "gain_ci": percentile_ci(means["kd"] - means["labels_alone"], level)}
+            "gain": kd - alone, "gain_ci": percentile_ci(gains, level)}
 
 
 def fit_line(x, y) -> dict:
@@ -1096,30 +1104,62 @@ def fitted_share(fit: dict, form: str, k):
 
 def k_at(fit: dict, form: str, target: float = 0.9) -> float | None:
     """The k > 0 at which the fitted share, rising with k, reaches `target`; None where it never
-    does (a flat or falling fit, or for 1/k a rising fit whose limit a is at most the target)."""
+    does (a flat or falling fit, for 1/k a rising fit whose limit a is at most the target, for
+    log k a k beyond e^700)."""
     a, b = fit["a"], fit["b"]
+    flat = 1e-12                                 # |b| below this: a flat fit (rounding)
     if form == "log k":
-        return float(np.exp((target - a) / b)) if b > 0 else None
-    if b < 0 and a > target:                     # a + b/k rises towards a as k grows
+        x = (target - a) / b if b > flat else np.inf
+        return float(np.exp(x)) if x < 700 else None     # e^700: beyond any k (float range)
+    if b < -flat and a > target:                 # a + b/k rises towards a as k grows
         return float(b / (target - a))
     return None
 
 
+def extrapolations(ks, share_samples: np.ndarray, form: str, target: float = 0.9) -> np.ndarray:
+    """The k at which a fit in `form` of each resample's shares [resamples, len(ks)] reaches the
+    target: inf where that fit never does, nan where fewer than two of its shares are defined."""
+    ks = np.asarray(ks, float)
+    out = np.full(len(share_samples), np.nan)
+    for r, shares in enumerate(share_samples):
+        ok = np.isfinite(shares)
+        if ok.sum() >= 2:
+            k = k_at(fit_line(SHARE_FORMS[form](ks[ok]), shares[ok]), form, target)
+            out[r] = np.inf if k is None else k
+    return out
+
+
 def teacher_vs_k(sweep: dict, fixed: dict | None = None, resamples: int = 10_000, seed: int = 0,
-                 min_gain: float = MIN_GAIN, target: float = 0.9) -> dict:
-    """Per k of the sweep: teacher_bootstrap (each k from the same PRNG seed), then the share's
-    fits against log k and 1/k and, for each form, the k at which it reaches `target`."""
+                 min_gain: float = MIN_GAIN, target: float = 0.9, level: float = 0.95) -> dict:
+    """Per k of the sweep: teacher_bootstrap, its draws seeded by (seed, k) (reproducible
+    whichever other k the sweep holds, independent across k); the share's fits against log k
+    and 1/k and, for each form, the k at which it reaches `target`, with the percentile interval
+    of that k over the resamples (`extrapolations`; a fit that never reaches it is +inf) and
+    the fraction of resamples whose fit never does."""
     ks, members, fixed = teacher_members(sweep, fixed)
-    rows = [{"k": k, **teacher_bootstrap(v, resamples, seed, min_gain)}
-            for k, v in zip(ks, members)]
+    rows, samples = [], []
+    for k, v in zip(ks, members):
+        rows.append({"k": k, **teacher_bootstrap(v, resamples, [seed, int(k)], min_gain, level)})
+        samples.append(teacher_samples(v, resamples, [seed, int(k)], min_gain)[0])
     fits = share_fits(ks, [r["share"] for r in rows])
-    reach = {form: k_at(fits[form], form, target) for form in SHARE_FORMS} if fits else {}
-    return {"rows": rows, "fits": fits, "k_at_target": reach, "target": target,
-            "resamples": resamples, "seed": seed, "min_gain": min_gain, "fixed": fixed}
+    reach, reach_ci, never = {}, {}, {}
+    for form in SHARE_FORMS if fits else ():
+        reach[form] = k_at(fits[form], form, target)
+        ext = extrapolations(ks, np.array(samples).T, form, target)
+        reach_ci[form] = percentile_ci(ext, level)
+        never[form] = float(np.mean(np.isinf(ext)))
+    return {"rows": rows, "fits": fits, "k_at_target": reach, "k_at_target_ci": reach_ci,
+            "never": never, "target": target, "resamples": resamples, "seed": seed,
+            "min_gain": min_gain, "fixed": fixed}
 
 
 def _k_text(k: float | None) -> str:
     return "never" if k is None else f"k ≈ {k:,.0f}" if k < 1e6 else f"k ≈ {k:.1e}"
+
+
+def _k_bound(k: float) -> str:
+    return ("never" if k == np.inf else "–" if not np.isfinite(k) else
+            f"{k:,.0f}" if k < 1e6 else f"{k:.1e}")
 
 
 def teacher_table(t: dict) -> str:
@@ -1135,9 +1175,11 @@ def teacher_table(t: dict) -> str:
         if form in t["fits"]:
             f = t["fits"][form]
             best = "  (best)" if t["fits"]["best"] == form else ""
+            lo, hi = t["k_at_target_ci"][form] or (np.nan, np.nan)
             lines.append(f"share = {f['a']:.3f} {f['b']:+.3f} {form}: R² {f['r2']:.3f}, rms "
                          f"residual {f['rmse']:.3f}; share {t['target']:g} at "
-                         f"{_k_text(t['k_at_target'][form])}{best}")
+                         f"{_k_text(t['k_at_target'][form])} (95% CI {_k_bound(lo)}–"
+                         f"{_k_bound(hi)}; never in {t['never'][form]:.0%} of resamples){best}")
     return "\n".join(lines)
 
 
@@ -1173,43 +1215,50 @@ def fig_teacher_vs_k(sweep: dict, fixed: dict | None = None, table: dict | None 
         axes[0].errorbar(ks[ok], share[ok], yerr=[share[ok] - lo[ok], hi[ok] - share[ok]],
                          fmt="o", color=METHOD_COLOR["kd"], capsize=1.5, elinewidth=0.7,
                          label="measured", zorder=3)
-        grid = np.geomspace(ks.min(), ks.max(), 100)
-        for form in SHARE_FORMS if fits else ():
+        grid = np.geomspace(ks[ok].min(), ks[ok].max(), 100) if ok.any() else ks
+        for form in SHARE_FORMS if fits else ():                # over the shares it fits
             best = fits["best"] == form
             axes[0].plot(grid, fitted_share(fits[form], form, grid), color="black" if best else
                          OKABE_ITO["grey"], lw=0.9 if best else 0.7, ls="-" if best else "--",
-                         label=f"{form} fit, R² {fits[form]['r2']:.2f}")
-        axes[0].axhline(t["target"], color=OKABE_ITO["vermillion"], lw=0.6, ls=":")
-        axes[0].text(ks.min(), t["target"], f"{t['target']:g}", fontsize=SMALL, va="bottom",
-                     color=OKABE_ITO["vermillion"])
-        axes[0].axhline(0.5, color=OKABE_ITO["grey"], lw=0.6, ls=":")
-        axes[0].text(ks.min(), 0.5, "T3.teacher ≥ 0.5", fontsize=SMALL, va="bottom",
-                     color="0.35")
-        axes[0].set(ylabel="teacher share of KD's gain", ylim=ylim)
+                         label=f"{form} fit, R² {fits[form]['r2']:.3f}")
+        axes[0].axhline(t["target"], color=OKABE_ITO["vermillion"], lw=0.6, ls=":",
+                        label=f"share {t['target']:g}")
+        axes[0].axhline(0.5, color=OKABE_ITO["grey"], lw=0.6, ls=":",
+                        label="T3.teacher's band (≥ 0.5)")
+        axes[0].set(title="teacher share of KD's gain", ylabel="T3.teacher", ylim=ylim)
         gain, glo, ghi = bars("gain", 100)
         axes[1].errorbar(ks, gain, yerr=[gain - glo, ghi - gain], fmt="s", color=METHOD_COLOR["kd"], ms=3,
                          capsize=1.5, elinewidth=0.7)
         axes[1].axhline(0, color=OKABE_ITO["grey"], lw=0.6)
-        axes[1].set(ylabel="KD's gain over labels\nalone (% points)")
+        axes[1].set(title="KD − labels alone", ylabel="% points (single-view test)")
         for ax in axes:
             ax.set_xscale("log")
             ax.set_xticks(ks, [_fmt(int(k)) for k in ks])
             ax.minorticks_off()
             ax.set_xlabel(_label("data.k"))
         handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.95), ncol=3)
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.97), ncol=3)
         n = sorted({r["n"] for r in rows})
         notes = [f"{'/'.join(map(str, n))} seeds per k; 95% bootstrap CI over seeds "
                  f"({t['resamples']:,} joint resamples)"]
         if fits:
             best = fits["best"]
+            lo, hi = t["k_at_target_ci"][best]
             notes.append(f"share {t['target']:g} by the fit in {best} at "
-                         f"{_k_text(t['k_at_target'][best])}")
-        missing = [_fmt(r["k"]) for r in rows if not np.isfinite(r["share"])]
+                         f"{_k_text(t['k_at_target'][best])} (95% CI {_k_bound(lo)}–"
+                         f"{_k_bound(hi)})")
+        missing = [r for r in rows if not np.isfinite(r["share"])]
+        for r in missing:                     # no share: say so where its point would be
+            last = r["k"] == ks.max()
+            axes[0].annotate("no share", (r["k"], ylim[0]), xytext=(2 if last else 0, 3),
+                             textcoords="offset points", ha="right" if last else "center",
+                             va="bottom",
+                             fontsize=SMALL, color="0.35")
         if missing:
-            notes.append(f"no share at k = {', '.join(missing)} (gain under "
-                         f"{100 * t['min_gain']:g} point)")
-        undefined = max(r["undefined"] for r in rows)
+            notes.append("no share where KD's gain is under {:g} point (k = {})".format(
+                100 * t["min_gain"], ", ".join(f"{_fmt(r['k'])}: {100 * r['gain']:+.0f} points"
+                                                for r in missing)))
+        undefined = max([r["undefined"] for r in rows if np.isfinite(r["share"])] or [0])
         if undefined > 0:
             notes.append(f"resamples without a share (≤ {undefined:.0%}) count at both ends "
                          "(arrow: unbounded)")

@@ -158,3 +158,39 @@ def test_teacher_vs_k_takes_a_slice_of_a_wider_grid():
     assert t["fixed"] == {"distill.objective": "logits"}
     assert [r["kd"] for r in t["rows"]] == pytest.approx(
         [p["methods"]["kd"]["test_acc_single"] for p in b["points"]])
+
+
+def test_extrapolation_interval_is_the_fits_k_over_the_resamples():
+    ks = np.array([5.0, 8.0, 12.0])
+    exact = np.tile(0.1 + 0.25 * np.log(ks), (50, 1))          # every resample on one line
+    ext = plots.extrapolations(ks, exact, "log k")
+    assert np.allclose(ext, math.exp(0.8 / 0.25))
+    flat = np.tile([0.3, 0.3, 0.3], (50, 1))                      # never reaches 0.9
+    assert np.isinf(plots.extrapolations(ks, flat, "log k")).all()
+    one = np.tile([0.3, np.nan, np.nan], (50, 1))                 # one share: no fit
+    assert np.isnan(plots.extrapolations(ks, one, "1/k")).all()
+
+
+def test_each_k_is_resampled_from_its_own_seed():
+    """A k's row does not depend on which other k the sweep holds; the table's extrapolation
+    interval holds the point fit's k."""
+    full = plots.teacher_vs_k(teacher_sweep((5, 8, 12)), resamples=500)
+    part = plots.teacher_vs_k(teacher_sweep((5, 8, 12)) | {"points": teacher_sweep(
+        (5, 8, 12))["points"][:2]}, resamples=500)
+    assert full["rows"][0] == part["rows"][0] and full["rows"][1] == part["rows"][1]
+    for form, k in full["k_at_target"].items():
+        lo, hi = full["k_at_target_ci"][form]
+        assert k is None or lo <= k <= hi
+        assert 0 <= full["never"][form] <= 1
+
+
+def test_a_k_without_a_share_is_named_on_the_figure():
+    sweep = teacher_sweep((5, 8, 12))
+    p = sweep["points"][2]                                        # k = 12: KD loses
+    p["methods"]["kd"]["per_model"]["test_acc_single"] = [
+        v - 0.5 for v in p["methods"]["kd"]["per_model"]["test_acc_single"]]
+    t = plots.teacher_vs_k(sweep, resamples=500)
+    assert math.isnan(t["rows"][2]["share"]) and t["rows"][2]["gain"] < 0
+    fig = plots.fig_teacher_vs_k(sweep, table=t)
+    assert "no share" in [x.get_text() for x in fig.axes[0].texts]
+    assert "k = 12: -" in fig.texts[-1].get_text()
