@@ -1226,9 +1226,14 @@ def fig_teacher_vs_k(sweep: dict, fixed: dict | None = None, table: dict | None 
         axes[0].axhline(0.5, color=OKABE_ITO["grey"], lw=0.6, ls=":",
                         label="T3.teacher's band (≥ 0.5)")
         axes[0].set(title="teacher share of KD's gain", ylabel="T3.teacher", ylim=ylim)
+        missing = [r for r in rows if not np.isfinite(r["share"])]
+        if missing:                           # no share: a cross where its point would be
+            axes[0].plot([r["k"] for r in missing], [ylim[0] + 0.05 * (ylim[1] - ylim[0])] *
+                         len(missing), "x", color=OKABE_ITO["grey"], ms=4, clip_on=False,
+                         label=f"no share (gain < {100 * t['min_gain']:g} point)")
         gain, glo, ghi = bars("gain", 100)
-        axes[1].errorbar(ks, gain, yerr=[gain - glo, ghi - gain], fmt="s", color=METHOD_COLOR["kd"], ms=3,
-                         capsize=1.5, elinewidth=0.7)
+        axes[1].errorbar(ks, gain, yerr=[gain - glo, ghi - gain], fmt="s",
+                         color=METHOD_COLOR["kd"], ms=3, capsize=1.5, elinewidth=0.7)
         axes[1].axhline(0, color=OKABE_ITO["grey"], lw=0.6)
         axes[1].set(title="KD − labels alone", ylabel="% points (single-view test)")
         for ax in axes:
@@ -1237,23 +1242,17 @@ def fig_teacher_vs_k(sweep: dict, fixed: dict | None = None, table: dict | None 
             ax.minorticks_off()
             ax.set_xlabel(_label("data.k"))
         handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.97), ncol=3)
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.97), ncol=2)
         n = sorted({r["n"] for r in rows})
         notes = [f"{'/'.join(map(str, n))} seeds per k; 95% bootstrap CI over seeds "
                  f"({t['resamples']:,} joint resamples)"]
         if fits:
             best = fits["best"]
             lo, hi = t["k_at_target_ci"][best]
-            notes.append(f"share {t['target']:g} by the fit in {best} at "
+            fitted = ", ".join(_fmt(r["k"]) for r in rows if np.isfinite(r["share"]))
+            notes.append(f"share {t['target']:g} by the fit in {best} (k = {fitted}) at "
                          f"{_k_text(t['k_at_target'][best])} (95% CI {_k_bound(lo)}–"
                          f"{_k_bound(hi)})")
-        missing = [r for r in rows if not np.isfinite(r["share"])]
-        for r in missing:                     # no share: say so where its point would be
-            last = r["k"] == ks.max()
-            axes[0].annotate("no share", (r["k"], ylim[0]), xytext=(2 if last else 0, 3),
-                             textcoords="offset points", ha="right" if last else "center",
-                             va="bottom",
-                             fontsize=SMALL, color="0.35")
         if missing:
             notes.append("no share where KD's gain is under {:g} point (k = {})".format(
                 100 * t["min_gain"], ", ".join(f"{_fmt(r['k'])}: {100 * r['gain']:+.0f} points"

@@ -192,5 +192,5 @@ def test_a_k_without_a_share_is_named_on_the_figure():
     t = plots.teacher_vs_k(sweep, resamples=500)
     assert math.isnan(t["rows"][2]["share"]) and t["rows"][2]["gain"] < 0
     fig = plots.fig_teacher_vs_k(sweep, table=t)
-    assert "no share" in [x.get_text() for x in fig.axes[0].texts]
+    assert "no share (gain < 1 point)" in fig.axes[0].get_legend_handles_labels()[1]
     assert "k = 12: -" in fig.texts[-1].get_text()
