@@ -18,6 +18,13 @@ to recompute it):
                                     Z in [0.6, 1.0]                     -> dose
   runs/figures/sweep_teacher/       3 x 2 sweep of data.k x distill.objective (kd, kd_twin;
                                     5 seeds)                            -> phase_teacher
+  runs/figures/stability_{small,asymptotic}/stability.json  the single models trained with no
+                                    stop to 5 x B (multiview.runs.stability_arrays; its own
+                                    preset each, not only `small`)     -> stability
+  runs/figures/sweep_teacher_vs_k/  sweep of data.k = 5, 8, 12, 16, 20 (single, ensemble, kd,
+                                    kd_twin; 5 seeds; the same points as `multiview sweep
+                                    --preset small --grid data.k=5,8,12,16,20 --methods
+                                    single,ensemble,kd,kd_twin --seeds 5`) -> teacher_vs_k
 
 --tiny swaps in the `tiny` preset (the tests' configuration) and tiny grids (a self-check in a
 minute; do not commit its figures). Wall times of the last full run are in docs/figures.md.
@@ -35,8 +42,8 @@ from multiview import plots
 from multiview.check import METHODS, run_check
 from multiview.config import from_dict, override, preset
 from multiview.dose import run_dose
-from multiview.results import load_arrays, save_arrays, write_json
-from multiview.runs import view_arrays
+from multiview.results import load, load_arrays, save_arrays, write_json
+from multiview.runs import stability_arrays, view_arrays
 from multiview.sweep import parse_grid, run_sweep
 
 SWEEPS = {   # name -> grid items (`multiview sweep --grid` syntax)
@@ -55,8 +62,14 @@ TINY_TEACHER_SWEEP = (["data.k=3,4", "distill.objective=theorem,logits"], ["dist
 DOSE_DATA = {"data.z_off_multi": "0.6,1.0"}
 DOSE_OBJECTIVES = {"theorem": DOSE_DATA,
                    "logits": {**DOSE_DATA, "distill.objective": "logits", "distill.alpha": 1}}
+# the lottery under long training: each preset's single models with no stop to 5 x B
+STABILITY = ("small", "asymptotic")
+TINY_STABILITY = ("tiny",)
+# the theorem update's teacher share across k (kd, kd_twin; 5 seeds per k)
+TEACHER_K_SWEEP = (["data.k=5,8,12,16,20"], 5)
+TINY_TEACHER_K_SWEEP = (["data.k=3,4"], 2)
 FIGURES = ("methods", "fixed", "views", "lottery", "ensemble_size", "phase_mu_sigma0",
-           "phase_q_varrho", "dose", "phase_teacher")
+           "phase_q_varrho", "dose", "phase_teacher", "stability", "teacher_vs_k")
 
 
 def log(msg: str) -> None:
@@ -89,6 +102,26 @@ def cached_arrays(cfg, L: int, path: Path) -> dict:
     log(f"arrays: single models and students over training, {L} seeds ...")
     save_arrays(view_arrays(cfg, L), path)
     return load_arrays(path)
+
+
+def cached_stability(name: str, L: int, path: Path) -> dict:
+    """stability.json of preset `name` at `path`, computed unless one for its config and L exists."""
+    cfg = preset(name)
+    if path.is_file():
+        try:
+            rec = load(path, "stability").content
+            if from_dict(rec["config"]) == cfg and rec["L"] == L:
+                log(f"reusing {path}")
+                return rec
+        except (ValueError, KeyError, TypeError) as e:       # ConfigError is a ValueError
+            log(f"{path} unusable ({e}); recomputing")
+    log(f"stability: {name}, {L} single models with no stop to 5 x B ...")
+    t = time.perf_counter()
+    rec = stability_arrays(cfg, L, 0, progress=True, log=log, name=name)
+    write_json(rec, path.parent, "stability.json")
+    log(f"stability {name}: B = {rec['B']}, {rec['long_steps']} steps, "
+        f"{time.perf_counter() - t:.0f} s")
+    return load(path, "stability").content
 
 
 def main(argv=None) -> int:
@@ -156,6 +189,20 @@ def main(argv=None) -> int:
         summary = run_sweep(c, grid, ["single", "ensemble", "kd", "kd_twin"], L, 0,
                             runs / "sweep_teacher", batch_points=1, log=log)
         draw(plots.fig_phase_teacher(summary, *grid), "phase_teacher")
+    if "stability" in only:
+        records = [cached_stability(name, args.seeds, runs / f"stability_{name}" / "stability.json")
+                   for name in (TINY_STABILITY if args.tiny else STABILITY)]
+        draw(plots.fig_stability(records), "stability")
+    if "teacher_vs_k" in only:
+        items, L = TINY_TEACHER_K_SWEEP if args.tiny else TEACHER_K_SWEEP
+        grid = parse_grid(items, cfg)
+        log(f"sweep teacher share across k: {items[0]}, {L} seeds (resumes) ...")
+        summary = run_sweep(cfg, grid, ["single", "ensemble", "kd", "kd_twin"], L, 0,
+                            runs / "sweep_teacher_vs_k", batch_points=1, log=log)
+        table = plots.teacher_vs_k(summary)
+        log("teacher share of kd's gain across k:\n" + plots.teacher_table(table))
+        write_json(table, runs, "teacher_vs_k.json")
+        draw(plots.fig_teacher_vs_k(summary, table=table), "teacher_vs_k")
     for p in written:
         print(p)
     log(f"{len(written)} files in {time.perf_counter() - t0:.0f} s")

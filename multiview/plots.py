@@ -907,10 +907,370 @@ def fig_phase_teacher(sweep: dict, x: str, y: str, fixed: dict | None = None):
     return fig
 
 
+# --- the lottery under long training -------------------------------------------------------
+
+def stability_curve(record: dict) -> dict:
+    """The curves of a stability.json (runs.stability_of): x = steps / B (steps where B is
+    undefined: a member never fit), and for the both-views and the one-view share the mean
+    over the L members with its 95 % confidence interval over them (metrics.confidence_interval:
+    a t-interval for L <= 20; equal members give a zero-width interval)."""
+    from .metrics import confidence_interval
+
+    steps = np.asarray(record["steps"], float)
+    B = record["B"]
+    out = {"steps": steps, "x": steps / B if B else steps, "B": B}
+    for q in ("both", "one"):
+        rows = np.asarray(record[q], float)                       # [steps, L]
+        ci = [confidence_interval(r) or [np.nan, np.nan] for r in rows]
+        out[q] = (rows.mean(1), np.array([c[0] for c in ci]), np.array([c[1] for c in ci]))
+    return out
+
+
+def _preset_name(record: dict) -> str:
+    return record.get("name") or f"k = {record['config']['data']['k']}"
+
+
+def fig_stability(records: list[dict]):
+    """Both-views (left) and one-view share (right) of the single models' (model, class) pairs
+    against training time in units of B (the step at which the last of the L models first fit
+    the training set), trained with no stop to 5 B: one line per record (a preset), the mean
+    over members with its 95 % CI band; T1.stable's band on the one-view share shaded."""
+    import matplotlib.pyplot as plt
+
+    colours = [OKABE_ITO[c] for c in ("blue", "vermillion", "green", "purple")]
+    with paper_style():
+        fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 1.8), sharex=True,
+                                 gridspec_kw={"wspace": 0.35})
+        scaled = all(r["B"] for r in records)
+        for i, rec in enumerate(records):
+            cur = stability_curve(rec)
+            label = (f"{_preset_name(rec)} (B = {rec['B']:,} steps)" if rec["B"] else
+                     f"{_preset_name(rec)} (a model never fit)")
+            for ax, q in zip(axes, ("both", "one")):
+                mean, lo, hi = cur[q]
+                ax.fill_between(cur["x"], np.clip(lo, 0, 1), np.clip(hi, 0, 1),
+                                color=colours[i % 4], alpha=0.2, lw=0)
+                ax.plot(cur["x"], mean, color=colours[i % 4], lw=1.0,
+                        label=label if q == "both" else None)
+        axes[1].axhspan(0.7, 1.0, color=OKABE_ITO["grey"], alpha=0.15, lw=0)
+        axes[1].text(0.98, 0.72, "T1.stable band", transform=axes[1].get_yaxis_transform(),
+                     ha="right", va="bottom", fontsize=SMALL, color="0.35")
+        for ax, title in zip(axes, ("both views learned", "one view learned")):
+            if scaled:
+                for x in (1, records[0]["factor"]):
+                    ax.axvline(x, color="black", lw=0.6, ls=":")
+            ax.set(ylim=(-0.02, 1.02), title=title)
+            ax.set_xlabel("training steps / B" if scaled else "training steps")
+        axes[0].set_ylabel("share of (model, class) pairs")
+        fig.legend(loc="lower center", bbox_to_anchor=(0.5, 0.97), ncol=len(records))
+        Ls = sorted({r["L"] for r in records})
+        notes = [f"{'/'.join(map(str, Ls))} models per line, seed {records[0]['seed']}, "
+                 "trained with no stop", "band: 95% CI over models (t), within [0, 1]"]
+        if scaled:
+            notes += ["B: the step at which the last model first fit", "dotted: B and 5 B"]
+        fig.text(0.5, -0.08, _note(notes), ha="center", va="top", fontsize=SMALL)
+    return fig
+
+
+# --- the teacher's share of distillation's gain across k --------------------------------------
+
+MIN_GAIN = 0.01       # a share is undefined where kd's single-view gain is under one point
+
+
+def teacher_members(sweep: dict, fixed: dict | None = None, what: str = "plot teacher-vs-k"):
+    """(ks, [{"kd", "kd_twin", "labels_alone": per-member single-view test accuracy [L]}], fixed)
+    of a sweep over data.k (other grid fields at `fixed`, default: their first value) that ran
+    kd and kd_twin; the members are paired (the same student initialisations)."""
+    if "data.k" not in sweep["grid"]:
+        raise ConfigError(f"{what}: the sweep needs data.k in its grid (it has "
+                          f"{', '.join(sweep['grid'])})")
+    fixed = slice_of(sweep, ["data.k"], fixed, what)
+    rows = []
+    for p in _points(sweep, what):
+        if any(not _same(p["grid"][f], v) for f, v in fixed.items()):
+            continue
+        m, alone = p["methods"], p.get("labels_alone")
+        if not {"kd", "kd_twin"} <= set(m) or alone is None:
+            raise ConfigError(f"{what}: the sweep must have run the methods kd and kd_twin "
+                              "(--methods single,ensemble,kd,kd_twin)")
+        recs = {"kd": m["kd"], "kd_twin": m["kd_twin"], "labels_alone": alone}
+        if any("per_model" not in r for r in recs.values()):
+            raise ConfigError(f"{what}: the sweep's points have no per-model values (written "
+                              "by an older multiview: rerun the sweep)")
+        vals = {n: np.array([_num(v) for v in r["per_model"]["test_acc_single"]])
+                for n, r in recs.items()}
+        if all(np.isfinite(v).all() for v in vals.values()):
+            rows.append((p["grid"]["data.k"], vals))
+    if not rows:
+        raise ConfigError(f"{what}: no point of the sweep has a single-view test accuracy "
+                          "(mu = 0 has no single-view test point)")
+    rows.sort(key=lambda r: r[0])
+    return [k for k, _ in rows], [v for _, v in rows], fixed
+
+
+def teacher_share(kd: float, kd_twin: float, alone: float, min_gain: float = MIN_GAIN) -> float:
+    """theory's T3.teacher of mean single-view accuracies: (kd - kd_twin) / (kd - labels_alone);
+    nan where the gain kd - labels_alone is under min_gain (theory: nan where it is <= 0),
+    so that a near-zero denominator never makes a share."""
+    from .theory import _teacher_share
+
+    if not kd - alone >= min_gain:
+        return float("nan")
+    acc = {"kd": kd, "kd_twin": kd_twin, "labels_alone": alone}
+    return _teacher_share("kd", "kd_twin")({n: {"test_acc_single": v} for n, v in acc.items()})
+
+
+def joint_resamples(n: int, resamples: int = 10_000, seed=0) -> np.ndarray:
+    """[resamples, n] member indices drawn with replacement, from a fixed PRNG seed (an int or a
+    sequence of ints, numpy's SeedSequence): one draw per resample, applied to every method
+    alike (the members are paired)."""
+    return np.random.default_rng(seed).integers(0, n, (resamples, n))
+
+
+def percentile_ci(samples, level: float = 0.95) -> list[float] | None:
+    """The percentile interval of the samples; a nan sample (a resample without a value) counts
+    as -inf for the lower bound and +inf for the upper one, so where such samples are more than
+    (1 - level) / 2 of them the interval is unbounded on that side (±inf: null in JSON).
+    None without samples."""
+    s = np.asarray(samples, float)
+    if not s.size:
+        return None
+    q = ((1 - level) / 2, (1 + level) / 2)
+    lo = np.quantile(np.where(np.isnan(s), -np.inf, s), q[0], method="lower")
+    hi = np.quantile(np.where(np.isnan(s), np.inf, s), q[1], method="higher")
+    return [float(lo), float(hi)]
+
+
+def teacher_samples(vals: dict, resamples: int = 10_000, seed=0,
+                    min_gain: float = MIN_GAIN) -> tuple[np.ndarray, np.ndarray]:
+    """(share, gain) of each bootstrap resample [resamples]: every resample draws member
+    indices once (joint_resamples) and takes the means of kd, kd_twin and labels_alone at those
+    same indices; the share is nan where the resample's gain is under min_gain."""
+    idx = joint_resamples(len(vals["kd"]), resamples, seed)
+    means = {name: v[idx].mean(1) for name, v in vals.items()}          # [resamples] each
+    shares = np.array([teacher_share(a, b, c, min_gain) for a, b, c in
+                       zip(means["kd"], means["kd_twin"], means["labels_alone"])])
+    return shares, means["kd"] - means["labels_alone"]
+
+
+def teacher_bootstrap(vals: dict, resamples: int = 10_000, seed=0,
+                      min_gain: float = MIN_GAIN, level: float = 0.95) -> dict:
+    """Share and gain of one k with their bootstrap intervals over the paired members
+    (teacher_samples). `undefined` is the fraction of resamples without a share (a gain under
+    min_gain); percentile_ci counts them at both ends, so the share's interval is unbounded
+    where they are more than 2.5 %."""
+    shares, gains = teacher_samples(vals, resamples, seed, min_gain)
+    kd, twin, alone = (float(vals[n].mean()) for n in ("kd", "kd_twin", "labels_alone"))
+    return {"n": len(vals["kd"]), "kd": kd, "kd_twin": twin, "labels_alone": alone,
+            "share": teacher_share(kd, twin, alone, min_gain),
+            "share_ci": percentile_ci(shares, level),
+            "undefined": float(np.mean(np.isnan(shares))),
+            "gain": kd - alone, "gain_ci": percentile_ci(gains, level)}
+
+
+def fit_line(x, y) -> dict:
+    """Least squares y = a + b x: a, b, R² (1 - RSS / TSS; nan when y is constant) and the
+    residuals' root mean square."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    A = np.c_[np.ones_like(x), x]
+    (a, b), *_ = np.linalg.lstsq(A, y, rcond=None)
+    res = y - (a + b * x)
+    tss = float(((y - y.mean()) ** 2).sum())
+    rss = float((res ** 2).sum())
+    return {"a": float(a), "b": float(b), "r2": 1 - rss / tss if tss > 0 else float("nan"),
+            "rmse": float(np.sqrt(np.mean(res ** 2)))}
+
+
+# the fitted forms of the share against k: the regressor of each
+SHARE_FORMS = {"log k": np.log, "1/k": lambda k: 1.0 / np.asarray(k, float)}
+
+
+def share_fits(ks, shares) -> dict:
+    """Fits of the share against log k and against 1/k (points with a defined share; at least
+    two), and `best`: the form with the smaller residual (the larger R²); {} with fewer."""
+    ks, shares = np.asarray(ks, float), np.asarray(shares, float)
+    ok = np.isfinite(shares)
+    if ok.sum() < 2:
+        return {}
+    fits = {form: fit_line(f(ks[ok]), shares[ok]) for form, f in SHARE_FORMS.items()}
+    fits["best"] = min(SHARE_FORMS, key=lambda form: fits[form]["rmse"])
+    return fits
+
+
+def fitted_share(fit: dict, form: str, k):
+    """The fitted share at k."""
+    return fit["a"] + fit["b"] * SHARE_FORMS[form](np.asarray(k, float))
+
+
+def k_at(fit: dict, form: str, target: float = 0.9) -> float | None:
+    """The k > 0 at which the fitted share, rising with k, reaches `target`; None where it never
+    does (a flat or falling fit, for 1/k a rising fit whose limit a is at most the target, for
+    log k a k beyond e^700)."""
+    a, b = fit["a"], fit["b"]
+    flat = 1e-12                                 # |b| below this: a flat fit (rounding)
+    if form == "log k":
+        x = (target - a) / b if b > flat else np.inf
+        return float(np.exp(x)) if x < 700 else None     # e^700: beyond any k (float range)
+    if b < -flat and a > target:                 # a + b/k rises towards a as k grows
+        return float(b / (target - a))
+    return None
+
+
+def extrapolations(ks, share_samples: np.ndarray, form: str, target: float = 0.9) -> np.ndarray:
+    """The k at which a fit in `form` of each resample's shares [resamples, len(ks)] reaches the
+    target: inf where that fit never does, nan where fewer than two of its shares are defined."""
+    ks = np.asarray(ks, float)
+    out = np.full(len(share_samples), np.nan)
+    for r, shares in enumerate(share_samples):
+        ok = np.isfinite(shares)
+        if ok.sum() >= 2:
+            k = k_at(fit_line(SHARE_FORMS[form](ks[ok]), shares[ok]), form, target)
+            out[r] = np.inf if k is None else k
+    return out
+
+
+def teacher_vs_k(sweep: dict, fixed: dict | None = None, resamples: int = 10_000, seed: int = 0,
+                 min_gain: float = MIN_GAIN, target: float = 0.9, level: float = 0.95) -> dict:
+    """Per k of the sweep: teacher_bootstrap, its draws seeded by (seed, k) (reproducible
+    whichever other k the sweep holds, independent across k); the share's fits against log k
+    and 1/k and, for each form, the k at which it reaches `target`, with the percentile interval
+    of that k over the resamples (`extrapolations`; a fit that never reaches it is +inf) and
+    the fraction of resamples whose fit never does."""
+    ks, members, fixed = teacher_members(sweep, fixed)
+    rows, samples = [], []
+    for k, v in zip(ks, members):
+        rows.append({"k": k, **teacher_bootstrap(v, resamples, [seed, int(k)], min_gain, level)})
+        samples.append(teacher_samples(v, resamples, [seed, int(k)], min_gain)[0])
+    fits = share_fits(ks, [r["share"] for r in rows])
+    reach, reach_ci, never = {}, {}, {}
+    for form in SHARE_FORMS if fits else ():
+        reach[form] = k_at(fits[form], form, target)
+        ext = extrapolations(ks, np.array(samples).T, form, target)
+        reach_ci[form] = percentile_ci(ext, level)
+        never[form] = float(np.mean(np.isinf(ext)))
+    return {"rows": rows, "fits": fits, "k_at_target": reach, "k_at_target_ci": reach_ci,
+            "never": never, "target": target, "resamples": resamples, "seed": seed,
+            "min_gain": min_gain, "fixed": fixed}
+
+
+def _k_text(k: float | None) -> str:
+    return "never" if k is None else f"k ≈ {k:,.0f}" if k < 1e6 else f"k ≈ {k:.1e}"
+
+
+def _k_bound(k: float) -> str:
+    return ("never" if k == np.inf else "–" if not np.isfinite(k) else
+            f"{k:,.0f}" if k < 1e6 else f"{k:.1e}")
+
+
+def teacher_table(t: dict) -> str:
+    """teacher_vs_k's numbers as text: one line per k, then the fits and their k at the target."""
+    ci = lambda c: "[–]" if c is None else f"[{c[0]:.2f}, {c[1]:.2f}]".replace("inf", "∞")  # noqa: E731
+    lines = [f"{'k':>4} {'kd':>6} {'twin':>6} {'alone':>6}  {'share':>5} {'95% CI':>14} "
+             f"{'undef.':>6}  {'gain':>6} {'95% CI':>14}"]
+    for r in t["rows"]:
+        lines.append(f"{r['k']:>4} {r['kd']:6.3f} {r['kd_twin']:6.3f} {r['labels_alone']:6.3f}  "
+                     f"{r['share']:5.2f} {ci(r['share_ci']):>14} {r['undefined']:6.1%}  "
+                     f"{r['gain']:+6.3f} {ci(r['gain_ci']):>14}")
+    for form in SHARE_FORMS:
+        if form in t["fits"]:
+            f = t["fits"][form]
+            best = "  (best)" if t["fits"]["best"] == form else ""
+            lo, hi = t["k_at_target_ci"][form] or (np.nan, np.nan)
+            lines.append(f"share = {f['a']:.3f} {f['b']:+.3f} {form}: R² {f['r2']:.3f}, rms "
+                         f"residual {f['rmse']:.3f}; share {t['target']:g} at "
+                         f"{_k_text(t['k_at_target'][form])} (95% CI {_k_bound(lo)}–"
+                         f"{_k_bound(hi)}; never in {t['never'][form]:.0%} of resamples){best}")
+    return "\n".join(lines)
+
+
+def fig_teacher_vs_k(sweep: dict, fixed: dict | None = None, table: dict | None = None):
+    """The teacher's share of kd's single-view gain (left) and the gain kd - labels_alone
+    (right) against k, with 95 % bootstrap intervals over the paired members; the share's fits
+    against log k and 1/k (the better solid) and the k at which the better reaches 0.9."""
+    import matplotlib.pyplot as plt
+
+    t = table or teacher_vs_k(sweep, fixed)
+    rows, fits = t["rows"], t["fits"]
+    ks = np.array([r["k"] for r in rows], float)
+
+    def bars(key, scale=1.0):
+        mid = scale * np.array([r[key] for r in rows], float)
+        ci = [r[f"{key}_ci"] or [np.nan, np.nan] for r in rows]
+        lo, hi = scale * np.array([c[0] for c in ci]), scale * np.array([c[1] for c in ci])
+        return mid, lo, hi
+
+    with paper_style():
+        fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 1.9), gridspec_kw={"wspace": 0.5})
+        share, lo, hi = bars("share")
+        ok = np.isfinite(share)
+        bounded = np.r_[lo[np.isfinite(lo)], hi[np.isfinite(hi)], share[ok]]
+        ylim = (min(-0.1, bounded.min() - 0.05) if bounded.size else -0.1,
+                max(1.1, bounded.max() + 0.05) if bounded.size else 1.1)
+        # an interval unbounded on a side (resamples without a share) ends at the axis, arrowed
+        for bound, edge, marker in ((lo, ylim[0], "v"), (hi, ylim[1], "^")):
+            out = ok & np.isinf(bound)
+            bound[out] = edge
+            axes[0].plot(ks[out], np.full(out.sum(), edge), marker, color=METHOD_COLOR["kd"],
+                         ms=3, clip_on=False)
+        axes[0].errorbar(ks[ok], share[ok], yerr=[share[ok] - lo[ok], hi[ok] - share[ok]],
+                         fmt="o", color=METHOD_COLOR["kd"], capsize=1.5, elinewidth=0.7,
+                         label="measured", zorder=3)
+        grid = np.geomspace(ks[ok].min(), ks[ok].max(), 100) if ok.any() else ks
+        for form in SHARE_FORMS if fits else ():                # over the shares it fits
+            best = fits["best"] == form
+            axes[0].plot(grid, fitted_share(fits[form], form, grid), color="black" if best else
+                         OKABE_ITO["grey"], lw=0.9 if best else 0.7, ls="-" if best else "--",
+                         label=f"{form} fit, R² {fits[form]['r2']:.3f}")
+        axes[0].axhline(t["target"], color=OKABE_ITO["vermillion"], lw=0.6, ls=":",
+                        label=f"share {t['target']:g}")
+        axes[0].axhline(0.5, color=OKABE_ITO["grey"], lw=0.6, ls=":",
+                        label="T3.teacher's band (≥ 0.5)")
+        axes[0].set(title="teacher share of KD's gain", ylabel="T3.teacher", ylim=ylim)
+        missing = [r for r in rows if not np.isfinite(r["share"])]
+        if missing:                           # no share: a cross where its point would be
+            axes[0].plot([r["k"] for r in missing], [ylim[0] + 0.05 * (ylim[1] - ylim[0])] *
+                         len(missing), "x", color=OKABE_ITO["grey"], ms=4, clip_on=False,
+                         label=f"no share (gain < {100 * t['min_gain']:g} point)")
+        gain, glo, ghi = bars("gain", 100)
+        axes[1].errorbar(ks, gain, yerr=[gain - glo, ghi - gain], fmt="s",
+                         color=METHOD_COLOR["kd"], ms=3, capsize=1.5, elinewidth=0.7)
+        axes[1].axhline(0, color=OKABE_ITO["grey"], lw=0.6)
+        axes[1].set(title="KD − labels alone", ylabel="% points (single-view test)")
+        for ax in axes:
+            ax.set_xscale("log")
+            ax.set_xticks(ks, [_fmt(int(k)) for k in ks])
+            ax.minorticks_off()
+            ax.set_xlabel(_label("data.k"))
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.97), ncol=2)
+        n = sorted({r["n"] for r in rows})
+        notes = [f"{'/'.join(map(str, n))} seeds per k; 95% bootstrap CI over seeds "
+                 f"({t['resamples']:,} joint resamples)"]
+        if fits:
+            best = fits["best"]
+            lo, hi = t["k_at_target_ci"][best]
+            fitted = ", ".join(_fmt(r["k"]) for r in rows if np.isfinite(r["share"]))
+            notes.append(f"share {t['target']:g} by the fit in {best} (k = {fitted}) at "
+                         f"{_k_text(t['k_at_target'][best])} (95% CI {_k_bound(lo)}–"
+                         f"{_k_bound(hi)})")
+        if missing:
+            notes.append("no share where KD's gain is under {:g} point (k = {})".format(
+                100 * t["min_gain"], ", ".join(f"{_fmt(r['k'])}: {100 * r['gain']:+.0f} points"
+                                                for r in missing)))
+        undefined = max([r["undefined"] for r in rows if np.isfinite(r["share"])] or [0])
+        if undefined > 0:
+            notes.append(f"resamples without a share (≤ {undefined:.0%}) count at both ends "
+                         "(arrow: unbounded)")
+        if t["fixed"]:
+            notes.append(_slice_note(t["fixed"]))
+        fig.text(0.5, -0.1, _note(notes), ha="center", va="top", fontsize=SMALL)
+    return fig
+
+
 # --- the CLI's entry -----------------------------------------------------------------------
 
 KINDS = ("views", "lottery", "ensemble-size", "methods", "fixed", "phase", "dose",
-         "phase-teacher")
+         "phase-teacher", "teacher-vs-k", "stability")
 
 
 def phase_axes(sweep: dict, x: str | None, y: str | None, kind: str = "phase"):
@@ -941,7 +1301,8 @@ def parse_fix(items: list[str], kind: str = "phase") -> dict:
 
 # the result kind (results.KINDS) each figure draws
 INPUT = {"views": "arrays", "lottery": "arrays", "ensemble-size": "arrays", "methods": "check",
-         "fixed": "check", "phase": "sweep", "phase-teacher": "sweep", "dose": "dose"}
+         "fixed": "check", "phase": "sweep", "phase-teacher": "sweep", "dose": "dose",
+         "teacher-vs-k": "sweep", "stability": "stability"}
 
 
 def default_out(path: str | Path) -> Path:
@@ -965,6 +1326,10 @@ def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str |
         result = [result]
         need(bool(result[0].get("teachers")), "--in", str(path),
              "a dose.json with at least one teacher (this one has none: nothing to draw)")
+    elif kind == "teacher-vs-k":
+        need(bool(result.get("points")), "--in", str(path),
+             "a sweep with at least one finished point (this one has none: nothing to draw)")
+        table = teacher_vs_k(result, parse_fix(fix or [], kind))    # refused before any file
     elif kind in ("phase", "phase-teacher"):
         x, y = phase_axes(result, x, y, kind)
         name = name or ("phase_teacher" if kind == "phase-teacher" else "_".join(
@@ -979,9 +1344,12 @@ def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str |
     need(force or not exists, "--out", str(out),
          f"a folder without {', '.join(exists)} (give --force to overwrite)")
     draw = {"views": fig_views, "lottery": fig_lottery, "ensemble-size": fig_ensemble_size,
-            "methods": fig_methods, "fixed": fig_fixed, "dose": fig_dose}.get(kind)
+            "methods": fig_methods, "fixed": fig_fixed, "dose": fig_dose,
+            "stability": lambda r: fig_stability([r])}.get(kind)
     if draw:
         fig = draw(result)
+    elif kind == "teacher-vs-k":
+        fig = fig_teacher_vs_k(result, table=table)
     else:
         fig = (fig_phase_teacher if kind == "phase-teacher" else fig_phase)(
             result, x, y, parse_fix(fix or [], kind))

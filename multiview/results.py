@@ -213,6 +213,7 @@ KINDS = {
     "train": ("train.json", "multiview train"),
     "bench": ("bench.json", "multiview bench"),
     "cifar": ("cifar.json", "multiview cifar"),
+    "stability": ("stability.json", "python experiments/make_figures.py --only stability"),
     "arrays": ("arrays .npz", "multiview arrays"),
     "params": ("params.npz", "multiview train"),
     "history": ("history.npz", "multiview train"),
@@ -220,9 +221,10 @@ KINDS = {
 }
 # every result JSON names its kind in a top-level "format" key
 FORMATS = {k: f"multiview.{'sweep.point' if k == 'point' else k}/1"
-           for k in ("check", "sweep", "point", "dose", "train", "bench", "cifar")}
+           for k in ("check", "sweep", "point", "dose", "train", "bench", "cifar", "stability")}
 FILE_NAMES = {"check.json": "check", "sweep.json": "sweep", "dose.json": "dose",
-              "train.json": "train", "bench.json": "bench", "cifar.json": "cifar"}
+              "train.json": "train", "bench.json": "bench", "cifar.json": "cifar",
+              "stability.json": "stability"}
 # files written before the "format" key: recognised by their fields
 _OLD = (("check", lambda d: isinstance(d.get("methods"), dict)
          and isinstance(d.get("predictions"), list)),
@@ -299,6 +301,12 @@ SPECS = {
               "steps_run": "int", "stopped_at": ["int"], "final_train_acc": ["num"]},
     "bench": {"format?": "str", "machine": "dict", "train_step": "dict"},
     "cifar": {"format?": "str", "config": "dict", "seeds": "list", "methods": "dict"},
+    # runs.stability_of: the lottery under long training, per member at every chunk
+    "stability": {"format": "str", "config": "dict", "seed": "int", "L": "int", "B": "num",
+                  "factor": "num", "long_steps": "int", "member_fit_steps": ["int"],
+                  "steps": ["int"], "both": [["num"]], "one": [["num"]],
+                  "train_acc": [["num"]], "methods": {"*": "dict"}, "engine?": "str",
+                  "seconds?": "num", "name?": "str"},
 }
 _TYPES = {"num": "a number or null", "int": "an integer", "str": "a string",
           "bool?": "true, false or null", "dict": "an object", "list": "a list"}
@@ -369,6 +377,14 @@ def validate(kind: str, tree, where: str = "") -> None:
             for i, p in enumerate(preds):
                 if len(p["expected"]) != 2:
                     raise _Invalid(f"predictions[{i}].expected", p["expected"], "[low, high]")
+        if kind == "stability":
+            for name in ("both", "one", "train_acc"):
+                rows = tree[name]
+                if len(rows) != len(tree["steps"]):
+                    raise _Invalid(name, rows, f"one row per step ({len(tree['steps'])} rows)")
+                for i, row in enumerate(rows):
+                    if len(row) != tree["L"]:
+                        raise _Invalid(f"{name}[{i}]", row, f"one value per member (L = {tree['L']})")
     except _Invalid as e:
         if e.expected.startswith("present"):
             what = f"has no field {e.where!r}"
