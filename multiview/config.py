@@ -163,8 +163,9 @@ PRESETS: dict[str, dict] = {
     # towards the paper's regime of scales at d = 1,000 (docs/regime.md, "Towards the paper's
     # regime of scales"): no single-view training points, little noise, a low threshold, long
     # training with no stop, students at the teachers' budget with logit matching. A candidate,
-    # not the regime: T2, T3 with its controls and strong dark knowledge hold on seed 0, while
-    # T1 (train, lottery), T1.stable and T4 do not (docs/regime.md gives the numbers and why)
+    # not the regime: T2, kd's gain from the teacher (T3.teacher) with bounded students hold on
+    # seeds 0-2 (T3's accuracy band on 2 of 3) and the dose-response rises, while T1 holds on 1 of 3 seeds (classes that never escape the flat start) and
+    # T1.stable and T4 on none (docs/regime.md and docs/learners.md give the numbers and why)
     "asymptotic": {
         "data": dict(mu_train=0.0, sigma_p=0.01),
         "model": dict(m=4, q=5, varrho=0.5, sigma0=0.026),

@@ -486,7 +486,7 @@ def _npz_kind(names: set) -> str | None:
 def _read_npz(p: Path, kind: str | None, flag: str):
     from .config import from_dict
 
-    expected = (f"; expected the arrays .npz of `multiview arrays`" if kind == "arrays" else
+    expected = ("; expected the arrays .npz of `multiview arrays`" if kind == "arrays" else
                 f"; expected {_a(kind)}" if kind else "")
     try:
         with np.load(p, allow_pickle=False) as z:
