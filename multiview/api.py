@@ -144,8 +144,8 @@ def dose(cfg: Config, seeds: int = 10, seed: int = 0, sizes=None, *, out=None,
 def plot(kind: str, path, out=None, *, name: str | None = None, x: str | None = None,
          y: str | None = None, fix: list[str] | None = None, force: bool = False) -> list[Path]:
     """Draw figure `kind` (views, lottery, ensemble-size, methods, fixed, phase, phase-teacher,
-    teacher-vs-k, dose, stability) from the result at `path` into OUT/name.{pdf,png} (beside the input by default);
-    the files written. `fix` picks the slice of a grid of three or more fields
+    teacher-vs-k, dose, stability) from the result at `path` into OUT/name.{pdf,png} (beside
+    the input by default); the files written. `fix` picks the slice of a grid of three or more fields
     (["FIELD=VALUE", ...]). Existing figures are replaced only with `force`."""
     from .plots import plot as draw
 
