@@ -1,5 +1,5 @@
 """Where the lottery survives long training, and what feeds the view a class did not win
-(evidence for docs/regime.md, section "What feeds the losing view, mapped").
+(evidence for docs/studies/14-feeders-of-the-losing-view.md).
 
 For every point of a one-at-a-time sweep and every base seed S it trains the L single models
 of `multiview check --seed S` (their own data and initialisations) with plain GD, twice:

@@ -58,7 +58,7 @@ TEACHER_SWEEP = (["data.k=5,8,12", "distill.objective=theorem,logits"],
 TINY_TEACHER_SWEEP = (["data.k=3,4", "distill.objective=theorem,logits"], ["distill.alpha=1"], 2)
 # dose-response of the theorem objective and of logit matching, on `small` with strong
 # off-class views (Z in [0.6, 1.0]: where the teachers' dark knowledge is strongest;
-# docs/learners.md)
+# docs/studies/06-dose-response-small.md)
 DOSE_DATA = {"data.z_off_multi": "0.6,1.0"}
 DOSE_OBJECTIVES = {"theorem": DOSE_DATA,
                    "logits": {**DOSE_DATA, "distill.objective": "logits", "distill.alpha": 1}}

@@ -1,5 +1,5 @@
 """How uniform is each teacher's confidence on the label over the training set? (evidence for
-docs/learners.md, "The random controls in the preset").
+docs/studies/17-asymptotic-mechanism.md, "The random controls in the preset").
 
 Trains the single models and the students' label-only twins with the library's recipe and
 prints, for the ensemble, its members and the twins, the mean logit on the label over the

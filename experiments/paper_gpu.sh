@@ -4,7 +4,7 @@
 #   bash experiments/paper_gpu.sh [OUT]        (default OUT=runs/paper_gpu)
 #
 # At the k a 2-core CPU affords (5-12) the theorem update's gain does not depend on the teacher
-# (docs/learners.md, "Does the gain depend on the teacher?"). The theorems are asymptotic in k;
+# (docs/studies/08-no-regime-at-cpu-sizes.md). The theorems are asymptotic in k;
 # this script asks the same question at the paper preset (k = 20, d = 2000, P = 40) on one GPU:
 #   1. check with every network method and its controls (kd_twin, self_distill_twin), for the
 #      theorem objective and for logit matching;

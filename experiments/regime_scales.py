@@ -1,6 +1,6 @@
 """The paper's regime of scales at d = 1,000: lottery stability under long training, the
 teachers' dark knowledge, and Theorems 1-4, over a small grid and several base seeds
-(evidence for docs/regime.md, section "The paper's regime of scales").
+(evidence for docs/studies/12-towards-asymptotic.md).
 
 For every grid point and base seed S it trains what `multiview check --seed S` trains (the
 library's own recipe: `recipe.train_methods`, the same records and predictions), and adds:

@@ -150,7 +150,7 @@ PRESETS: dict[str, dict] = {
         "data": dict(k=2, P=8, C_p=1, off_mode="one", mu=0.2, z_own=(1.0, 1.0),
                      z_off_multi=(0.1, 0.1), rho=0.0, Gamma=0.1, Gamma_lo=1.0),
         # d = 1000 > N·P = 640 would pick the patch engine, whose float32 rounding moves the
-        # twins' test accuracy by ~1e-3: the direct engine keeps docs/learners.md's numbers
+        # twins' test accuracy by ~1e-3: the direct engine keeps docs/studies/13-deck-story.md's numbers
         "train": dict(engine="direct"),
     },
     # the tests' configuration: every learner trains in well under a second (not a regime
@@ -160,12 +160,12 @@ PRESETS: dict[str, dict] = {
         "model": dict(m=2, varrho=1.0, sigma0=0.05),
         "train": dict(steps=60, chunk=20, lr=2.0),
     },
-    # towards the paper's regime of scales at d = 1,000 (docs/regime.md, "Towards the paper's
-    # regime of scales"): no single-view training points, little noise, a low threshold, long
+    # towards the paper's regime of scales at d = 1,000 (docs/regime.md, "The `asymptotic`
+    # preset"): no single-view training points, little noise, a low threshold, long
     # training with no stop, students at the teachers' budget with logit matching. A candidate,
     # not the regime: T2, kd's gain from the teacher (T3.teacher) with bounded students hold on
     # seeds 0-2 (T3's accuracy band on 2 of 3) and the dose-response rises, while T1 holds on 1 of 3 seeds (classes that never escape the flat start) and
-    # T1.stable and T4 on none (docs/regime.md and docs/learners.md give the numbers and why)
+    # T1.stable and T4 on none (docs/findings.md and docs/studies/12, 17 give the numbers and why)
     "asymptotic": {
         "data": dict(mu_train=0.0, sigma_p=0.01),
         "model": dict(m=4, q=5, varrho=0.5, sigma0=0.026),
