@@ -40,21 +40,34 @@ class StageResult(NamedTuple):
 
 
 class Run(NamedTuple):
+    """A trained run, with what its records read (check.report): built by `run_of`."""
+
     cfg: Config
     seed: int
     L: int
     problem: Problem
     stages: dict[str, StageResult]
     budget: int | None               # steps the single models used (students' default budget)
-    seconds: float = 0.0             # wall-clock of the whole run (data, every stage)
+    seconds: float                   # wall-clock of the whole run (data, every stage)
+    # (train logits, test logits) of each method whose stage ran: [L, n, k] for members,
+    # [n, k] for a mean (methods.METHODS)
+    logits: dict[str, tuple[np.ndarray, np.ndarray]]
+    student_steps: int | None        # steps every student ran (None: no single models trained)
 
-    def method_logits(self, method: str):
-        """(train logits, test logits) of a method: [L, n, k] for members, [n, k] for a mean."""
-        stage, how = METHODS[method]
-        r = self.stages[stage]
-        if how == "mean":
-            return r.train_logits.mean(0), r.test_logits.mean(0)
-        return r.train_logits, r.test_logits
+
+def run_of(cfg: Config, seed: int, L: int, problem: Problem, stages: dict[str, StageResult],
+           seconds: float = 0.0) -> Run:
+    """The Run of trained stages: the single models' step budget, the students' steps and each
+    method's logits (its stage's members, or their mean)."""
+    budget = _budget(stages, cfg)
+    logits = {}
+    for method, (stage, how) in METHODS.items():
+        if stage in stages:
+            r = stages[stage]
+            logits[method] = ((r.train_logits.mean(0), r.test_logits.mean(0)) if how == "mean"
+                              else (r.train_logits, r.test_logits))
+    return Run(cfg, seed, L, problem, stages, budget, seconds, logits,
+               None if budget is None else student_steps(cfg, budget))
 
 
 # --- the students' budget -------------------------------------------------------------------
@@ -98,11 +111,6 @@ def student_steps(cfg: Config, budget: int | None) -> int:
         raise ValueError("distill.steps = 0 means 'the single models' step budget': pass "
                          "steps=step_budget(single.fit, cfg) or set distill.steps >= 1")
     return int(budget)
-
-
-def students_steps(run: Run) -> int | None:
-    """Steps every student ran in this run (None when no single models were trained)."""
-    return None if run.budget is None else student_steps(run.cfg, run.budget)
 
 
 # --- the learners -----------------------------------------------------------------------------
@@ -222,8 +230,7 @@ def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemb
             overall.update(1)
     finally:
         overall.close()
-    return Run(cfg, seed, L, walk.problem, walk.done, _budget(walk.done, cfg),
-               time.perf_counter() - t0)
+    return run_of(cfg, seed, L, walk.problem, walk.done, time.perf_counter() - t0)
 
 
 def _budget(done: dict[str, StageResult], cfg: Config) -> int | None:
@@ -273,8 +280,3 @@ def _teacher_inputs(walk: _Walk, stage: Stage) -> TeacherInputs:
         None if rule.stream is None else stream_rng(walk.seed, rule.stream),
         lambda G: teacher_probs(G, K.objective, K.T, K.tau),
         lambda p, level: teacher_logits(p, K.objective, K.T, K.tau, level))
-
-
-def method_logits(run: Run, method: str):
-    """Run.method_logits (the old free function's name)."""
-    return run.method_logits(method)

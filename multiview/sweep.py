@@ -181,7 +181,7 @@ def train_points(cfgs: list[Config], L: int, seed: int, progress: bool = True,
     from .data import make_problem
     from .learners import Trained, float_dtype, init_members, net_eval_logits
     from .model import phi_lam
-    from .recipe import Run, StageResult, step_budget
+    from .recipe import StageResult, run_of
     from .train import FitResult, fit, steps_until
 
     assert len({training_group(c) for c in cfgs}) == 1, "configs of different training groups"
@@ -212,8 +212,8 @@ def train_points(cfgs: list[Config], L: int, seed: int, progress: bool = True,
                   for x in (problem.train.x, problem.test.x)]
         runs.append([cfg, problem, tr, logits, lam[g]])
     seconds = (time.perf_counter() - t0) / G
-    return [Run(cfg, seed, L, problem, {"single": StageResult(tr, *logits, lam_g, seconds)},
-                step_budget(tr.fit, cfg), seconds)
+    return [run_of(cfg, seed, L, problem, {"single": StageResult(tr, *logits, lam_g, seconds)},
+                   seconds)
             for cfg, problem, tr, logits, lam_g in runs]
 
 
