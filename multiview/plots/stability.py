@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis import stability_curve
+from ..theory import band
 from .style import OKABE_ITO, SMALL, WIDTH, _note, paper_style, subplots
 
 
@@ -14,12 +15,13 @@ def _preset_name(record: dict) -> str:
 
 def prepare_stability(records: dict | list[dict]) -> dict:
     """One line per stability record (a preset): its label, its curves (analysis.
-    stability_curve) and whether every record has a B (the x axis in units of B)."""
+    stability_curve), whether every record has a B (the x axis in units of B) and theory's
+    T1.stable band."""
     records = [records] if isinstance(records, dict) else records
     lines = [{"label": (f"{_preset_name(rec)} (B = {rec['B']:,} steps)" if rec["B"] else
                         f"{_preset_name(rec)} (a model never fit)"),
               "curve": stability_curve(rec)} for rec in records]
-    return {"lines": lines, "scaled": all(r["B"] for r in records),
+    return {"lines": lines, "scaled": all(r["B"] for r in records), "band": band("T1.stable"),
             "factor": records[0]["factor"], "seed": records[0]["seed"],
             "Ls": sorted({r["L"] for r in records})}
 
@@ -43,8 +45,10 @@ def fig_stability(stability: dict, ax=None):
                                 color=colours[i % 4], alpha=0.2, lw=0)
                 ax.plot(cur["x"], mean, color=colours[i % 4], lw=1.0,
                         label=label if q == "both" else None)
-        axes[1].axhspan(0.7, 1.0, color=OKABE_ITO["grey"], alpha=0.15, lw=0)
-        axes[1].text(0.98, 0.72, "T1.stable band", transform=axes[1].get_yaxis_transform(),
+        low, high = stability["band"]                  # theory's T1.stable band
+        axes[1].axhspan(low, high, color=OKABE_ITO["grey"], alpha=0.15, lw=0)
+        axes[1].text(0.98, low + 0.02, "T1.stable band",
+                     transform=axes[1].get_yaxis_transform(),
                      ha="right", va="bottom", fontsize=SMALL, color="0.35")
         for ax, title in zip(axes, ("both views learned", "one view learned")):
             if scaled:
