@@ -9,8 +9,12 @@ of `multiview check --seed S` (their own data and initialisations) with plain GD
   B"): views none / one / both, train, multi-view and single-view test accuracy, the
   ensemble's single-view accuracy, and T1 (train ≥ 0.99, multi-view ≥ 0.97, single-view in
   [0.35, 0.70], views one ≥ 0.7);
-- with no stop for 5B steps (capped at --cap; a capped row says so), what `single_long` trains:
-  the same numbers at 5B and T1.stable (views one ≥ 0.7, single-view in [0.35, 0.70]).
+- with no stop for 5B steps: the library's `single_long`, the same numbers at 5B and
+  T1.stable (theory's T1.stable and T1.stable_single).
+
+Both are one `recipe.train_methods` run (single, ensemble, single_long, the last with its
+snapshots after every chunk) and every number at B and at 5B is check.report's record; T1 and
+T1.stable are theory's predictions on it.
 
 On the no-stop run, at --snaps snapshots between B and 5B, the push per step (lr x -gradient)
 on the losing view's alignment <w_{i,r*}, v_{i,loser}>, r* the class's neuron most aligned
@@ -27,8 +31,9 @@ Pushes are in ϱ per 1,000 steps (mean over the decided pairs, time-averaged ove
 The same split is also kept before the fit, over [0, B], for those pairs and for the pairs
 whose loser (the view with the smaller Λ at B) had already escaped by B.
 
-One JSON line per (point, seed) in OUT/points.jsonl; a rerun skips what is there. --table
-prints the tables (mean [min, max] over the seeds of each point).
+One point file per (point, seed) in OUT (the sweep's store: results.point_key, write_point,
+load_point): check.report's record with the feeders beside it; a rerun reuses what is there.
+--table prints the tables (mean [min, max] over the seeds of each point).
 
     python experiments/feeders.py --seed 0,1 --seeds 5 --out out/feeders
     python experiments/feeders.py --table --out out/feeders
@@ -37,8 +42,6 @@ prints the tables (mean [min, max] over the seeds of each point).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import math
 import time
 from pathlib import Path
@@ -66,72 +69,40 @@ POINTS = [
     ("μ_train = 0", "small", BASE + ["data.mu_train=0"]),
     ("asymptotic", "asymptotic", TEST),
 ]
-LOTTERY_BAND = (0.7, 1.0)        # T1.lottery / T1.stable on views.one (multiview/theory.py)
-SINGLE_BAND = (0.35, 0.70)       # T1.single on single-view test accuracy
-TRAIN_MIN, MULTI_MIN = 0.99, 0.97
+METHODS = ("single", "ensemble", "single_long")
+T1_IDS = ("T1.train", "T1.multi", "T1.single", "T1.lottery")      # theory's, on the single models
+STABLE_IDS = ("T1.stable", "T1.stable_single")                     # theory's, on single_long
 FEEDERS = ("noise", "single", "tail", "rest")
 
 
-def _train(cfg, W, shared, steps: int, stop: str):
-    """`steps` steps of GD on labels from W [L, k, m, d] with stopping rule `stop`."""
-    from multiview.learners import fit_network
+def trajectory(cfg, L: int, seed: int):
+    """The single models of `check --seed seed` stopped each at its first 100 % train accuracy
+    (at most train.steps), their ensemble, and single_long (their initialisations with no stop
+    for 5 B steps, snapshots after every chunk): one run of the library's recipe, and
+    check.report's record of it."""
+    from multiview.check import report
+    from multiview.recipe import train_methods
 
-    tc = dataclasses.replace(cfg.train, steps=steps, stop=stop)
-    return fit_network("labels", W, shared, None, tc, cfg, progress=False,
-                       snapshots=stop == "none")
-
-
-def trajectory(cfg, L: int, seed: int, cap: int, b_max: int):
-    """The single models of `check --seed seed`, twice from their initialisations: stopped each
-    at its first 100 % train accuracy (train.stop=train_acc, at most b_max steps: what `check`
-    trains as `single`), and, when all fit (B = the last one's step), with no stop for 5B
-    steps (at most cap) with snapshots after every chunk. GD has no state, so a member's
-    stopped weights are the no-stop trajectory at its own fit step."""
-    from multiview.data import make_problem
-    from multiview.keys import data_key, stream_keys
-    from multiview.learners import init_members, shared_inputs
-    from multiview.recipe import fit_step
-
-    problem = make_problem(data_key(seed), cfg.data)
-    shared = shared_inputs(cfg, problem)
-    W0 = init_members(stream_keys(seed, "single", L), cfg)
-    stopped = _train(cfg, W0, shared, b_max, "train_acc")
-    B = fit_step(stopped)
-    if B is None:
-        return problem, None, stopped, None
-    return problem, B, stopped, _train(cfg, W0, shared, min(cap, 5 * B), "none")
+    run = train_methods(cfg, L, seed, METHODS, progress=False, snapshots=("single_long",))
+    return run, report(run, METHODS)
 
 
-def state(cfg, problem, W) -> tuple[dict, np.ndarray]:
-    """Views and accuracies of the L members W at one time, and their Λ [L, k, 2]."""
-    import jax
-
-    from multiview.learners import logits_of
-    from multiview.metrics import (learned_threshold, slice_accuracies, views_fractions,
-                                   views_learned)
-    from multiview.model import phi_lam
-
-    lam = np.asarray(jax.vmap(lambda w: phi_lam(w, problem.views)[1])(W))
-    te = logits_of(W, problem.test.x, cfg)
-    tr = slice_accuracies(logits_of(W, problem.train.x, cfg), problem.train)
-    t = slice_accuracies(te, problem.test)
-    ens = slice_accuracies(te.mean(0), problem.test)
-    out = {"views": views_fractions(views_learned(lam, learned_threshold(cfg.model))),
-           "train_acc": float(np.mean(tr["acc"])), "test_acc_multi": float(np.mean(t["multi"])),
-           "test_acc_single": float(np.mean(t["single"])),
-           "ensemble_single": float(ens["single"]), "ensemble_multi": float(ens["multi"])}
-    return out, lam
+def _held(record: dict, ids) -> bool | None:
+    held = {p["id"]: p["holds"] for p in record["predictions"]}
+    vals = [held.get(i) for i in ids]
+    return None if any(v is None for v in vals) else all(vals)
 
 
-def t1_holds(s: dict) -> bool:
-    return bool(s["train_acc"] >= TRAIN_MIN and s["test_acc_multi"] >= MULTI_MIN
-                and SINGLE_BAND[0] <= s["test_acc_single"] <= SINGLE_BAND[1]
-                and LOTTERY_BAND[0] <= s["views"]["one"] <= LOTTERY_BAND[1])
-
-
-def stable_holds(s: dict) -> bool:
-    return bool(LOTTERY_BAND[0] <= s["views"]["one"] <= LOTTERY_BAND[1]
-                and SINGLE_BAND[0] <= s["test_acc_single"] <= SINGLE_BAND[1])
+def state(record: dict, method: str) -> dict:
+    """Views and accuracies of a method of check.report's record (at B, the single models',
+    with their ensemble's)."""
+    m = record["methods"][method]
+    out = {"views": m["views"], "train_acc": m["train_acc"],
+           "test_acc_multi": m["test_acc_multi"], "test_acc_single": m["test_acc_single"]}
+    if method == "single":
+        ens = record["methods"]["ensemble"]
+        out |= {"ensemble_single": ens["test_acc_single"], "ensemble_multi": ens["test_acc_multi"]}
+    return out
 
 
 def feeders(cfg, problem, features, snaps: dict, steps: list[int], loser, pairs) -> list[dict]:
@@ -178,28 +149,38 @@ def _time_mean(rows: list[dict], key: str) -> float:
     return float(np.sum((v[1:] + v[:-1]) / 2 * np.diff(t)) / (t[-1] - t[0]))
 
 
-def one_point(preset: str, sets: list[str], L: int, seed: int, cap: int, b_max: int,
-              n_snaps: int) -> dict:
-    from multiview.config import resolve
+def config(preset: str, sets: list[str], b_max: int):
+    """A point's config: the preset with its settings, the single models stopped each at its
+    first 100 % train accuracy, at most b_max steps."""
+    from multiview.config import override, resolve
+
+    return override(resolve(preset, None, sets), {"train.steps": b_max, "train.stop": "train_acc"})
+
+
+def probe(cfg, L: int, seed: int, n_snaps: int) -> dict:
+    """check.report's record of one (point, seed) with `feeders` beside it: B, the views and
+    accuracies at B and at 5 B, T1 and T1.stable, the both-views share after every chunk, and
+    the feeders in the windows [B, 5 B] and [0, B]."""
     from multiview.data import train_features
     from multiview.keys import data_key
     from multiview.metrics import learned_threshold, views_learned
+    from multiview.recipe import fit_step
 
     t0 = time.perf_counter()
-    cfg = resolve(preset, None, sets)
-    problem, B, stopped, long = trajectory(cfg, L, seed, cap, b_max)
-    at_fit, lam_fit = state(cfg, problem, stopped.params)
-    at_fit["T1"] = t1_holds(at_fit)
-    rec = {"B": B, "fit_steps": np.asarray(stopped.stopped_at).tolist(), "at_B": at_fit,
-           "engine": stopped.engine}
+    run, record = trajectory(cfg, L, seed)
+    problem, lam_fit = run.problem, run.stages["single"].lam
+    B = fit_step(run.stages["single"].trained.fit)
+    at_fit = state(record, "single") | {"T1": _held(record, T1_IDS)}
+    rec = {"B": B, "fit_steps": run.stages["single"].trained.fit.stopped_at.tolist(),
+           "at_B": at_fit, "engine": run.stages["single"].trained.fit.engine}
     if B is None:                      # a member never fit: B and T1.stable undefined
         rec["seconds"] = time.perf_counter() - t0
-        return rec
+        return record | {"feeders": rec}
+    long = run.stages["single_long"].trained.fit
     T, snaps = long.steps_run, dict(long.snapshots)
     chunk = cfg.train.chunk
     thr = learned_threshold(cfg.model)
-    at_T, _ = state(cfg, problem, snaps[T])
-    at_T["T1.stable"] = stable_holds(at_T)
+    at_T = state(record, "single_long") | {"T1.stable": _held(record, STABLE_IDS)}
     both_curve = [(t, float((views_learned(long.history["lam"][t - 1], thr) == 2).mean()))
                   for t in range(chunk, T + 1, chunk)]
     B_snap = int(math.ceil(B / chunk)) * chunk
@@ -222,11 +203,11 @@ def one_point(preset: str, sets: list[str], L: int, seed: int, cap: int, b_max: 
 
     # after the fit, on the pairs the lottery had decided at B; before it, on those and on the
     # pairs whose loser (the view with the smaller Λ at B) had escaped by B
-    rec.update(steps=T, capped=T < 5 * B, at_T=at_T, both_curve=both_curve, B_snap=B_snap,
+    rec.update(steps=T, at_T=at_T, both_curve=both_curve, B_snap=B_snap,
                pairs=int(decided.size),
                post=window(B_snap, T, decided), pre_decided=window(0, B_snap, decided),
                pre_both=window(0, B_snap, count == 2), seconds=time.perf_counter() - t0)
-    return rec
+    return record | {"feeders": rec}
 
 
 # --- the tables ----------------------------------------------------------------------------
@@ -294,8 +275,7 @@ def lottery_table(rows: list[dict]) -> str:
         if not ok:
             lines.append(f"| {_label(n, recs)} | n/a{never} |" + " |" * 9)
             continue
-        steps = _stat([r["steps"] for r in ok], ".0f") + (
-            " (capped)" if any(r["capped"] for r in ok) else "")
+        steps = _stat([r["steps"] for r in ok], ".0f")
         v = lambda path, fmt=".2f": _stat([_get(r, path) for r in ok], fmt)  # noqa: E731
         lines.append(
             f"| {_label(n, ok)} | {_stat([r['B'] for r in ok], '.0f')}{never} | {steps} "
@@ -344,39 +324,40 @@ def format_table(rows: list[dict]) -> str:
 
 
 def main() -> None:
+    from multiview.results import load_point, point_key, write_point
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", default="", help="point names separated by ; (default: all)")
     ap.add_argument("--seed", default="0,1", help="base seeds, comma-separated")
     ap.add_argument("--seeds", type=int, default=5, help="members per run (L)")
-    ap.add_argument("--cap", type=int, default=12000, help="most steps of the long run")
     ap.add_argument("--b-max", type=int, default=4000, help="most steps to look for B")
     ap.add_argument("--snaps", type=int, default=12, help="snapshots in [B, 5B] for the feeders")
     ap.add_argument("--out", default="out/feeders")
     ap.add_argument("--table", action="store_true", help="print the tables of OUT and exit")
     args = ap.parse_args()
-    path = Path(args.out) / "points.jsonl"
-    rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
-    if not args.table:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        only = {s.strip() for s in args.only.split(";") if s.strip()}
-        done = {(r["name"], json.dumps(r["sets"]), r["seed"], r["L"], r["cap"]) for r in rows}
-        for seed in (int(s) for s in args.seed.split(",")):
-            for name, preset, sets in POINTS:
-                if only and name not in only:
+    out = Path(args.out)
+    only = {s.strip() for s in args.only.split(";") if s.strip()}
+    rows = []
+    for seed in (int(s) for s in args.seed.split(",")):
+        for name, preset, sets in POINTS:
+            if only and name not in only:
+                continue
+            cfg = config(preset, sets, args.b_max)
+            key = point_key(cfg, METHODS, args.seeds, seed)
+            point, _ = load_point(out / f"{key}.json", key, cfg, METHODS)
+            if point is None or point["grid"].get("snaps") != args.snaps:
+                if args.table:
                     continue
-                if (name, json.dumps(sets), seed, args.seeds, args.cap) in done:
-                    continue
-                rec = one_point(preset, sets, args.seeds, seed, args.cap, args.b_max,
-                                args.snaps)
-                rec.update(name=name, preset=preset, sets=sets, seed=seed, L=args.seeds,
-                           cap=args.cap, b_max=args.b_max)
-                with path.open("a") as f:
-                    f.write(json.dumps(rec) + "\n")
-                rows.append(rec)
-                w = _get(rec, "post/mean") or {}
+                write_point(out, key, {"name": name, "snaps": args.snaps}, METHODS, args.seeds,
+                            seed, probe(cfg, args.seeds, seed, args.snaps))
+                point, _ = load_point(out / f"{key}.json", key, cfg, METHODS)
+                rec = point["result"]["feeders"]
+                w = rec.get("post", {}).get("mean") or {}
                 print(f"{name} seed {seed}: B {rec['B']}, {rec.get('steps')} steps, "
                       + " ".join(f"{f} {w.get(f, float('nan')):+.3f}" for f in FEEDERS)
                       + f"; {rec['seconds']:.0f} s", flush=True)
+            rows.append(point["result"]["feeders"] | {"name": name, "seed": seed,
+                                                      "b_max": args.b_max})
     print(format_table(rows))
 
 

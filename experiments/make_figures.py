@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 from multiview import plots
+from multiview.analysis import teacher_table, teacher_vs_k
 from multiview.check import METHODS, run_check
 from multiview.config import from_dict, override, preset
 from multiview.dose import run_dose
@@ -68,8 +69,12 @@ TINY_STABILITY = ("tiny",)
 # the theorem update's teacher share across k (kd, kd_twin; 5 seeds per k)
 TEACHER_K_SWEEP = (["data.k=5,8,12,16,20"], 5)
 TINY_TEACHER_K_SWEEP = (["data.k=3,4"], 2)
-FIGURES = ("methods", "fixed", "views", "lottery", "ensemble_size", "phase_mu_sigma0",
-           "phase_q_varrho", "dose", "phase_teacher", "stability", "teacher_vs_k")
+# each file of figures/ -> the figure (a kind of multiview.plots.FIGURES) that draws it
+FIGURES = {"methods": "methods", "fixed": "fixed", "views": "views", "lottery": "lottery",
+           "ensemble_size": "ensemble-size", "phase_mu_sigma0": "phase",
+           "phase_q_varrho": "phase", "dose": "dose", "phase_teacher": "phase-teacher",
+           "stability": "stability", "teacher_vs_k": "teacher-vs-k"}
+assert set(FIGURES.values()) == set(plots.FIGURES), "a figure of multiview.plots not drawn here"
 
 
 def log(msg: str) -> None:
@@ -143,21 +148,21 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     written: list[Path] = []
 
-    def draw(fig, name):
-        written.extend(plots.save(fig, figs, name))
+    def draw(name, result, **opts):
+        """File `name` of figures/: its figure's prepare step of `result`, drawn and saved."""
+        written.extend(plots.save(plots.figure(FIGURES[name], result, **opts), figs, name))
 
     if {"methods", "fixed"} & set(only):
         check = cached_check(cfg, args.seeds, runs / "check" / "check.json")
         if "methods" in only:
-            draw(plots.fig_methods(check), "methods")
+            draw("methods", check)
         if "fixed" in only:
-            draw(plots.fig_fixed(check), "fixed")
+            draw("fixed", check)
     if {"views", "lottery", "ensemble_size"} & set(only):
         arrays = cached_arrays(cfg, args.seeds, runs / "arrays.npz")
-        for name, fn in (("views", plots.fig_views), ("lottery", plots.fig_lottery),
-                         ("ensemble_size", plots.fig_ensemble_size)):
+        for name in ("views", "lottery", "ensemble_size"):
             if name in only:
-                draw(fn(arrays), name)
+                draw(name, arrays)
     for name, items in (TINY_SWEEPS if args.tiny else SWEEPS).items():
         if f"phase_{name}" not in only:
             continue
@@ -166,7 +171,7 @@ def main(argv=None) -> int:
         summary = run_sweep(cfg, grid, ["single", "ensemble"], args.seeds, 0,
                             runs / f"sweep_{name}", log=log)
         x, y = list(grid)
-        draw(plots.fig_phase(summary, x, y), f"phase_{name}")
+        draw(f"phase_{name}", summary, x=x, y=y)
     if "dose" in only:
         records = []
         for obj, sets in DOSE_OBJECTIVES.items():
@@ -180,7 +185,7 @@ def main(argv=None) -> int:
             rec = run_dose(c, args.seeds, 0, progress=True, log=log)
             write_json(rec, path.parent, "dose.json")
             records.append(rec)
-        draw(plots.fig_dose(records), "dose")
+        draw("dose", records)
     if "phase_teacher" in only:
         items, sets, L = TINY_TEACHER_SWEEP if args.tiny else TEACHER_SWEEP
         c = override(cfg, {k: v for k, v in (i.split("=") for i in sets)})
@@ -188,21 +193,23 @@ def main(argv=None) -> int:
         log(f"sweep teacher: {' x '.join(grid)}, {L} seeds (resumes) ...")
         summary = run_sweep(c, grid, ["single", "ensemble", "kd", "kd_twin"], L, 0,
                             runs / "sweep_teacher", batch_points=1, log=log)
-        draw(plots.fig_phase_teacher(summary, *grid), "phase_teacher")
+        x, y = list(grid)
+        draw("phase_teacher", summary, x=x, y=y)
     if "stability" in only:
         records = [cached_stability(name, args.seeds, runs / f"stability_{name}" / "stability.json")
                    for name in (TINY_STABILITY if args.tiny else STABILITY)]
-        draw(plots.fig_stability(records), "stability")
+        draw("stability", records)
     if "teacher_vs_k" in only:
         items, L = TINY_TEACHER_K_SWEEP if args.tiny else TEACHER_K_SWEEP
         grid = parse_grid(items, cfg)
         log(f"sweep teacher share across k: {items[0]}, {L} seeds (resumes) ...")
         summary = run_sweep(cfg, grid, ["single", "ensemble", "kd", "kd_twin"], L, 0,
                             runs / "sweep_teacher_vs_k", batch_points=1, log=log)
-        table = plots.teacher_vs_k(summary)
-        log("teacher share of kd's gain across k:\n" + plots.teacher_table(table))
+        table = teacher_vs_k(summary)
+        log("teacher share of kd's gain across k:\n" + teacher_table(table))
         write_json(table, runs, "teacher_vs_k.json")
-        draw(plots.fig_teacher_vs_k(summary, table=table), "teacher_vs_k")
+        written.extend(plots.save(plots.FIGURES["teacher-vs-k"].draw(table), figs,
+                                  "teacher_vs_k"))
     for p in written:
         print(p)
     log(f"{len(written)} files in {time.perf_counter() - t0:.0f} s")

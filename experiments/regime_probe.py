@@ -13,11 +13,9 @@ import argparse
 
 import numpy as np
 
-from multiview.keys import member_keys
 from multiview.config import resolve
-from multiview.data import make_problem
 from multiview.dynamics import GROUPS, push_by_group
-from multiview.learners import train_single
+from multiview.recipe import train_methods
 
 
 def main() -> None:
@@ -28,9 +26,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     cfg = resolve(args.preset, None, args.set)
-    data_key, keys = member_keys(args.seed, args.seeds)
-    problem = make_problem(data_key, cfg.data)
-    tr = train_single(keys, cfg, problem, progress=False, snapshots=True)
+    # the single models of `multiview check --seed SEED`, with their snapshots
+    run = train_methods(cfg, args.seeds, args.seed, ("single",), progress=False, snapshots=True)
+    problem, tr = run.problem, run.stages["single"].trained
     h = tr.fit.history
     thr = cfg.model.learned_factor * cfg.model.varrho
     print(f"steps run {tr.fit.steps_run}, stopped at {tr.fit.stopped_at.tolist()}")

@@ -16,7 +16,7 @@ from .losses import truncated_softmax
 from .metrics import (ci_kind, confidence_interval, learned_threshold, slice_accuracies,
                       std_over_models, views_fractions, views_learned)
 from .methods import METHOD_NAMES, METHODS, STAGES, stages_for
-from .recipe import Run, students_steps, train_methods
+from .recipe import Run, train_methods
 from .runtime import in_precision
 
 RUN_NAMES = {"sum": "sum_trained", "twin": "self_distill_twin", "alone": "labels_alone"}
@@ -54,7 +54,7 @@ def record_method(run: Run, method: str) -> dict:
     """The check.json record of one method of a trained run."""
     cfg, problem = run.cfg, run.problem
     stage, how = METHODS[method]
-    lt, le = run.method_logits(method)
+    lt, le = run.logits[method]
     lam = run.stages[stage].lam
     threshold = learned_threshold(cfg.model)
     if lam is None:
@@ -127,8 +127,8 @@ def report(run: Run, methods) -> dict:
                 "devices": run.cfg.train.devices,
                 "engine": {RUN_NAMES.get(n, n): r.trained.fit.engine for n, r in run.stages.items()
                            if STAGES[n].learner in ("net", "net_long", "student")}}
-    if run.budget is not None:
-        run_info["student_steps"] = students_steps(run)
+    if run.student_steps is not None:
+        run_info["student_steps"] = run.student_steps
     # the step of the teacher stage a student stage read (kd_random: 0; kd_early: the largest
     # off-class spread), where its teacher rule picked one
     picked = {n: r.target.step for n, r in run.stages.items()

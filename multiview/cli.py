@@ -300,13 +300,9 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _plot_arguments(p: argparse.ArgumentParser) -> None:
-    from .plots import KINDS
+    from .plots import KINDS, kinds_help
 
-    p.add_argument("kind", choices=KINDS, help="views, lottery, ensemble-size: the arrays "
-                   ".npz of `multiview arrays`; methods, fixed: a check.json; phase, "
-                   "phase-teacher, teacher-vs-k (a sweep over data.k with kd and kd_twin): a "
-                   "sweep directory or sweep.json; dose: a dose.json; stability: a "
-                   "stability.json")
+    p.add_argument("kind", choices=KINDS, help=kinds_help())
     p.add_argument("--in", dest="inp", required=True, metavar="PATH", help="result to draw")
     p.add_argument("--out", default=None,
                    help="output directory (default: the folder of the input)")

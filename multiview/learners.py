@@ -145,7 +145,7 @@ def train_single(keys: jax.Array, cfg: Config, problem: Problem, *, progress=Tru
 
 def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train_logits, *,
                    per_member: bool, objective: str | None = None, steps: int | None = None,
-                   labels=None, progress=True, desc="student") -> Trained:
+                   labels=None, progress=True, desc="student", snapshots=False) -> Trained:
     """Fresh networks distilled from frozen teacher logits on the training set.
 
     teacher_train_logits: [n, k] (one teacher for all students, e.g. the ensemble) or
@@ -170,7 +170,7 @@ def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train
     else:
         shared, member = shared_inputs(cfg, problem, teacher=teacher_train_logits), None
     res = fit_network(objective or cfg.distill.objective, W0, shared, member, tc, cfg,
-                      progress=progress, desc=desc)
+                      progress=progress, desc=desc, snapshots=snapshots)
     return Trained(res.params, res)
 
 

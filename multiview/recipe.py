@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .config import Config
 from .data import Problem, make_problem
+from .errors import need
 from .keys import data_key, stream_keys, stream_rng
 from .learners import (Trained, net_eval_logits, net_lam, rf_eval_logits, train_rf, train_single,
                        train_students)
@@ -40,21 +41,34 @@ class StageResult(NamedTuple):
 
 
 class Run(NamedTuple):
+    """A trained run, with what its records read (check.report): built by `run_of`."""
+
     cfg: Config
     seed: int
     L: int
     problem: Problem
     stages: dict[str, StageResult]
     budget: int | None               # steps the single models used (students' default budget)
-    seconds: float = 0.0             # wall-clock of the whole run (data, every stage)
+    seconds: float                   # wall-clock of the whole run (data, every stage)
+    # (train logits, test logits) of each method whose stage ran: [L, n, k] for members,
+    # [n, k] for a mean (methods.METHODS)
+    logits: dict[str, tuple[np.ndarray, np.ndarray]]
+    student_steps: int | None        # steps every student ran (None: no single models trained)
 
-    def method_logits(self, method: str):
-        """(train logits, test logits) of a method: [L, n, k] for members, [n, k] for a mean."""
-        stage, how = METHODS[method]
-        r = self.stages[stage]
-        if how == "mean":
-            return r.train_logits.mean(0), r.test_logits.mean(0)
-        return r.train_logits, r.test_logits
+
+def run_of(cfg: Config, seed: int, L: int, problem: Problem, stages: dict[str, StageResult],
+           seconds: float = 0.0) -> Run:
+    """The Run of trained stages: the single models' step budget, the students' steps and each
+    method's logits (its stage's members, or their mean)."""
+    budget = _budget(stages, cfg)
+    logits = {}
+    for method, (stage, how) in METHODS.items():
+        if stage in stages:
+            r = stages[stage]
+            logits[method] = ((r.train_logits.mean(0), r.test_logits.mean(0)) if how == "mean"
+                              else (r.train_logits, r.test_logits))
+    return Run(cfg, seed, L, problem, stages, budget, seconds, logits,
+               None if budget is None else student_steps(cfg, budget))
 
 
 # --- the students' budget -------------------------------------------------------------------
@@ -100,11 +114,6 @@ def student_steps(cfg: Config, budget: int | None) -> int:
     return int(budget)
 
 
-def students_steps(run: Run) -> int | None:
-    """Steps every student ran in this run (None when no single models were trained)."""
-    return None if run.budget is None else student_steps(run.cfg, run.budget)
-
-
 # --- the learners -----------------------------------------------------------------------------
 
 class StageInputs(NamedTuple):
@@ -129,6 +138,7 @@ class Learner(NamedTuple):
     train: Callable[[StageInputs], Trained]
     logits: Callable[[Trained, object, Config], object]   # (trained, x [n, P, d], cfg) -> [L, n, k]
     lam: Callable[[Trained, Problem], object]            # (trained, problem) -> Λ [L, k, 2] | None
+    snapshots: bool = False          # its train keeps the parameters after every chunk when asked
 
 
 def _train_net(s: StageInputs) -> Trained:
@@ -146,7 +156,7 @@ def _train_student(s: StageInputs) -> Trained:
     t = s.target
     return train_students(s.keys, s.cfg, s.problem, t.logits, per_member=t.per_member,
                           labels=t.labels, steps=student_steps(s.cfg, s.budget),
-                          progress=s.progress, desc=s.desc)
+                          progress=s.progress, desc=s.desc, snapshots=s.snapshots)
 
 
 def _fixed(trainer: Callable, wide: Callable[[Config, int], dict]) -> Callable:
@@ -165,9 +175,9 @@ def _no_lam(tr: Trained, problem: Problem):
 
 
 LEARNERS: dict[str, Learner] = {
-    "net": Learner(_train_net, net_eval_logits, net_lam),
-    "net_long": Learner(_train_net_long, net_eval_logits, net_lam),
-    "student": Learner(_train_student, net_eval_logits, net_lam),
+    "net": Learner(_train_net, net_eval_logits, net_lam, snapshots=True),
+    "net_long": Learner(_train_net_long, net_eval_logits, net_lam, snapshots=True),
+    "student": Learner(_train_student, net_eval_logits, net_lam, snapshots=True),
     "rf": Learner(_fixed(train_rf, lambda cfg, L: {"width": L * cfg.fixed.rf_width}),
                   rf_eval_logits, _no_lam),
     "ntk": Learner(_fixed(train_ntk, lambda cfg, L: {"m": L * cfg.model.m}),
@@ -187,7 +197,7 @@ class _Walk(NamedTuple):
     order: list[str]
     done: dict[str, StageResult]
     progress: bool
-    snapshots: bool
+    snapshots: frozenset             # stages whose parameters are kept after every chunk
     log: Callable[[str], None]
     t0: float
     history: frozenset = frozenset()  # stages whose snapshots a teacher rule reads
@@ -195,15 +205,22 @@ class _Walk(NamedTuple):
 
 @in_precision   # float64 configs compute in float64 (multiview/runtime.py)
 def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble"), *,
-                  extra_stages=(), progress: bool = True, snapshots: bool = False,
+                  extra_stages=(), progress: bool = True, snapshots: bool | Iterable[str] = False,
                   log: Callable[[str], None] | None = None) -> Run:
     """Train every stage the methods need (plus `extra_stages`) for the run with base seed `seed`.
 
     Data from keys.data_key(seed); stage s's members from stream STAGES[s].stream. Students
     train student_steps(cfg, budget) steps, budget = the step at which the last single model met
     its stopping rule. `log` receives one line per finished stage ("[i/n] name: ...").
+    `snapshots`: the stages whose parameters are kept after every chunk (fit's snapshots), of
+    a learner that keeps them (Learner.snapshots); True: the single stage.
     """
     order = stages_for(methods, extra_stages)
+    kept = frozenset(("single",) if snapshots is True else () if snapshots is False else snapshots)
+    for s in kept:
+        need(s in order and LEARNERS[STAGES[s].learner].snapshots, "snapshots", s,
+             "a stage the run trains, of a learner that keeps snapshots ("
+             + ", ".join(n for n, lr in LEARNERS.items() if lr.snapshots) + ")")
     log = log or (lambda msg: None)
     t0 = time.perf_counter()
     if progress:
@@ -212,7 +229,7 @@ def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemb
     history = frozenset(STAGES[s].teacher[0] for s in order if STAGES[s].teacher is not None
                         and TEACHERS[STAGES[s].teacher[1]].history)
     walk = _Walk(cfg, L, seed, make_problem(data_key(seed), cfg.data), order, {}, progress,
-                 snapshots, log, t0, history)
+                 kept, log, t0, history)
     overall = tqdm(total=len(order), desc=f"{len(order)} stages", unit="stage",
                    disable=not progress, leave=False, position=0)
     try:
@@ -222,8 +239,7 @@ def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemb
             overall.update(1)
     finally:
         overall.close()
-    return Run(cfg, seed, L, walk.problem, walk.done, _budget(walk.done, cfg),
-               time.perf_counter() - t0)
+    return run_of(cfg, seed, L, walk.problem, walk.done, time.perf_counter() - t0)
 
 
 def _budget(done: dict[str, StageResult], cfg: Config) -> int | None:
@@ -242,7 +258,7 @@ def _stage(walk: _Walk, i: int, name: str) -> None:
     fitted = fit_step(done["single"].trained.fit) if "single" in done else None
     tr = learner.train(StageInputs(stage, cfg, walk.L, keys, problem, target, _budget(done, cfg),
                                    walk.progress, f"{name} ×{n}",
-                                   (walk.snapshots and name == "single") or name in walk.history,
+                                   name in walk.snapshots or name in walk.history,
                                    fitted))
     lt, le = (np.asarray(learner.logits(tr, x, cfg)) for x in (problem.train.x, problem.test.x))
     lam = learner.lam(tr, problem)
@@ -273,8 +289,3 @@ def _teacher_inputs(walk: _Walk, stage: Stage) -> TeacherInputs:
         None if rule.stream is None else stream_rng(walk.seed, rule.stream),
         lambda G: teacher_probs(G, K.objective, K.T, K.tau),
         lambda p, level: teacher_logits(p, K.objective, K.T, K.tau, level))
-
-
-def method_logits(run: Run, method: str):
-    """Run.method_logits (the old free function's name)."""
-    return run.method_logits(method)

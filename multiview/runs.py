@@ -66,33 +66,6 @@ def view_arrays(cfg: Config, L: int, seed: int = 0, students=STUDENTS,
     return out
 
 
-def ensemble_curve(test_logits: np.ndarray, y: np.ndarray, single: np.ndarray,
-                   draws: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
-    """Single-view test accuracy of ensembles of L' = 1..L members (random subsets of the L
-    trained ones): mean and std over `draws` subsets (all of them when there are fewer)."""
-    import itertools
-    import math
-
-    L = test_logits.shape[0]
-    rng = np.random.default_rng(seed)
-    mean, std, multi = [], [], []
-    for size in range(1, L + 1):
-        if math.comb(L, size) <= draws:
-            subsets = [list(c) for c in itertools.combinations(range(L), size)]
-        else:
-            subsets = [rng.choice(L, size, replace=False) for _ in range(draws)]
-        acc_s, acc_m = [], []
-        for sub in subsets:
-            correct = test_logits[sub].mean(0).argmax(-1) == y
-            acc_s.append(correct[single].mean())
-            acc_m.append(correct[~single].mean())
-        mean.append(np.mean(acc_s))
-        std.append(np.std(acc_s))
-        multi.append(np.mean(acc_m))
-    return {"L": np.arange(1, L + 1), "single_mean": np.array(mean), "single_std": np.array(std),
-            "multi_mean": np.array(multi)}
-
-
 # --- the lottery under long training (figures/stability.*) -------------------------------------
 
 def _view_shares(lam: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:

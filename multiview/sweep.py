@@ -7,7 +7,7 @@ sweep reads the finished points back (a file that fails to parse, or has the wro
 checksum or fields is reported and recomputed) and trains only the rest. OUT/sweep.json
 summarises, at the end, every point of this study on disk: slices of one grid run by several
 processes into one OUT add up (results.write_sweep_summary), and a folder holding another
-study's points is refused (results.claim_sweep_dir). The files' formats live in results.py.
+study's points is refused (results.claim_sweep_dir). The files' formats live in results/store.py.
 
 Points that share the training program are trained together: for the methods `single` and
 `ensemble`, points whose shape-determining and static fields agree (`TRAINING_STATIC`) are
@@ -30,7 +30,7 @@ from typing import Callable
 from .config import Config, ConfigError, override
 from .errors import split_items
 from .runtime import in_precision
-# the point files, their keys and checksums, and sweep.json live in results.py (every file
+# the point files, their keys and checksums, and sweep.json live in results/store.py (every file
 # is written and read there); the names stay importable from here
 from .results import (POINT_FORMAT as FORMAT, RESULT_FIELDS, _canon, _checksum,  # noqa: F401
                       _unique, canonical_methods, claim_sweep_dir, load_point, load_sweep,
@@ -181,7 +181,7 @@ def train_points(cfgs: list[Config], L: int, seed: int, progress: bool = True,
     from .data import make_problem
     from .learners import Trained, float_dtype, init_members, net_eval_logits
     from .model import phi_lam
-    from .recipe import Run, StageResult, step_budget
+    from .recipe import StageResult, run_of
     from .train import FitResult, fit, steps_until
 
     assert len({training_group(c) for c in cfgs}) == 1, "configs of different training groups"
@@ -212,8 +212,8 @@ def train_points(cfgs: list[Config], L: int, seed: int, progress: bool = True,
                   for x in (problem.train.x, problem.test.x)]
         runs.append([cfg, problem, tr, logits, lam[g]])
     seconds = (time.perf_counter() - t0) / G
-    return [Run(cfg, seed, L, problem, {"single": StageResult(tr, *logits, lam_g, seconds)},
-                step_budget(tr.fit, cfg), seconds)
+    return [run_of(cfg, seed, L, problem, {"single": StageResult(tr, *logits, lam_g, seconds)},
+                   seconds)
             for cfg, problem, tr, logits, lam_g in runs]
 
 

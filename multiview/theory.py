@@ -277,3 +277,12 @@ def check(methods: dict, L: int, baselines: dict | None = None) -> list[dict]:
                     "asymptotic": p.asymptotic,
                     "control": p.control})
     return out
+
+
+def band(pid: str, L: int = 2) -> tuple[float, float]:
+    """The expected band of prediction `pid` (for an ensemble of L members, where the band
+    depends on L): what a study or a figure reads instead of a copy of it."""
+    found = [p.expected for p in predictions(L) if p.id == pid]
+    if not found:
+        raise KeyError(f"no prediction {pid!r}")
+    return found[0]

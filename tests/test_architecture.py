@@ -14,7 +14,7 @@ FLOORS = {   # docs/architecture.md
     2: ["train", "patch"],
     3: ["learners", "ntk"],
     4: ["recipe"],
-    5: ["theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch"],
+    5: ["theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch", "analysis"],
     6: ["sweep", "cluster", "plots"],
     7: ["cli", "api", "process", "__main__"],
 }
@@ -51,11 +51,20 @@ def _imports(path: Path) -> set[str]:
 
 MODULES = {_name(p) for p in ROOT.rglob("*.py")}
 GRAPH = {_name(p): _imports(p) for p in ROOT.rglob("*.py")}
+# a package with a floor (plots/, results/) puts its modules on its floor
+FLOOR |= {m: FLOOR[".".join(m.split(".")[:2])] for m in MODULES
+          if m.count(".") > 1 and ".".join(m.split(".")[:2]) in FLOOR}
 
 
 def test_every_top_level_module_has_a_floor():
     top = {m for m in MODULES if m.count(".") == 1 and not m.startswith("multiview.cifar")}
     assert top <= set(FLOOR), sorted(top - set(FLOOR))
+
+
+def test_the_modules_of_a_package_share_its_floor():
+    # plots/ (floor 6) holds its figures in modules of their own: each is checked like a module
+    assert {"multiview.plots.style", "multiview.plots.sweeps"} <= set(FLOOR)
+    assert FLOOR["multiview.plots.sweeps"] == FLOOR["multiview.plots"] == 6
 
 
 def test_no_module_imports_from_a_higher_floor():

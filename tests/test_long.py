@@ -9,7 +9,7 @@ import pytest
 
 from multiview import theory
 from multiview.check import dark_knowledge, distill_temperature, run_check
-from multiview.config import override
+from multiview.config import ConfigError, override
 from multiview.data import make_problem
 from multiview.keys import data_key
 from multiview.recipe import LONG_FACTOR, fit_step, long_steps, train_methods
@@ -96,3 +96,23 @@ def test_dark_knowledge_reports_the_logit_gap_and_the_softmax_at_that_temperatur
     assert dk["softmax_T"]["T"] == 3.0
     assert dk["softmax_T"]["ratio"] == pytest.approx(p[with_v].mean() / p[without_v].mean(),
                                                      rel=1e-5)
+
+
+def test_any_stage_of_a_snapshot_learner_keeps_its_snapshots_when_asked(tiny):
+    """train_methods(snapshots=STAGES): those stages keep their parameters after every chunk
+    (single_long and a student stage as the single stage always could), the others none; a
+    stage the run does not train, or of a learner without snapshots, is refused."""
+    cfg = override(tiny, {"train.steps": 40, "train.chunk": 20, "distill.steps": 40})
+    run = train_methods(cfg, 2, 0, ("single", "single_long", "kd"), progress=False,
+                        snapshots=("single_long", "kd"))
+    for name in ("single_long", "kd"):
+        fit = run.stages[name].trained.fit
+        steps = [s for s, _ in fit.snapshots]
+        assert steps[0] == 0 and steps[-1] == fit.steps_run and len(steps) > 2
+        np.testing.assert_array_equal(fit.snapshots[-1][1], run.stages[name].trained.params)
+    assert run.stages["single"].trained.fit.snapshots == []
+    with pytest.raises(ConfigError, match="snapshots"):
+        train_methods(cfg, 2, 0, ("single",), progress=False, snapshots=("kd",))
+    with pytest.raises(ConfigError, match="snapshots"):
+        train_methods(cfg, 2, 0, ("single", "rf_single"), progress=False,
+                      snapshots=("rf_single",))

@@ -103,7 +103,8 @@ def test_committed_notebook_is_clean(name):
 
 # the lower-level calls the Python face (multiview/api.py, docs/api.md) replaces in the notebooks
 BELOW_THE_FACE = ("run_check", "run_sweep", "parse_grid", "write_json", "load_arrays",
-                  "plots.fig_", "plots.save", "config import", "preset(", "override(")
+                  "plots.fig_", "plots.figure", "plots.save", "config import", "preset(",
+                  "override(")
 
 
 @pytest.mark.parametrize("name", NAMES)

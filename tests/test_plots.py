@@ -5,12 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from multiview import plots, theory
+from multiview import analysis, plots, theory
 from multiview.check import METHODS
 from multiview.cli import main
 from multiview.config import ConfigError
 from multiview.results import load_arrays, save_arrays
-from multiview.runs import ensemble_curve
 
 
 def synthetic_arrays(cfg, L=5, T=30, n=400, seed=0) -> dict:
@@ -90,31 +89,31 @@ def _written(paths):
     assert paths[0].read_bytes()[:4] == b"%PDF" and paths[1].read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize("fig", [plots.fig_views, plots.fig_lottery, plots.fig_ensemble_size])
-def test_array_figures_write_pdf_and_png(arrays, tmp_path, fig):
-    _written(plots.save(fig(arrays), tmp_path, fig.__name__))
+@pytest.mark.parametrize("kind", ["views", "lottery", "ensemble-size"])
+def test_array_figures_write_pdf_and_png(arrays, tmp_path, kind):
+    _written(plots.save(plots.figure(kind, arrays), tmp_path, kind))
 
 
-@pytest.mark.parametrize("fig", [plots.fig_views, plots.fig_lottery])
-def test_array_figures_take_view_arrays_output_before_saving(tiny, tmp_path, fig):
+@pytest.mark.parametrize("kind", ["views", "lottery"])
+def test_array_figures_take_view_arrays_output_before_saving(tiny, tmp_path, kind):
     # view_arrays returns the config as a JSON string; load_arrays turns it into a Config
-    _written(plots.save(fig(synthetic_arrays(tiny)), tmp_path, fig.__name__))
+    _written(plots.save(plots.figure(kind, synthetic_arrays(tiny)), tmp_path, kind))
 
 
 def test_method_comparison_and_fixed_feature_figures(tmp_path):
     check = synthetic_check()
-    _written(plots.save(plots.fig_methods(check), tmp_path, "methods"))
-    _written(plots.save(plots.fig_fixed(check), tmp_path, "fixed"))
+    _written(plots.save(plots.figure("methods", check), tmp_path, "methods"))
+    _written(plots.save(plots.figure("fixed", check), tmp_path, "fixed"))
 
 
 def test_phase_diagram_figure(tmp_path):
-    _written(plots.save(plots.fig_phase(synthetic_sweep(), "data.mu", "model.sigma0"),
+    _written(plots.save(plots.figure("phase", synthetic_sweep(), x="data.mu", y="model.sigma0"),
                         tmp_path, "phase"))
 
 
 def test_phase_grid_places_points_and_marks_the_regime():
     sweep = synthetic_sweep()
-    xs, ys, g, fixed = plots.phase_grid(sweep, "data.mu", "model.sigma0")
+    xs, ys, g, fixed = analysis.phase_grid(sweep, "data.mu", "model.sigma0")
     assert xs == [0.05, 0.1, 0.2] and ys == [0.03, 0.06] and fixed == {}
     assert g["single"].shape == (2, 3) and g["found"].all()
     p = sweep["points"][3]                                    # mu = 0.1, sigma0 = 0.06
@@ -124,7 +123,7 @@ def test_phase_grid_places_points_and_marks_the_regime():
 
 def test_prediction_bands_are_in_the_units_of_the_bar():
     check = synthetic_check()
-    bands = plots.prediction_bands(check)
+    bands = analysis.prediction_bands(check)
     single = check["methods"]["single"]["test_acc_single"]
     assert bands[("single", "test_acc_single")][:2] == (0.35, 0.70)
     lo, hi, _ = bands[("self_distill", "test_acc_single")]     # T4.gain ∩ T4.below
@@ -138,7 +137,7 @@ def test_ensemble_curve_uses_all_subsets_when_few():
     logits = np.zeros((2, 4, 2))
     logits[0, :, 0] = 1                                       # model 0 always says 0
     logits[1, :, 1] = 1                                       # model 1 always says 1
-    cur = ensemble_curve(logits, y, single)
+    cur = analysis.ensemble_curve(logits, y, single)
     assert cur["single_mean"][0] == 0.5 and cur["single_std"][0] == 0.0
 
 
@@ -152,15 +151,15 @@ def test_cli_plot_draws_from_a_check_json_and_reports_a_missing_file(tmp_path, c
 
 def test_phase_rejects_a_field_not_in_the_grid():
     with pytest.raises(ConfigError, match="model.q"):
-        plots.fig_phase(synthetic_sweep(), "data.mu", "model.q")
+        plots.figure("phase", synthetic_sweep(), x="data.mu", y="model.q")
 
 
 def test_methods_axis_shows_every_predicted_band_whole():
     check = synthetic_check()
-    fig = plots.fig_methods(check)
+    fig = plots.figure("methods", check)
     lo = fig.axes[0].get_ylim()[0]
     names = [m for m in plots.METHOD_LABEL if m in check["methods"]]
-    bands = [b for (m, _), b in plots.prediction_bands(check).items() if m in names]
+    bands = [b for (m, _), b in analysis.prediction_bands(check).items() if m in names]
     assert bands and all(lo <= 100 * b[0] for b in bands)
 
 
@@ -171,8 +170,8 @@ def test_phase_colour_scales_span_the_values_drawn():
         m = p["methods"]
         m["ensemble"]["test_acc_single"] = min(1.0, m["single"]["test_acc_single"]
                                                + rng.uniform(0.2, 0.45))
-    fig = plots.fig_phase(sweep, "data.mu", "model.sigma0")
-    _, _, g, _ = plots.phase_grid(sweep, "data.mu", "model.sigma0")
+    fig = plots.figure("phase", sweep, x="data.mu", y="model.sigma0")
+    _, _, g, _ = analysis.phase_grid(sweep, "data.mu", "model.sigma0")
     for ax, key in zip(fig.axes[:2], ("single", "gain")):
         norm = ax.images[0].norm
         vals = 100 * g[key][np.isfinite(g[key])]
@@ -224,16 +223,16 @@ def _texts(fig) -> list:
 
 
 def test_cell_values_and_notes_are_at_least_7_pt():
-    for fig in (plots.fig_phase(synthetic_sweep(), "data.mu", "model.sigma0"),
-                plots.fig_methods(synthetic_check())):
+    for fig in (plots.figure("phase", synthetic_sweep(), x="data.mu", y="model.sigma0"),
+                plots.figure("methods", synthetic_check())):
         texts = _texts(fig) + [t for ax in fig.axes for t in ax.get_xticklabels()]
         assert texts and min(t.get_fontsize() for t in texts) >= 7
-    leg = plots.fig_methods(synthetic_check()).axes[0].get_legend()
+    leg = plots.figure("methods", synthetic_check()).axes[0].get_legend()
     assert min(t.get_fontsize() for t in leg.get_texts()) >= 7
 
 
 def test_methods_labels_are_rotated_apart():
-    fig = plots.fig_methods(synthetic_check())
+    fig = plots.figure("methods", synthetic_check())
     ax = fig.axes[0]
     labels = ax.get_xticklabels()
     angle = labels[0].get_rotation()
@@ -245,13 +244,13 @@ def test_methods_labels_are_rotated_apart():
 
 def test_methods_error_bars_are_the_intervals_when_the_check_has_them():
     check = synthetic_check()
-    fig = plots.fig_methods(check)
+    fig = plots.figure("methods", check)
     assert "std over seeds" in fig.axes[0].get_legend().get_title().get_text()
     with_intervals(check["methods"], half=0.04)
-    assert plots.error_bars(check["methods"]["single"], "test_acc_single", True) == \
+    assert analysis.error_bars(check["methods"]["single"], "test_acc_single", True) == \
         pytest.approx((4.0, 4.0))
-    assert plots.error_bars(check["methods"]["ensemble"], "test_acc_single", True) == (0, 0)
-    fig = plots.fig_methods(check)
+    assert analysis.error_bars(check["methods"]["ensemble"], "test_acc_single", True) == (0, 0)
+    fig = plots.figure("methods", check)
     assert "95% CI over seeds (t-interval)" in fig.axes[0].get_legend().get_title().get_text()
 
 
@@ -259,68 +258,70 @@ def test_phase_hatches_the_cells_whose_interval_crosses_the_band(tmp_path):
     # T1.single's band is [0.35, 0.70]; a ±0.04 interval around 0.68 crosses 0.70
     sweep = sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03, 0.06]}, ci=True,
                      acc=lambda g: 0.68 if g["data.mu"] == 0.2 else 0.5)
-    _, _, g, _ = plots.phase_grid(sweep, "data.mu", "model.sigma0")
+    _, _, g, _ = analysis.phase_grid(sweep, "data.mu", "model.sigma0")
     assert g["crosses"].tolist() == [[False, True], [False, True]]
-    fig = plots.fig_phase(sweep, "data.mu", "model.sigma0")
+    fig = plots.figure("phase", sweep, x="data.mu", y="model.sigma0")
     assert sum(p.get_hatch() == "////" for p in fig.axes[0].patches) == 2
     assert "hatched: single's 95% CI crosses its band" in fig.texts[-1].get_text()
     # without intervals: no hatch, no note
-    fig = plots.fig_phase(sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03]}),
-                          "data.mu", "model.sigma0")
+    fig = plots.figure("phase", sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03]}),
+                       x="data.mu", y="model.sigma0")
     assert not fig.axes[0].patches and "hatched" not in fig.texts[-1].get_text()
 
 
 def test_outlined_note_only_when_a_cell_is_outlined():
-    held = plots.fig_phase(synthetic_sweep(), "data.mu", "model.sigma0")
+    held = plots.figure("phase", synthetic_sweep(), x="data.mu", y="model.sigma0")
     assert "outlined" in held.texts[-1].get_text()
     none = sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03]}, acc=lambda g: 0.9)
-    _, _, g, _ = plots.phase_grid(none, "data.mu", "model.sigma0")
+    _, _, g, _ = analysis.phase_grid(none, "data.mu", "model.sigma0")
     assert not g["regime"].any()                              # T1.single fails everywhere
-    assert "outlined" not in plots.fig_phase(none, "data.mu", "model.sigma0").texts[-1].get_text()
+    fig = plots.figure("phase", none, x="data.mu", y="model.sigma0")
+    assert "outlined" not in fig.texts[-1].get_text()
 
 
 def test_phase_without_single_draws_the_methods_it_has():
     # `sweep --methods ensemble`: no single, no gain (was KeyError 'single')
-    fig = plots.fig_phase(sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03, 0.06]},
-                                   methods=("ensemble",)), "data.mu", "model.sigma0")
+    fig = plots.figure("phase", sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03, 0.06]},
+                                         methods=("ensemble",)), x="data.mu", y="model.sigma0")
     assert len(fig.axes) == 2                                  # one panel and its colour bar
-    fig = plots.fig_phase(sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03, 0.06]},
-                                   methods=("kd", "kd_twin")), "data.mu", "model.sigma0")
+    fig = plots.figure("phase", sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03, 0.06]},
+                                         methods=("kd", "kd_twin")), x="data.mu",
+                       y="model.sigma0")
     assert len(fig.axes) == 4                                  # kd and kd_twin
 
 
 def test_phase_with_nulls_draws_dashes_and_refuses_when_nothing_is_left():
     sweep = sweep_of({"data.mu": [0.0, 0.1], "model.sigma0": [0.03, 0.06]},
                      acc=lambda g: None if g["data.mu"] == 0 else 0.5, ci=True)
-    fig = plots.fig_phase(sweep, "data.mu", "model.sigma0")
+    fig = plots.figure("phase", sweep, x="data.mu", y="model.sigma0")
     assert "–" in [t.get_text() for t in fig.axes[0].texts]
     only_zero = sweep_of({"data.mu": [0.0], "model.sigma0": [0.03, 0.06]}, acc=lambda g: None)
     with pytest.raises(ConfigError, match="single-view"):
-        plots.fig_phase(only_zero, "data.mu", "model.sigma0")
+        plots.figure("phase", only_zero, x="data.mu", y="model.sigma0")
     with pytest.raises(ConfigError, match="no finished point"):
-        plots.fig_phase(sweep | {"points": []}, "data.mu", "model.sigma0")
+        plots.figure("phase", sweep | {"points": []}, x="data.mu", y="model.sigma0")
 
 
 def test_fix_chooses_the_slice_of_a_three_field_grid():
     sweep = sweep_of({"data.mu": [0.1, 0.2], "model.sigma0": [0.03, 0.06], "model.q": [3, 4]},
                      acc=lambda g: 0.4 + 0.1 * (g["model.q"] - 3))
-    _, _, g, fixed = plots.phase_grid(sweep, "data.mu", "model.sigma0")
+    _, _, g, fixed = analysis.phase_grid(sweep, "data.mu", "model.sigma0")
     assert fixed == {"model.q": 3} and np.allclose(g["single"], 0.4)
-    _, _, g, fixed = plots.phase_grid(sweep, "data.mu", "model.sigma0", {"model.q": "4"})
+    _, _, g, fixed = analysis.phase_grid(sweep, "data.mu", "model.sigma0", {"model.q": "4"})
     assert fixed == {"model.q": 4} and np.allclose(g["single"], 0.5)
     with pytest.raises(ConfigError, match="allowed: 3, 4"):
-        plots.phase_grid(sweep, "data.mu", "model.sigma0", {"model.q": "5"})
+        analysis.phase_grid(sweep, "data.mu", "model.sigma0", {"model.q": "5"})
     with pytest.raises(ConfigError, match="allowed: model.q"):
-        plots.phase_grid(sweep, "data.mu", "model.sigma0", {"data.mu": "0.1"})
+        analysis.phase_grid(sweep, "data.mu", "model.sigma0", {"data.mu": "0.1"})
 
 
 def test_one_field_sweep_is_a_line_with_intervals():
     sweep = sweep_of({"data.mu": [0.05, 0.1, 0.2]}, acc=lambda g: 0.5 + g["data.mu"], ci=True)
-    line = plots.phase_line(sweep, "data.mu")
+    line = analysis.phase_line(sweep, "data.mu")
     acc, err = line["methods"]["single"]
     assert np.allclose(acc, [55, 60, 70]) and np.allclose(err, 4.0) and line["ci"]
     assert np.allclose(line["methods"]["ensemble"][1], 0)       # an ensemble: one model
-    fig = plots.fig_phase(sweep, "data.mu", None)
+    fig = plots.figure("phase", sweep, x="data.mu", y=None)
     assert len(fig.axes[0].lines) >= 2 and "95% CI" in fig.texts[-1].get_text()
 
 
@@ -374,11 +375,11 @@ def test_dose_labels_coincident_teachers_once():
 
 
 def test_dose_with_mu_zero_draws_the_shares_and_says_why_no_accuracy(tmp_path):
-    fig = plots.fig_dose([dose_record(mu_zero=True)])          # was TypeError
+    fig = plots.figure("dose", [dose_record(mu_zero=True)])          # was TypeError
     assert any("μ = 0" in t.get_text() for t in fig.axes[1].texts)
     _written(plots.save(fig, tmp_path, "dose"))
     with pytest.raises(ConfigError, match="no teachers"):
-        plots.fig_dose([dose_record(teachers=False)])
+        plots.figure("dose", [dose_record(teachers=False)])
 
 
 def test_cli_plot_dose_with_mu_zero_and_without_teachers(tmp_path, capsys):
@@ -397,8 +398,8 @@ def test_methods_and_fixed_draw_a_check_without_single_view_points(tmp_path):
     for m in check["methods"].values():
         m["test_acc_single"] = m["std"]["test_acc_single"] = m["ci"]["test_acc_single"] = None
     check["predictions"] = theory.check(check["methods"], 5)
-    _written(plots.save(plots.fig_methods(check), tmp_path, "methods"))
-    _written(plots.save(plots.fig_fixed(check), tmp_path, "fixed"))
+    _written(plots.save(plots.figure("methods", check), tmp_path, "methods"))
+    _written(plots.save(plots.figure("fixed", check), tmp_path, "fixed"))
 
 
 def test_phase_teacher_with_nulls_and_a_slice():
@@ -406,8 +407,9 @@ def test_phase_teacher_with_nulls_and_a_slice():
                       "data.mu": [0.0, 0.1]}, methods=("single", "ensemble", "kd", "kd_twin"),
                      acc=lambda g: None if g["data.mu"] == 0 else 0.6)
     with pytest.raises(ConfigError, match="single-view"):
-        plots.fig_phase_teacher(sweep, "data.k", "distill.objective")      # mu = 0 first
-    fig = plots.fig_phase_teacher(sweep, "data.k", "distill.objective", {"data.mu": "0.1"})
+        plots.figure("phase-teacher", sweep, x="data.k", y="distill.objective")      # mu = 0 first
+    fig = plots.figure("phase-teacher", sweep, x="data.k", y="distill.objective",
+                       fixed={"data.mu": "0.1"})
     assert "mu=0.1" in fig.texts[-1].get_text() and "outlined" not in fig.texts[-1].get_text()
 
 
@@ -416,7 +418,7 @@ def test_dose_labels_do_not_overlap_when_drawn():
     rec = dose_record(L=4)
     for r, known in zip(rec["teachers"], (0.0, 0.33, 0.38, 0.44)):
         r["share_known"], r["share_gained"] = known, 1.0
-    fig = plots.fig_dose([rec])
+    fig = plots.figure("dose", [rec])
     fig.canvas.draw()
     boxes = [t.get_window_extent() for t in fig.axes[0].texts]
     assert len(boxes) == 3

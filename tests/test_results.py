@@ -56,7 +56,7 @@ def test_size_guard_refuses_beyond_the_machine_and_can_be_overridden(tiny, monke
 
 from multiview import theory  # noqa: E402
 from multiview.results import (FORMATS, claim_sweep_dir, load, point_key, study,  # noqa: E402
-                               write_point, write_sweep_summary, write_together)
+                               without_grid, write_point, write_sweep_summary, write_together)
 
 
 def _method(acc):
@@ -147,6 +147,16 @@ def test_sweep_json_is_the_union_of_the_slices_on_disk_and_keeps_per_model(tmp_p
     assert row["test_acc_std"] == 0.0
 
 
+def test_config_minus_grid_drops_the_grid_fields_and_devices_and_copies(tiny):
+    # one function builds "the config minus the grid" for a study, a point file and a summary
+    config = override(tiny, {"train.devices": 2}).to_dict()
+    base = without_grid(config, ["data.mu", "model.q"])
+    assert "mu" not in base["data"] and "q" not in base["model"] and "devices" not in base["train"]
+    assert base["data"]["k"] == tiny.data.k and config["data"]["mu"] == tiny.data.mu  # a copy
+    assert study(tiny, ["data.mu"], ["single"], 2, 0)["base"] == without_grid(
+        tiny.to_dict(), ["data.mu"])
+
+
 def test_a_sweep_dir_of_another_study_is_refused_naming_both_grids(tmp_path, tiny):
     _point(tmp_path, tiny, 0.1, 0.8)
     claim_sweep_dir(tmp_path, study(tiny, ["data.mu"], ["single", "ensemble"], 2, 0))  # a slice
@@ -206,14 +216,14 @@ def test_a_pair_of_files_is_written_together_or_not_at_all(tmp_path, monkeypatch
         if len(calls) == 2:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(fd)
-    monkeypatch.setattr(results.os, "fsync", full)
+    monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(OSError) as e:
         write_together({a: b"new pdf", b: b"new png"})
     assert e.value.errno == errno.ENOSPC and e.value.filename == str(b)   # the file is named
     assert (a.read_bytes(), b.read_bytes()) == (b"old pdf", b"old png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pdf", "f.png"]
     # a full disk while the second file is written: that file is named
-    monkeypatch.setattr(results.os, "fsync", real)
+    monkeypatch.setattr(os, "fsync", real)
     with pytest.raises(OSError) as e:
         with results.atomic_files([a, b], "wb") as files:
             files[0].write(b"x")

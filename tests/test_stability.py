@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from multiview import plots
+from multiview import analysis, plots
 from multiview.cli import main
 from multiview.config import ConfigError, override
 from multiview.metrics import learned_threshold, views_fractions, views_learned
@@ -65,7 +65,7 @@ def test_stability_json_round_trips_is_validated_and_draws(long_run, tmp_path):
     back = load(path, "stability")
     assert back.kind == "stability" and back.content["format"] == "multiview.stability/1"
     assert back.content["both"] == plain(rec["both"]) and back.content["name"] == "tiny"
-    _written(plots.save(plots.fig_stability([back.content]), tmp_path, "stability"))
+    _written(plots.save(plots.figure("stability", [back.content]), tmp_path, "stability"))
     assert main(["plot", "stability", "--in", str(path), "--out", str(tmp_path / "f")]) == 0
     bad = json.loads(path.read_text())
     bad["one"][2] = bad["one"][2][:2]                            # a member missing at one step
@@ -84,12 +84,12 @@ def _record(both, one, steps, B=10):
 def test_stability_curve_is_the_mean_over_members_with_their_interval():
     steps = [0, 10, 20, 50]
     same = _record(np.full((4, 3), 0.4), np.full((4, 3), 0.6), steps)
-    cur = plots.stability_curve(same)
+    cur = analysis.stability_curve(same)
     assert np.allclose(cur["x"], [0, 1, 2, 5])                    # steps / B
     mean, lo, hi = cur["both"]
     assert np.allclose(mean, 0.4) and np.allclose(lo, 0.4) and np.allclose(hi, 0.4)
     spread = _record([[0.0, 0.2, 0.4]] * 4, [[1.0, 0.8, 0.6]] * 4, steps, B=None)
-    cur = plots.stability_curve(spread)
+    cur = analysis.stability_curve(spread)
     assert np.allclose(cur["x"], steps)                           # no B: raw steps
     mean, lo, hi = cur["both"]
     assert np.allclose(mean, 0.2) and (lo < 0.2).all() and (hi > 0.2).all()

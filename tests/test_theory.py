@@ -119,3 +119,12 @@ def test_random_control_bands_are_the_documented_ones():
     for control in ("random", "smooth", "shuffled"):
         assert preds[f"T3.{control}"].expected == (-1.0, 0.05)
         assert preds[f"T3.over_{control}"].expected == (0.05, 1.0)
+
+
+def test_band_looks_up_a_prediction_by_id():
+    # studies and figures read a band here instead of keeping a copy of it
+    assert theory.band("T1.stable") == (0.7, 1.0)
+    assert theory.band("T1.single") == (0.35, 0.70)
+    assert theory.band("T2.single", L=3) == (1 - 2.0 ** -3, 1.0)      # the band depends on L
+    with pytest.raises(KeyError, match="T9"):
+        theory.band("T9.nothing")
