@@ -101,7 +101,7 @@ def cmd_check(args) -> int:
     path = write_json(result, args.out)
     print(format_table(result))
     print(f"\n{len(result['seeds'])} seeds, {result['run']['seconds']:.1f} s; wrote {path}")
-    if args.strict and any(p["holds"] is False for p in result["predictions"]):
+    if args.strict and any(p["verdict"] == "fails" for p in result["predictions"]):
         return 1
     return 0
 
@@ -337,8 +337,8 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=".", help="directory for check.json")
     _devices_argument(p, "shard ensemble members across N devices (jax.sharding)")
     p.add_argument("--strict", action="store_true",
-                   help="exit 1 when a prediction does not hold (one that cannot be evaluated, "
-                        "holds: null, does not count)")
+                   help="exit 1 when a prediction fails (verdict 'fails': its 95%% interval "
+                        "lies outside the band; 'inconclusive' and not evaluable do not count)")
 
 
 def _devices_argument(p: argparse.ArgumentParser, text: str) -> None:

@@ -661,7 +661,8 @@ def summarise(points: list[dict]) -> list[dict]:
             "labels_alone": res.get("diagnostics", {}).get("labels_alone"),
             "dark_knowledge": res.get("diagnostics", {}).get("dark_knowledge"),
             "predictions": [{"id": p["id"], "measured": p["measured"], "expected": p["expected"],
-                             "holds": p["holds"]} for p in res["predictions"]]})
+                             "holds": p["holds"], "verdict": p.get("verdict")}
+                            for p in res["predictions"]]})
     return out
 
 

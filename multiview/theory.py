@@ -11,6 +11,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .metrics import ci_kind
+from .verdict import decide, member_interval
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -250,7 +253,9 @@ def _recovered(single: str, ensemble: str, student: str):
 def check(methods: dict, L: int, baselines: dict | None = None) -> list[dict]:
     """Measured vs expected for every prediction whose methods were run. A prediction whose
     value is undefined (an accuracy over an empty slice, a fraction of a zero gain) has
-    measured None and holds None: it could not be evaluated, it did not fail.
+    measured None and holds None: it could not be evaluated, it did not fail. Each also gets
+    its 95 % interval over the members (`ci`, `ci_over`, `ci_kind`, `n`) and its `verdict`
+    (multiview/verdict.py): "holds", "fails", "inconclusive", or None where not evaluable.
 
     baselines: check.json's diagnostics; its `labels_alone` record (the students' own
     initialisations trained on labels) is the baseline of the students' gains.
@@ -270,10 +275,17 @@ def check(methods: dict, L: int, baselines: dict | None = None) -> list[dict]:
             value = float("nan")
         lo, hi = p.expected
         finite = math.isfinite(value)
+        reads = p.needs + tuple(n for n in p.needs_any if n in have)
+        ci, n, undefined = member_interval(p.measure, have, reads, value)
         out.append({"id": p.id, "source": p.source, "theorem": p.theorem, "method": p.method,
                     "quantity": p.quantity,
                     "measured": value if finite else None, "expected": [lo, hi],
                     "holds": bool(lo <= value <= hi) if finite else None,
                     "asymptotic": p.asymptotic,
-                    "control": p.control})
+                    "control": p.control,
+                    # the 95 % interval over the members and the verdict (multiview/verdict.py)
+                    "ci": ci, "ci_over": "members" if ci is not None else None,
+                    "ci_kind": ci_kind(n) if ci is not None else None, "n": n,
+                    "verdict": decide(value if finite else None, ci, (lo, hi), p.quantity,
+                                      undefined)})
     return out
