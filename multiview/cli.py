@@ -332,8 +332,9 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
     p.add_argument("--methods", default="all",
                    help="comma-separated learners, or 'all' (default): single, ensemble, kd, "
-                        "kd_twin, self_distill, self_distill_twin, ensemble_kd, sum_trained, "
-                        "kd_hard, rf_*, ntk_*")
+                        "kd_twin, kd_random, kd_smooth, kd_smooth_twin, kd_smooth_fixed, ..., "
+                        "self_distill, self_distill_twin, ensemble_kd, sum_trained, kd_hard, "
+                        "rf_*, ntk_*")
     p.add_argument("--out", default=".", help="directory for check.json")
     _devices_argument(p, "shard ensemble members across N devices (jax.sharding)")
     p.add_argument("--strict", action="store_true",

@@ -104,6 +104,7 @@ class DistillConfig:
     steps: int = 0                  # student steps, no early stop; 0: the single models' budget
                                     # (steps until the last one reached its stopping rule), so
                                     # students and the models they are compared with train equally long
+    smooth_level: float = 0.9       # kd_smooth_fixed: label smoothing with this confidence on the label
 
 
 @dataclass(frozen=True)
@@ -471,6 +472,8 @@ def validate(cfg: Config) -> Config:
     need(distill.eta_ratio >= 0, "distill.eta_ratio", distill.eta_ratio, "allowed: eta_ratio >= 0")
     need(distill.T > 0, "distill.T", distill.T, "allowed: T > 0")
     need(0 <= distill.alpha <= 1, "distill.alpha", distill.alpha, "allowed: 0 <= alpha <= 1")
+    need(0 < distill.smooth_level < 1, "distill.smooth_level", distill.smooth_level,
+         "allowed: 0 < smooth_level < 1 (a probability on the label; the rest spread evenly)")
     for name, v in (("distill.lr", distill.lr), ("fixed.lr", fixed.lr)):
         need(0 <= v <= LR_MAX, name, v, f"allowed: 0 <= lr <= {LR_MAX:g} (0: train.lr)")
     need(fixed.kd_objective in OBJECTIVES, "fixed.kd_objective", fixed.kd_objective,

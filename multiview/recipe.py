@@ -272,7 +272,7 @@ def _teacher_inputs(walk: _Walk, stage: Stage) -> TeacherInputs:
         source.train_logits, np.asarray(problem.train.y), history,
         None if rule.stream is None else stream_rng(walk.seed, rule.stream),
         lambda G: teacher_probs(G, K.objective, K.T, K.tau),
-        lambda p, level: teacher_logits(p, K.objective, K.T, K.tau, level))
+        lambda p, level: teacher_logits(p, K.objective, K.T, K.tau, level), K.smooth_level)
 
 
 def method_logits(run: Run, method: str):
