@@ -17,6 +17,7 @@ from .metrics import (ci_kind, confidence_interval, learned_threshold, slice_acc
                       std_over_models, views_fractions, views_learned)
 from .methods import METHOD_NAMES, METHODS, STAGES, stages_for
 from .recipe import Run, students_steps, train_methods
+from .ratchet import diagnose as diagnose_ratchet
 from .runtime import in_precision
 from .verdict import limits as _limits
 
@@ -121,6 +122,9 @@ def report(run: Run, methods) -> dict:
     the predictions and the `run` block. `run_check` and the batched sweep both build it here."""
     results = {name: record_method(run, name) for name in METHOD_NAMES if name in methods}
     extra = _diagnostics(run)
+    ratchet = diagnose_ratchet(run, RUN_NAMES)     # the theorem update's students only
+    if ratchet is not None and ratchet["students"]:
+        extra["ratchet"] = ratchet
     preds = theory.check(results, run.L, baselines=extra)
     # stages under the method names check.json has always used for them
     fits = {RUN_NAMES.get(name, name): r.trained.fit for name, r in run.stages.items()}
@@ -383,4 +387,27 @@ def format_table(result: dict) -> str:
     if v:
         lines += [""] + [w for line in v
                          for w in textwrap.wrap(line, WIDTH, subsequent_indent="  ")]
+    lines += _ratchet_lines(result)
     return "\n".join(lines)
+
+
+def _ratchet_lines(result: dict) -> list[str]:
+    """Under the theorem update: which students saturate (τ²F >= 1 on at least
+    ratchet.SATURATED of their (point, class) pairs) and, for the first of them, Λ's measured
+    growth per step beside the predicted η′·|gap|·E[z]/k (multiview/ratchet.py)."""
+    r = result.get("diagnostics", {}).get("ratchet")
+    if not r:
+        return []
+    st = r["students"]
+    sat = [n for n, d in st.items() if d["saturated"]]
+    text = (f"Ratchet (theorem update): students saturate (τ²F ≥ 1 on ≥ {r['saturated_at']:.0%} "
+            f"of (point, class) pairs): {', '.join(sat) if sat else 'none'}.")
+    first = next((n for n in sat if st[n]["lam_growth_predicted"] is not None), None)
+    if first:
+        d = st[first]
+        text += (f" {first}: {d['saturated_share']:.1%} saturated (teacher "
+                 f"{d['teacher_saturated_share']:.1%}); Λ grows {_num(d['lam_growth'], 0, '.3g')}ϱ"
+                 f" per step, predicted η′·|gap|·E[z]/k = {d['lam_growth_predicted']:.3g}ϱ "
+                 f"(gap {d['gap']:.3f}, E[z] {d['Ez']:.3f}); largest per-step |ΔF| "
+                 f"{_num(d['max_step_dF'], 0, '.3g')}.")
+    return [""] + textwrap.wrap(text, WIDTH, subsequent_indent="  ")

@@ -145,7 +145,7 @@ def train_single(keys: jax.Array, cfg: Config, problem: Problem, *, progress=Tru
 
 def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train_logits, *,
                    per_member: bool, objective: str | None = None, steps: int | None = None,
-                   labels=None, progress=True, desc="student") -> Trained:
+                   labels=None, progress=True, desc="student", snapshots=False) -> Trained:
     """Fresh networks distilled from frozen teacher logits on the training set.
 
     teacher_train_logits: [n, k] (one teacher for all students, e.g. the ensemble) or
@@ -155,6 +155,7 @@ def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train
     objective: "theorem" or "hinton" (default: distill.objective).
     steps: how many steps every student runs, with no early stop (default distill.steps;
     recipe.student_steps is the budget rule).
+    snapshots: keep the parameters after every chunk (the ratchet diagnostic's ΔF).
     """
     W0 = init_members(keys, cfg)
     steps = steps or cfg.distill.steps
@@ -170,7 +171,7 @@ def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train
     else:
         shared, member = shared_inputs(cfg, problem, teacher=teacher_train_logits), None
     res = fit_network(objective or cfg.distill.objective, W0, shared, member, tc, cfg,
-                      progress=progress, desc=desc)
+                      progress=progress, desc=desc, snapshots=snapshots)
     return Trained(res.params, res)
 
 

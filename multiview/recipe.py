@@ -146,7 +146,7 @@ def _train_student(s: StageInputs) -> Trained:
     t = s.target
     return train_students(s.keys, s.cfg, s.problem, t.logits, per_member=t.per_member,
                           labels=t.labels, steps=student_steps(s.cfg, s.budget),
-                          progress=s.progress, desc=s.desc)
+                          progress=s.progress, desc=s.desc, snapshots=s.snapshots)
 
 
 def _fixed(trainer: Callable, wide: Callable[[Config, int], dict]) -> Callable:
@@ -242,8 +242,12 @@ def _stage(walk: _Walk, i: int, name: str) -> None:
     fitted = fit_step(done["single"].trained.fit) if "single" in done else None
     tr = learner.train(StageInputs(stage, cfg, walk.L, keys, problem, target, _budget(done, cfg),
                                    walk.progress, f"{name} ×{n}",
-                                   (walk.snapshots and name == "single") or name in walk.history,
+                                   (walk.snapshots and name == "single") or name in walk.history
+                                   or _ratchet_snapshots(stage, cfg),
                                    fitted))
+    if _ratchet_snapshots(stage, cfg) and name not in walk.history:
+        # the ratchet diagnostic reads the last chunk: two snapshots kept, not one per chunk
+        tr = tr._replace(fit=tr.fit._replace(snapshots=tr.fit.snapshots[-2:]))
     lt, le = (np.asarray(learner.logits(tr, x, cfg)) for x in (problem.train.x, problem.test.x))
     lam = learner.lam(tr, problem)
     seconds = time.perf_counter() - t
@@ -253,6 +257,12 @@ def _stage(walk: _Walk, i: int, name: str) -> None:
     log = walk.log
     log(f"[{i}/{len(walk.order)}] {name}: {tr.fit.steps_run} steps, train acc {acc:.3f}{read_at}, "
         f"{seconds:.1f} s (total {time.perf_counter() - walk.t0:.0f} s)")
+
+
+def _ratchet_snapshots(stage: Stage, cfg: Config) -> bool:
+    """Students of the theorem update keep their snapshots (every train.chunk steps): the
+    ratchet diagnostic reads their per-step change of F off them (multiview/ratchet.py)."""
+    return stage.learner == "student" and cfg.distill.objective == "theorem"
 
 
 def _teacher_inputs(walk: _Walk, stage: Stage) -> TeacherInputs:

@@ -14,7 +14,7 @@ FLOORS = {   # docs/architecture.md
     2: ["train", "patch"],
     3: ["learners", "ntk"],
     4: ["recipe"],
-    5: ["verdict", "theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch"],
+    5: ["verdict", "ratchet", "theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch"],
     6: ["sweep", "cluster", "plots"],
     7: ["cli", "api", "process", "__main__"],
 }
