@@ -67,7 +67,7 @@ def test_smooth_level_is_validated():
         override(preset("tiny"), {"distill.smooth_level": 1.0})
 
 
-def test_a_tiny_run_smooths_at_the_twins_confidence_with_kds_students_and_budget():
+def test_a_tiny_run_smooths_at_the_twins_confidence_with_the_students_and_budget_of_kd():
     cfg = override(preset("tiny"), {"distill.steps": 10, "distill.smooth_level": 0.7})
     run = train_methods(cfg, 2, 0, NEW, progress=False)
     K, y = cfg.distill, np.asarray(run.problem.train.y)

@@ -59,3 +59,20 @@ def test_rule_none_leaves_every_preset_as_it_was():
 def test_bad_scale_fields_are_refused_naming_the_field(field, value):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         resolve("scaled", sets=[f"{field}={value}"])
+
+
+def test_new_fields_at_their_neutral_values_keep_old_sweep_points_found():
+    """A sweep point written before the scale section and distill.smooth_level existed has the
+    identity of today's config with them at their neutral values; other values change it."""
+    import json
+
+    from multiview.results import _identity_config, _without_devices, point_key
+
+    cfg = preset("small")
+    old = json.loads(json.dumps(cfg.to_dict()))            # as a point file holds it
+    del old["scale"]
+    del old["distill"]["smooth_level"]
+    assert _without_devices(old) == _identity_config(cfg)
+    key = point_key(cfg, ["single"], 4, 0)
+    assert point_key(override(cfg, {"distill.smooth_level": 0.8}), ["single"], 4, 0) != key
+    assert point_key(override(cfg, {"scale.rule": "paper"}), ["single"], 4, 0) != key
