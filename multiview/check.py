@@ -296,6 +296,11 @@ def _theorem(p: dict) -> str:
     return p.get("theorem") or p["source"].removesuffix(" (control)")
 
 
+def _ids_with(group: list[dict], verdict: str | None) -> list[str]:
+    """The ids of the predictions of `group` with this verdict."""
+    return [p["id"] for p in group if verdict_of(p) == verdict]
+
+
 def verdicts(result: dict) -> list[str]:
     """One line per theorem of theory.VERDICTS that has bands: whether the bands hold, then
     whether the controls agree, each by its verdict (holds / fails / inconclusive); a
@@ -307,12 +312,9 @@ def verdicts(result: dict) -> list[str]:
         controls = [p for p in preds if p.get("control")]
         if not bands:
             continue
-
-        def ids(group, verdict):
-            return [p["id"] for p in group if verdict_of(p) == verdict]
-        bad, unsure = ids(bands, "fails"), ids(bands, "inconclusive")
-        failed, open_ = ids(controls, "fails"), ids(controls, "inconclusive")
-        unknown = ids(controls, None)
+        bad, unsure = _ids_with(bands, "fails"), _ids_with(bands, "inconclusive")
+        failed, open_ = _ids_with(controls, "fails"), _ids_with(controls, "inconclusive")
+        unknown = _ids_with(controls, None)
         if not controls:
             text = ("bands fail" if bad else
                     f"bands inconclusive ({', '.join(unsure)}) (no control run)" if unsure
