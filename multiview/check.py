@@ -17,7 +17,9 @@ from .metrics import (ci_kind, confidence_interval, learned_threshold, slice_acc
                       std_over_models, views_fractions, views_learned)
 from .methods import METHOD_NAMES, METHODS, STAGES, stages_for
 from .recipe import Run, train_methods
+from .ratchet import diagnose as diagnose_ratchet
 from .runtime import in_precision
+from .verdict import limits as _limits
 
 RUN_NAMES = {"sum": "sum_trained", "twin": "self_distill_twin", "alone": "labels_alone"}
 
@@ -46,6 +48,9 @@ def _record(train_logits, test_logits, train: Dataset, test: Dataset, view_count
     out["ci_kind"] = ci_kind(len(out["per_model"]["train_acc"]))
     out["views"] = (views_fractions(view_counts) if view_counts is not None
                     else {"none": None, "one": None, "both": None})
+    if view_counts is not None:    # per model too: the verdicts' intervals of view shares
+        per = [views_fractions(c) for c in np.asarray(view_counts)]
+        out["per_model"].update({f"views.{v}": [f[v] for f in per] for v in ("none", "one", "both")})
     out["lam_over_varrho"] = None if lam_ratio is None else float(np.median(lam_ratio))
     return out
 
@@ -117,6 +122,9 @@ def report(run: Run, methods) -> dict:
     the predictions and the `run` block. `run_check` and the batched sweep both build it here."""
     results = {name: record_method(run, name) for name in METHOD_NAMES if name in methods}
     extra = _diagnostics(run)
+    ratchet = diagnose_ratchet(run, RUN_NAMES)     # the theorem update's students only
+    if ratchet is not None and ratchet["students"]:
+        extra["ratchet"] = ratchet
     preds = theory.check(results, run.L, baselines=extra)
     # stages under the method names check.json has always used for them
     fits = {RUN_NAMES.get(name, name): r.trained.fit for name, r in run.stages.items()}
@@ -234,19 +242,6 @@ def _row(name: str, m: dict, ci: bool = False) -> str:
             f"{_num(m.get('lam_over_varrho'), 10, '.3g')}")
 
 
-def _limits(quantity: str) -> tuple[float, float]:
-    """What a quantity can take; a band's end there bounds nothing: accuracies and view
-    shares [0, 1], their differences [-1, 1], ratios of Λ/ϱ [0, ∞), shares of a gain ±10
-    (theory.py's stand-in for no bound)."""
-    if "Λ" in quantity:
-        return 0.0, math.inf
-    if " - " in quantity:
-        return -1.0, 1.0
-    if quantity.endswith("acc") or "acc_" in quantity or quantity.startswith("views."):
-        return 0.0, 1.0
-    return -10.0, 10.0
-
-
 def _bound(b: float) -> str:
     """A band's end with the digits it needs to decide (1e-9 is '0' to no number of digits)."""
     if b == int(b) and abs(b) >= 10:
@@ -279,11 +274,21 @@ def _measured(v) -> str:
     return f"{v:.3f}" if abs(v) < 1000 else f"{v:.4g}"
 
 
+# the verdict column: check.json's verdict in at most 6 characters
+SHOWN = {"holds": "holds", "fails": "FAILS", "inconclusive": "unsure", None: "n/a"}
+
+
+def verdict_of(p: dict) -> str | None:
+    """A prediction's verdict; a file written before the field: its point estimate's."""
+    if "verdict" in p:
+        return p["verdict"]
+    return {True: "holds", False: "fails", None: None}[p["holds"]]
+
+
 def _prediction_row(p: dict) -> str:
     lo, hi = p["expected"]
-    holds = {True: "yes", False: "NO", None: "n/a"}[p["holds"]]
-    return (f"{p['id']:<17}{p['method']:<18}{p['quantity']:<37}{_measured(p['measured']):>8}"
-            f"  {_expected(lo, hi, p['quantity']):<13} {holds}")
+    return (f"{p['id']:<17}{p['method']:<18}{p['quantity']:<36}{_measured(p['measured']):>8}"
+            f" {_expected(lo, hi, p['quantity']):<12} {SHOWN[verdict_of(p)]}")
 
 
 def _theorem(p: dict) -> str:
@@ -291,9 +296,15 @@ def _theorem(p: dict) -> str:
     return p.get("theorem") or p["source"].removesuffix(" (control)")
 
 
+def _ids_with(group: list[dict], verdict: str | None) -> list[str]:
+    """The ids of the predictions of `group` with this verdict."""
+    return [p["id"] for p in group if verdict_of(p) == verdict]
+
+
 def verdicts(result: dict) -> list[str]:
     """One line per theorem of theory.VERDICTS that has bands: whether the bands hold, then
-    whether the controls agree; a prediction counts for the theorems that read its `theorem`."""
+    whether the controls agree, each by its verdict (holds / fails / inconclusive); a
+    prediction counts for the theorems that read its `theorem`."""
     out = []
     for theorem, reads in theory.VERDICTS.items():
         preds = [p for p in result["predictions"] if _theorem(p) in reads]
@@ -301,19 +312,22 @@ def verdicts(result: dict) -> list[str]:
         controls = [p for p in preds if p.get("control")]
         if not bands:
             continue
-        bands_hold = not any(p["holds"] is False for p in bands)
-        failed = [p["id"] for p in controls if p["holds"] is False]
-        unknown = [p["id"] for p in controls if p["holds"] is None]
+        bad, unsure = _ids_with(bands, "fails"), _ids_with(bands, "inconclusive")
+        failed, open_ = _ids_with(controls, "fails"), _ids_with(controls, "inconclusive")
+        unknown = _ids_with(controls, None)
         if not controls:
-            text = "bands hold (no control run)" if bands_hold else "bands fail"
-        elif bands_hold and failed:
-            text = f"holds, control fails ({', '.join(failed)})"
-        elif bands_hold:
-            text = "holds, controls agree" + (f" ({', '.join(unknown)} n/a)" if unknown else "")
+            text = ("bands fail" if bad else
+                    f"bands inconclusive ({', '.join(unsure)}) (no control run)" if unsure
+                    else "bands hold (no control run)")
         else:
-            bad = [p["id"] for p in bands if p["holds"] is False]
-            text = f"does not hold ({', '.join(bad)})" + (
-                f"; control fails ({', '.join(failed)})" if failed else "")
+            text = (f"does not hold ({', '.join(bad)})" if bad else
+                    f"inconclusive ({', '.join(unsure)})" if unsure else "holds")
+            said = ([f"control fails ({', '.join(failed)})"] if failed else []) + (
+                [f"control inconclusive ({', '.join(open_)})"] if open_ else [])
+            if said:
+                text += ("; " if bad or unsure else ", ") + "; ".join(said)
+            elif not (bad or unsure):
+                text += ", controls agree" + (f" ({', '.join(unknown)} n/a)" if unknown else "")
         out.append(f"{theorem}: {text}")
     return out
 
@@ -355,10 +369,17 @@ def format_table(result: dict) -> str:
             lines.append(_row("  labels_alone", alone, ci))
     lines += _notes(result)
     lines.append("")
-    head = (f"{'prediction':<17}{'method':<18}{'quantity':<37}{'measured':>8} "
-            f"{'expected':<13} holds")
+    head = (f"{'prediction':<17}{'method':<18}{'quantity':<36}{'measured':>8} "
+            f"{'expected':<12} verdict")
     lines += [head, "-" * len(head)]
     lines += [_prediction_row(p) for p in result["predictions"]]
+    if any(p.get("ci") is not None or p.get("verdict") == "inconclusive"
+           for p in result["predictions"]):
+        lines += textwrap.wrap("verdict: holds / FAILS where the 95% interval of the measured "
+                               "value (over the members; multiview/verdict.py) lies inside / "
+                               "outside the band, unsure where it crosses an edge; one model "
+                               "(an ensemble) is judged by its value.", WIDTH,
+                               subsequent_indent="  ")
     controls = [p["id"] for p in result["predictions"] if p.get("control")]
     if controls:
         lines += textwrap.wrap("controls (a claim holds for the right reason only where its "
@@ -368,4 +389,27 @@ def format_table(result: dict) -> str:
     if v:
         lines += [""] + [w for line in v
                          for w in textwrap.wrap(line, WIDTH, subsequent_indent="  ")]
+    lines += _ratchet_lines(result)
     return "\n".join(lines)
+
+
+def _ratchet_lines(result: dict) -> list[str]:
+    """Under the theorem update: which students saturate (τ²F >= 1 on at least
+    ratchet.SATURATED of their (point, class) pairs) and, for the first of them, Λ's measured
+    growth per step beside the predicted η′·|gap|·E[z]/k (multiview/ratchet.py)."""
+    r = result.get("diagnostics", {}).get("ratchet")
+    if not r:
+        return []
+    st = r["students"]
+    sat = [n for n, d in st.items() if d["saturated"]]
+    text = (f"Ratchet (theorem update): students saturate (τ²F ≥ 1 on ≥ {r['saturated_at']:.0%} "
+            f"of (point, class) pairs): {', '.join(sat) if sat else 'none'}.")
+    first = next((n for n in sat if st[n]["lam_growth_predicted"] is not None), None)
+    if first:
+        d = st[first]
+        text += (f" {first}: {d['saturated_share']:.1%} saturated (teacher "
+                 f"{d['teacher_saturated_share']:.1%}); Λ grows {_num(d['lam_growth'], 0, '.3g')}ϱ"
+                 f" per step, predicted η′·|gap|·E[z]/k = {d['lam_growth_predicted']:.3g}ϱ "
+                 f"(gap {d['gap']:.3f}, E[z] {d['Ez']:.3f}); largest per-step |ΔF| "
+                 f"{_num(d['max_step_dF'], 0, '.3g')}.")
+    return [""] + textwrap.wrap(text, WIDTH, subsequent_indent="  ")

@@ -26,7 +26,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="small", help="small (default) | deck | asymptotic | paper | tiny")
+    p.add_argument("--preset", default="small", help="small (default) | deck | asymptotic | scaled | paper | tiny")
     p.add_argument("--config", metavar="FILE", help="JSON or TOML file of overrides {section: {field: value}}")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="override one field, e.g. --set data.mu=0.1 (repeatable)")
@@ -101,7 +101,7 @@ def cmd_check(args) -> int:
     path = write_json(result, args.out)
     print(format_table(result))
     print(f"\n{len(result['seeds'])} seeds, {result['run']['seconds']:.1f} s; wrote {path}")
-    if args.strict and any(p["holds"] is False for p in result["predictions"]):
+    if args.strict and any(p["verdict"] == "fails" for p in result["predictions"]):
         return 1
     return 0
 
@@ -328,13 +328,14 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
     p.add_argument("--methods", default="all",
                    help="comma-separated learners, or 'all' (default): single, ensemble, kd, "
-                        "kd_twin, self_distill, self_distill_twin, ensemble_kd, sum_trained, "
-                        "kd_hard, rf_*, ntk_*")
+                        "kd_twin, kd_random, kd_smooth, kd_smooth_twin, kd_smooth_fixed, ..., "
+                        "self_distill, self_distill_twin, ensemble_kd, sum_trained, kd_hard, "
+                        "rf_*, ntk_*")
     p.add_argument("--out", default=".", help="directory for check.json")
     _devices_argument(p, "shard ensemble members across N devices (jax.sharding)")
     p.add_argument("--strict", action="store_true",
-                   help="exit 1 when a prediction does not hold (one that cannot be evaluated, "
-                        "holds: null, does not count)")
+                   help="exit 1 when a prediction fails (verdict 'fails': its 95%% interval "
+                        "lies outside the band; 'inconclusive' and not evaluable do not count)")
 
 
 def _devices_argument(p: argparse.ArgumentParser, text: str) -> None:

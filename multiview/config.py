@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import ConfigError, need
+from .scaling import RULES, ScaleConfig, paper_scales
 
 
 
@@ -104,6 +105,7 @@ class DistillConfig:
     steps: int = 0                  # student steps, no early stop; 0: the single models' budget
                                     # (steps until the last one reached its stopping rule), so
                                     # students and the models they are compared with train equally long
+    smooth_level: float = 0.9       # kd_smooth_fixed: label smoothing with this confidence on the label
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     fixed: FixedConfig = field(default_factory=FixedConfig)
+    scale: ScaleConfig = field(default_factory=ScaleConfig)   # the scaling rule (scaling.py)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -137,7 +140,7 @@ OBJECTIVES = ("theorem", "hinton", "logits", "theorem_projected", "logits_onesid
 _ALLOWED_OBJECTIVES = "allowed: " + ", ".join(repr(o) for o in OBJECTIVES)
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
-            "distill": DistillConfig, "fixed": FixedConfig}
+            "distill": DistillConfig, "fixed": FixedConfig, "scale": ScaleConfig}
 
 # --- presets ------------------------------------------------------------------------------
 
@@ -172,6 +175,13 @@ PRESETS: dict[str, dict] = {
         "train": dict(lr=1.0, stop="none", steps=4000),
         "distill": dict(objective="logits", alpha=1.0),
     },
+    # the paper's scales as a function of k (scaling.paper_scales; docs/model.md section 6):
+    # `--set data.k=12` rescales ϱ, σ0, τ, η, η′, the budgets, N and P; an explicit --set of
+    # any of them wins; long training with no stop
+    "scaled": {
+        "train": dict(stop="none"),
+        "scale": dict(rule="paper"),
+    },
     # GPU scale: larger k, P = k^2, d >> everything
     "paper": {
         "data": dict(k=20, d=2000, P=40, N_test=10000),
@@ -186,7 +196,36 @@ def preset(name: str) -> Config:
     cfg = Config()
     for section, values in PRESETS[name].items():
         cfg = replace(cfg, **{section: replace(getattr(cfg, section), **values)})
-    return validate(cfg)
+    return validate(rescale(cfg))
+
+
+def _assign(cfg: Config, values: dict[str, object]) -> Config:
+    """cfg with {"section.field": value} replaced (values already of the field's type)."""
+    by_section: dict[str, dict] = {}
+    for key, v in values.items():
+        section, name = key.split(".", 1)
+        by_section.setdefault(section, {})[name] = v
+    for section, vals in by_section.items():
+        cfg = replace(cfg, **{section: replace(getattr(cfg, section), **vals)})
+    return cfg
+
+
+def rescale(cfg: Config, assigned=()) -> Config:
+    """With scale.rule = "paper": the fields of scaling.paper_scales at the config's k and q,
+    except those pinned (scale.pinned plus `assigned`, the fields just set explicitly, which
+    are added to it, unless `assigned` sets scale.pinned itself); the config unchanged with
+    rule "none" (or a k, q validate refuses)."""
+    sc = cfg.scale
+    if sc.rule != "paper" or not (isinstance(cfg.data.k, int) and cfg.data.k >= 2
+                                  and isinstance(cfg.model.q, int) and cfg.model.q >= 3):
+        return cfg
+    # an assignment of scale.pinned itself (a config written to a file: from_dict) says exactly
+    # which fields are pinned
+    new = () if "scale.pinned" in assigned else [a for a in assigned if not a.startswith("scale.")]
+    pinned = tuple(sorted(set(sc.pinned) | set(new)))
+    scaled = paper_scales(cfg.data.k, cfg.model.q, sc, cfg.data.C_p)
+    cfg = _assign(cfg, {key: v for key, v in scaled.items() if key not in pinned})
+    return replace(cfg, scale=replace(cfg.scale, pinned=pinned))
 
 
 # --- overrides ----------------------------------------------------------------------------
@@ -252,6 +291,11 @@ def _coerce(section: str, name: str, raw, cls):
             if not isinstance(raw, str):
                 raise ValueError
             return raw
+        if typ == tuple[str, ...]:          # scale.pinned: names, 'a,b' or a list
+            items = raw.split(",") if isinstance(raw, str) else raw
+            if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+                raise ValueError
+            return tuple(i.strip() for i in items if i.strip())
         if typing.get_origin(typ) is tuple:
             if isinstance(raw, str):
                 parts = [p for p in raw.strip("()[] ").split(",") if p.strip()]
@@ -288,7 +332,7 @@ def override(cfg: Config, assignments: dict[str, object]) -> Config:
         updates.setdefault(section, {})[name] = _coerce(section, name, raw, cls)
     for section, values in updates.items():
         cfg = replace(cfg, **{section: replace(getattr(cfg, section), **values)})
-    return validate(cfg)
+    return validate(rescale(cfg, assignments))
 
 
 def parse_set(items: list[str]) -> dict[str, str]:
@@ -392,6 +436,17 @@ def validate(cfg: Config) -> Config:
             values = v if isinstance(v, tuple) else (v,)
             need(all(math.isfinite(x) for x in values if isinstance(x, float)),
                  f"{section}.{f.name}", v, "allowed: finite numbers")
+    # the scaling rule (multiview/scaling.py, docs/model.md section 6)
+    sc = cfg.scale
+    need(sc.rule in RULES, "scale.rule", sc.rule, "allowed: 'none' or 'paper'")
+    for name in ("varrho_c", "lr_c", "steps_c"):
+        need(getattr(sc, name) > 0, f"scale.{name}", getattr(sc, name), "allowed: > 0")
+    for name in ("varrho_pow", "lr_pow", "steps_pow"):
+        need(getattr(sc, name) >= 0, f"scale.{name}", getattr(sc, name), "allowed: >= 0")
+    need(sc.eta_ratio_c >= 0, "scale.eta_ratio_c", sc.eta_ratio_c, "allowed: >= 0")
+    known = {f"{s}.{f.name}" for s, cls in SECTIONS.items() if s != "scale" for f in fields(cls)}
+    need(set(sc.pinned) <= known, "scale.pinned", sc.pinned,
+         "allowed: names SECTION.FIELD of the config's fields (outside scale)")
     need(isinstance(data.P, int) and data.P >= 0, "data.P", data.P,
           "allowed: an integer >= 0 (0 means 2*k*C_p)")
     need(isinstance(data.N_train, int) and data.N_train >= 0, "data.N_train", data.N_train,
@@ -471,6 +526,8 @@ def validate(cfg: Config) -> Config:
     need(distill.eta_ratio >= 0, "distill.eta_ratio", distill.eta_ratio, "allowed: eta_ratio >= 0")
     need(distill.T > 0, "distill.T", distill.T, "allowed: T > 0")
     need(0 <= distill.alpha <= 1, "distill.alpha", distill.alpha, "allowed: 0 <= alpha <= 1")
+    need(0 < distill.smooth_level < 1, "distill.smooth_level", distill.smooth_level,
+         "allowed: 0 < smooth_level < 1 (a probability on the label; the rest spread evenly)")
     for name, v in (("distill.lr", distill.lr), ("fixed.lr", fixed.lr)):
         need(0 <= v <= LR_MAX, name, v, f"allowed: 0 <= lr <= {LR_MAX:g} (0: train.lr)")
     need(fixed.kd_objective in OBJECTIVES, "fixed.kd_objective", fixed.kd_objective,

@@ -155,6 +155,7 @@ def train_students(keys: jax.Array, cfg: Config, problem: Problem, teacher_train
     objective: "theorem" or "hinton" (default: distill.objective).
     steps: how many steps every student runs, with no early stop (default distill.steps;
     recipe.student_steps is the budget rule).
+    snapshots: keep the parameters after every chunk (the ratchet diagnostic's ΔF).
     """
     W0 = init_members(keys, cfg)
     steps = steps or cfg.distill.steps

@@ -51,6 +51,11 @@ STAGES: dict[str, Stage] = {
     "kd_smooth": Stage("student", "student", ("single", "smooth"), needs=("single",)),
     "kd_shuffled": Stage("student", "student", ("single", "shuffled"), needs=("single",)),
     "kd_early": Stage("student", "student", ("single", "early"), needs=("single",)),
+    # label smoothing apart from the ensemble's level: at each student's twin's confidence, and
+    # at a fixed confidence (distill.smooth_level); the same students and budget as kd
+    "kd_smooth_twin": Stage("student", "student", ("alone", "smooth_members"),
+                            needs=("single", "alone")),
+    "kd_smooth_fixed": Stage("student", "student", ("single", "smooth_fixed"), needs=("single",)),
     "sum": Stage("sum", "net", wide=True),
     "rf_single": Stage("rf", "rf"),
     "rf_sum": Stage("rf_sum", "rf", wide=True),
@@ -79,6 +84,7 @@ class TeacherInputs(NamedTuple):
     rng: Any = None                  # numpy Generator of the rule's PRNG stream
     read: Callable | None = None     # G [n, k] -> the distribution distill.objective matches
     write: Callable | None = None    # (p [n, k], level) -> teacher logits read as p exactly
+    smooth_level: float | None = None  # distill.smooth_level (the fixed label-smoothing target)
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,24 @@ def off_class_spread(p, y) -> float:
     return float(p[off].reshape(len(y), -1).std(-1).mean())
 
 
+def _smoothed(t: TeacherInputs, y, c: float, level: float):
+    """Label smoothing at confidence c: c on each point's label, (1 - c)/(k - 1) on every other
+    class, written as logits the objective reads as exactly that (raw mean `level`)."""
+    import numpy as np
+
+    n, k = len(y), np.asarray(t.G).shape[-1]
+    p = np.full((n, k), (1.0 - c) / (k - 1))
+    p[np.arange(n), y] = c
+    return np.asarray(t.write(p, level))
+
+
+def _confidence(t: TeacherInputs, G, y) -> float:
+    """The mean over points of the objective's reading of logits G [n, k] on the label."""
+    import numpy as np
+
+    return float(np.asarray(t.read(G))[np.arange(len(y)), y].mean())
+
+
 def _smooth(t: TeacherInputs) -> Target:
     """Label smoothing at the ensemble's confidence: every point's target puts c, the ensemble's
     mean confidence on the label (as the objective reads it), on its label and (1 - c)/(k - 1)
@@ -110,11 +134,26 @@ def _smooth(t: TeacherInputs) -> Target:
     import numpy as np
 
     G, y = np.asarray(t.G).mean(0), np.asarray(t.y)
-    n, k = G.shape
-    c = float(np.asarray(t.read(G))[np.arange(n), y].mean())
-    p = np.full((n, k), (1.0 - c) / (k - 1))
-    p[np.arange(n), y] = c
-    return Target(np.asarray(t.write(p, float(G.mean()))), False)
+    return Target(_smoothed(t, y, _confidence(t, G, y), float(G.mean())), False)
+
+
+def _smooth_members(t: TeacherInputs) -> Target:
+    """Label smoothing at each member's own confidence: student l's target is smoothed at c_l,
+    member l's mean confidence on the label (its raw level member l's mean logit)."""
+    import numpy as np
+
+    G, y = np.asarray(t.G), np.asarray(t.y)
+    return Target(np.stack([_smoothed(t, y, _confidence(t, g, y), float(g.mean())) for g in G]),
+                  True)
+
+
+def _smooth_fixed(t: TeacherInputs) -> Target:
+    """Label smoothing at the fixed confidence distill.smooth_level (raw level the teacher
+    stage's mean logit, which only logit matching reads)."""
+    import numpy as np
+
+    G = np.asarray(t.G)
+    return Target(_smoothed(t, np.asarray(t.y), float(t.smooth_level), float(G.mean())), False)
 
 
 def _shuffled(t: TeacherInputs) -> Target:
@@ -157,6 +196,9 @@ TEACHERS: dict[str, Teacher] = {
     "smooth": Teacher(_smooth),                               # its confidence, no off-class pattern
     "shuffled": Teacher(_shuffled, stream="shuffle"),         # another point's pattern, same label
     "early": Teacher(_early, history=True),                   # before it saturated
+    # label smoothing apart from the ensemble's level (kd_smooth_twin, kd_smooth_fixed)
+    "smooth_members": Teacher(_smooth_members),               # each member's own confidence
+    "smooth_fixed": Teacher(_smooth_fixed),                   # distill.smooth_level
 }
 
 
@@ -179,6 +221,8 @@ METHODS: dict[str, tuple[str, str]] = {
     "kd_smooth": ("kd_smooth", "members"),
     "kd_shuffled": ("kd_shuffled", "members"),
     "kd_early": ("kd_early", "members"),
+    "kd_smooth_twin": ("kd_smooth_twin", "members"),
+    "kd_smooth_fixed": ("kd_smooth_fixed", "members"),
     "kd_twin": ("twin", "members"),
     "self_distill": ("self_distill", "members"),
     "self_distill_twin": ("twin", "members"),

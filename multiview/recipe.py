@@ -258,8 +258,12 @@ def _stage(walk: _Walk, i: int, name: str) -> None:
     fitted = fit_step(done["single"].trained.fit) if "single" in done else None
     tr = learner.train(StageInputs(stage, cfg, walk.L, keys, problem, target, _budget(done, cfg),
                                    walk.progress, f"{name} ×{n}",
-                                   name in walk.snapshots or name in walk.history,
+                                   name in walk.snapshots or name in walk.history
+                                   or _ratchet_snapshots(stage, cfg),
                                    fitted))
+    if _ratchet_snapshots(stage, cfg) and name not in walk.history and name not in walk.snapshots:
+        # the ratchet diagnostic reads the last chunk: two snapshots kept, not one per chunk
+        tr = tr._replace(fit=tr.fit._replace(snapshots=tr.fit.snapshots[-2:]))
     lt, le = (np.asarray(learner.logits(tr, x, cfg)) for x in (problem.train.x, problem.test.x))
     lam = learner.lam(tr, problem)
     seconds = time.perf_counter() - t
@@ -269,6 +273,12 @@ def _stage(walk: _Walk, i: int, name: str) -> None:
     log = walk.log
     log(f"[{i}/{len(walk.order)}] {name}: {tr.fit.steps_run} steps, train acc {acc:.3f}{read_at}, "
         f"{seconds:.1f} s (total {time.perf_counter() - walk.t0:.0f} s)")
+
+
+def _ratchet_snapshots(stage: Stage, cfg: Config) -> bool:
+    """Students of the theorem update keep their snapshots (every train.chunk steps): the
+    ratchet diagnostic reads their per-step change of F off them (multiview/ratchet.py)."""
+    return stage.learner == "student" and cfg.distill.objective == "theorem"
 
 
 def _teacher_inputs(walk: _Walk, stage: Stage) -> TeacherInputs:
@@ -288,4 +298,4 @@ def _teacher_inputs(walk: _Walk, stage: Stage) -> TeacherInputs:
         source.train_logits, np.asarray(problem.train.y), history,
         None if rule.stream is None else stream_rng(walk.seed, rule.stream),
         lambda G: teacher_probs(G, K.objective, K.T, K.tau),
-        lambda p, level: teacher_logits(p, K.objective, K.T, K.tau, level))
+        lambda p, level: teacher_logits(p, K.objective, K.T, K.tau, level), K.smooth_level)

@@ -11,6 +11,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .metrics import ci_kind
+from .verdict import decide, member_interval
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -176,6 +179,16 @@ RANDOM_CONTROLS = {
     "shuffled": "the ensemble's off-class pattern of another point of the same label says "
                 "nothing of this point's views",
 }
+# the label channel's controls: label smoothing apart from the ensemble's level. If one gains as
+# much as kd, the teacher gives nothing a constant confident target does not. (method suffix,
+# short name of its predictions: T3.smooth_twin / T3.over_sm_twin, why)
+LABEL_CONTROLS = {
+    "smooth_twin": ("sm_twin", "label smoothing at the confidence of the student's own twin "
+                               "(its initialisation trained on labels) has neither the "
+                               "ensemble's pattern nor its level"),
+    "smooth_fixed": ("sm_fixed", "label smoothing at the fixed confidence distill.smooth_level "
+                                 "is a constant target"),
+}
 # No gain: the students train the single models' budget with no early stop, which alone gives
 # label training +0.016 to +0.035 over labels_alone on `small` (kd_hard, the same paired
 # initialisations); 0.05 covers that and a seed's spread of the paired difference. kd beats a
@@ -185,7 +198,9 @@ NO_GAIN = 0.05
 
 def _random_controls() -> list[Prediction]:
     out = []
-    for name, why in RANDOM_CONTROLS.items():
+    controls = [(name, name, why) for name, why in RANDOM_CONTROLS.items()]
+    controls += [(name, short, why) for name, (short, why) in LABEL_CONTROLS.items()]
+    for name, short, why in controls:
         method = f"kd_{name}"
         out += [
             Prediction(f"T3.{name}", "Theorem 3 (control)", method,
@@ -193,7 +208,7 @@ def _random_controls() -> list[Prediction]:
                        lambda m, method=method: _gain(m, method), (method, "labels_alone"),
                        f"control: {why}, so it gives no gain over labels_alone", True,
                        theorem="Theorem 3"),
-            Prediction(f"T3.over_{name}", "Theorem 3 (control)", "kd",
+            Prediction(f"T3.over_{short}", "Theorem 3 (control)", "kd",
                        f"test_acc_single - {method}", (NO_GAIN, 1.0),
                        _diff("kd", method, "test_acc_single"), ("kd", method),
                        f"kd gains from what its teacher knows, so it beats {method} by more "
@@ -250,7 +265,9 @@ def _recovered(single: str, ensemble: str, student: str):
 def check(methods: dict, L: int, baselines: dict | None = None) -> list[dict]:
     """Measured vs expected for every prediction whose methods were run. A prediction whose
     value is undefined (an accuracy over an empty slice, a fraction of a zero gain) has
-    measured None and holds None: it could not be evaluated, it did not fail.
+    measured None and holds None: it could not be evaluated, it did not fail. Each also gets
+    its 95 % interval over the members (`ci`, `ci_over`, `ci_kind`, `n`) and its `verdict`
+    (multiview/verdict.py): "holds", "fails", "inconclusive", or None where not evaluable.
 
     baselines: check.json's diagnostics; its `labels_alone` record (the students' own
     initialisations trained on labels) is the baseline of the students' gains.
@@ -270,12 +287,19 @@ def check(methods: dict, L: int, baselines: dict | None = None) -> list[dict]:
             value = float("nan")
         lo, hi = p.expected
         finite = math.isfinite(value)
+        reads = p.needs + tuple(n for n in p.needs_any if n in have)
+        ci, n, undefined = member_interval(p.measure, have, reads, value)
         out.append({"id": p.id, "source": p.source, "theorem": p.theorem, "method": p.method,
                     "quantity": p.quantity,
                     "measured": value if finite else None, "expected": [lo, hi],
                     "holds": bool(lo <= value <= hi) if finite else None,
                     "asymptotic": p.asymptotic,
-                    "control": p.control})
+                    "control": p.control,
+                    # the 95 % interval over the members and the verdict (multiview/verdict.py)
+                    "ci": ci, "ci_over": "members" if ci is not None else None,
+                    "ci_kind": ci_kind(n) if ci is not None else None, "n": n,
+                    "verdict": decide(value if finite else None, ci, (lo, hi), p.quantity,
+                                      undefined)})
     return out
 
 

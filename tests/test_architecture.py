@@ -9,12 +9,13 @@ import multiview
 
 ROOT = Path(multiview.__file__).parent
 FLOORS = {   # docs/architecture.md
-    0: ["config", "keys", "errors", "results", "size", "methods", "runtime"],
+    0: ["config", "scaling", "keys", "errors", "results", "size", "methods", "runtime"],
     1: ["data", "model", "losses", "metrics"],
     2: ["train", "patch"],
     3: ["learners", "ntk"],
     4: ["recipe"],
-    5: ["theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch", "analysis"],
+    5: ["verdict", "ratchet", "theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch",
+        "analysis"],
     6: ["sweep", "cluster", "plots"],
     7: ["cli", "api", "process", "__main__"],
 }

@@ -141,8 +141,8 @@ def test_bands_print_as_they_decide():
     rows = {line.split()[0]: line for line in table.splitlines()
             if line[:2] in ("T1", "T2", "F.")}
     # F.rf.ensemble: gain 0.000, band (1e-9, 1): '> 0', not '[0.00, 1.00]', and it fails
-    assert rows["F.rf.ensemble"].split()[-4:] == ["0.000", ">", "0", "NO"]
-    assert rows["T1.train"].split()[-3:] == ["≥", "0.99", "yes"]        # (0.99, 1.0)
+    assert rows["F.rf.ensemble"].split()[-4:] == ["0.000", ">", "0", "FAILS"]
+    assert rows["T1.train"].split()[-3:] == ["≥", "0.99", "holds"]        # (0.99, 1.0)
     assert "[0.35, 0.70]" in rows["T1.single"]
     assert "≥ 0.15" in rows["T2.gain"]                                 # (0.15, 1.0)
     full = format_table(_check(("single", "ensemble", "kd", "kd_twin")))

@@ -43,8 +43,20 @@ def _identity_config(cfg) -> dict:
     return without_grid(cfg.to_dict(), ())
 
 
+# fields added after sweeps were written, at the value with which they change no result: there
+# they are left out of a point's identity, so points written before them are still found (the
+# scale section is left out whole while its rule is "none": it then changes nothing)
+IDENTITY_NEUTRAL = {("distill", "smooth_level"): 0.9}
+
+
 def _without_devices(config: dict) -> dict:
-    return {**config, "train": {k: v for k, v in config.get("train", {}).items() if k != "devices"}}
+    out = {**config, "train": {k: v for k, v in config.get("train", {}).items() if k != "devices"}}
+    if (out.get("scale") or {}).get("rule", "none") == "none":
+        out.pop("scale", None)
+    for (section, name), neutral in IDENTITY_NEUTRAL.items():
+        if (out.get(section) or {}).get(name) == neutral:
+            out[section] = {k: v for k, v in out[section].items() if k != name}
+    return out
 
 
 def point_key(cfg, methods, L: int, seed: int) -> str:
@@ -112,7 +124,8 @@ def summarise(points: list[dict]) -> list[dict]:
             "labels_alone": res.get("diagnostics", {}).get("labels_alone"),
             "dark_knowledge": res.get("diagnostics", {}).get("dark_knowledge"),
             "predictions": [{"id": p["id"], "measured": p["measured"], "expected": p["expected"],
-                             "holds": p["holds"]} for p in res["predictions"]]})
+                             "holds": p["holds"], "verdict": p.get("verdict")}
+                            for p in res["predictions"]]})
     return out
 
 
