@@ -423,3 +423,15 @@ def test_dose_labels_do_not_overlap_when_drawn():
     boxes = [t.get_window_extent() for t in fig.axes[0].texts]
     assert len(boxes) == 3
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_every_figure_is_one_entry_that_plot_and_the_help_read():
+    # a figure is one Figure record: the help names each kind with the result it reads, and
+    # plot / figure dispatch through the same table
+    text = plots.kinds_help()
+    for kind, f in plots.FIGURES.items():
+        assert kind in text and f.input in plots.INPUT.values()
+        assert callable(f.prepare) and callable(f.draw)
+    assert plots.KINDS == tuple(plots.FIGURES)
+    with pytest.raises(ConfigError, match="unknown kind"):
+        plots.plot("nothing", "x.json")
