@@ -63,8 +63,8 @@ def test_saturated_students_grow_at_the_predicted_rate_on_a_tiny_run():
 def test_other_objectives_have_no_ratchet_block():
     from multiview.config import override, preset
     from multiview.ratchet import diagnose
-    from multiview.recipe import Run
+    from multiview.recipe import run_of
 
     for objective in ("hinton", "logits", "theorem_projected"):
         cfg = override(preset("tiny"), {"distill.objective": objective})
-        assert diagnose(Run(cfg, 0, 2, None, {}, None)) is None
+        assert diagnose(run_of(cfg, 0, 2, None, {})) is None
