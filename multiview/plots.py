@@ -15,6 +15,7 @@ import numpy as np
 
 from .config import ConfigError
 from .errors import need
+from .provenance import pdf_metadata
 from .results import load, probe_dir, write_together
 
 # matplotlib.pyplot is imported inside the functions: the CLI's parser imports this module
@@ -75,7 +76,7 @@ def save(fig, out: str | Path, name: str) -> list[Path]:
     pdf, png = io.BytesIO(), io.BytesIO()
     try:
         with paper_style():
-            fig.savefig(pdf, format="pdf")
+            fig.savefig(pdf, format="pdf", metadata=pdf_metadata())   # the commit
             fig.savefig(png, format="png", dpi=DPI)
     finally:
         plt.close(fig)

@@ -137,11 +137,16 @@ def write_together(contents: dict) -> list[Path]:
 
 def write_json(result: dict, out_dir: str | Path, name: str = "check.json") -> Path:
     """Write OUT_DIR/name as strict, indented JSON, atomically. A result of a known kind
-    (check.json, train.json, ...: FILE_NAMES) gets its `format` key first when it has none."""
+    (check.json, train.json, ...: FILE_NAMES) gets its `format` key first and its
+    `provenance` block (multiview/provenance.py) last when it has none."""
     path = Path(out_dir) / name
     kind = FILE_NAMES.get(name)
     if kind is not None and isinstance(result, dict) and "format" not in result:
         result = {"format": FORMATS[kind], **result}
+    if kind is not None and isinstance(result, dict) and "provenance" not in result:
+        from .provenance import block     # where the result came from (metadata)
+
+        result = {**result, "provenance": block()}
     text = dumps(result, indent=2)
     with atomic_file(path) as f:
         f.write(text)
@@ -378,6 +383,8 @@ def validate(kind: str, tree, where: str = "") -> None:
                 if len(p["expected"]) != 2:
                     raise _Invalid(f"predictions[{i}].expected", p["expected"], "[low, high]")
         if kind == "stability":
+            if not tree["steps"]:
+                raise _Invalid("steps", tree["steps"], "at least one step (nothing to draw)")
             for name in ("both", "one", "train_acc"):
                 rows = tree[name]
                 if len(rows) != len(tree["steps"]):
@@ -611,9 +618,11 @@ def _checksum(record: dict) -> str:
 def write_point(out: Path, key: str, values: dict, methods, L: int, seed: int,
                 result: dict) -> Path:
     """Write one finished point atomically: grid values, result, checksum, complete marker."""
+    from .provenance import block
+
     record = {"format": POINT_FORMAT, "key": key, "grid": values,
               "methods_run": canonical_methods(methods), "L": L, "seed": seed,
-              "result": {"format": FORMATS["check"], **result}}
+              "result": {"format": FORMATS["check"], **result}, "provenance": block()}
     # the checksum covers the record as it reads back from JSON (tuples become lists, etc.)
     record = json.loads(dumps(record))
     record["checksum"] = _checksum(record)
@@ -797,8 +806,11 @@ def write_sweep_summary(out: Path, header: dict, mine: dict) -> dict:
 # --- the arrays of runs.view_arrays -----------------------------------------------------------
 
 def save_arrays(arrays: dict, path: str | Path) -> Path:
-    """Write the arrays of `runs.view_arrays` to the .npz `path`, atomically."""
-    return save_npz(path, **arrays)
+    """Write the arrays of `runs.view_arrays` to the .npz `path`, atomically, with the
+    provenance block as the JSON text `provenance`."""
+    from .provenance import block
+
+    return save_npz(path, **arrays, provenance=np.array(dumps(block())))
 
 
 def load_arrays(path: str | Path, flag: str = "--in") -> dict:
