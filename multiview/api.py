@@ -213,7 +213,15 @@ def plot(kind: str, path, out=None, *, name: str | None = None, x: str | None = 
     for arg, v in (("name", name), ("x", x), ("y", y)):
         need(v is None or isinstance(v, str), arg, v, "a str, or None")
     fix = None if fix is None else inputs.texts(fix, "fix", "a 'FIELD=VALUE' text")
-    return draw(kind, path, out, name, x, y, inputs.flag(force, "force"), fix)
+    force = inputs.flag(force, "force")
+    try:
+        return draw(kind, path, out, name, x, y, force, fix)
+    except ConfigError as e:            # named as the caller wrote them, not as flags
+        text = str(e)
+        for flag, arg in (("--in", "path"), ("--out", "out"), ("--name", "name")):
+            if text.startswith(f"{flag}:"):
+                raise ConfigError(arg + text[len(flag):]) from None
+        raise
 
 
 def load(path, kind: str | None = None):

@@ -210,11 +210,10 @@ def cmd_dose(args) -> int:
     out = out_dir(args.out, "dose.json")
     sizes = None
     if args.sizes is not None:          # --sizes '' is an empty list, refused, not the default
-        items = split_items(args.sizes, "--sizes")
-        need(all(v.isascii() and v.isdigit() and 1 <= int(v) <= args.seeds for v in items),
-             "--sizes", args.sizes,
-             f"comma-separated ensemble sizes between 1 and --seeds = {args.seeds}")
-        sizes = [int(v) for v in items]
+        from .inputs import integer      # the check mv.dose(sizes=...) makes
+
+        sizes = [integer(v, "--sizes", 1, args.seeds, text=True)
+                 for v in split_items(args.sizes, "--sizes")]
     cfg = _cfg(args, args.seeds)
     with claim(out / "dose.json", force=args.force), precision(cfg):
         rec = run_dose(cfg, args.seeds, args.seed, sizes, progress=not args.no_progress,

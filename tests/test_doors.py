@@ -69,6 +69,7 @@ def test_a_bad_seed_is_refused_by_the_api_as_by_the_command_line(tiny, seed, cap
     (lambda c: mv.load_params(None), "path"),
     (lambda c: mv.plot("nope", "x"), "kind"),
     (lambda c: mv.plot("methods", "x", fix=[1]), "fix"),
+    (lambda c: mv.plot("methods", "nowhere"), "path"),
     (lambda c: mv.configure(3), "preset"),
     (lambda c: mv.check("tiny"), "cfg"),
 ])
