@@ -12,6 +12,7 @@ programs persist on disk as they do for the `multiview` program (MULTIVIEW_COMPI
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,7 +151,8 @@ def sweep(cfg: Config, grid, methods=("single", "ensemble"), seeds: int = 10, se
     check_grid_points(points, "grid")
     _start([p.cfg for p in points], seeds, force_size, out, members=seeds * batch_points)
     with invoked(_call("sweep", grid=grid_arg, methods=methods, seeds=seeds, seed=seed,
-                       out=out, batch_points=batch_points, cluster=cluster)):
+                       out=out, batch_points=batch_points, cluster=cluster)), \
+            _named({"--out": "out"}):
         return run_sweep(cfg, grid, methods, seeds, seed, out, batch_points=batch_points,
                          progress=inputs.flag(progress, "progress"),
                          cluster=_cluster(cluster))
@@ -214,11 +216,19 @@ def plot(kind: str, path, out=None, *, name: str | None = None, x: str | None = 
         need(v is None or isinstance(v, str), arg, v, "a str, or None")
     fix = None if fix is None else inputs.texts(fix, "fix", "a 'FIELD=VALUE' text")
     force = inputs.flag(force, "force")
-    try:
+    with _named({"--in": "path", "--out": "out", "--name": "name"}):
         return draw(kind, path, out, name, x, y, force, fix)
-    except ConfigError as e:            # named as the caller wrote them, not as flags
+
+
+@contextmanager
+def _named(flags: dict):
+    """A ConfigError of the library code below that names a command-line flag ("--out: ...")
+    names the argument the caller wrote instead ("out: ...")."""
+    try:
+        yield
+    except ConfigError as e:
         text = str(e)
-        for flag, arg in (("--in", "path"), ("--out", "out"), ("--name", "name")):
+        for flag, arg in flags.items():
             if text.startswith(f"{flag}:"):
                 raise ConfigError(arg + text[len(flag):]) from None
         raise

@@ -277,7 +277,10 @@ def test_a_sweep_of_another_study_is_refused_before_any_work(tmp_path, tiny, cap
     assert main(["sweep", "--preset", "tiny", "--grid", "data.mu=0.1", "--seeds", "2",
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "model.sigma0" in err and ".study" in err and "Traceback" not in err
+    assert "--out" in err and "model.sigma0" in err and ".study" in err
+    assert "Traceback" not in err
+    with pytest.raises(ConfigError, match=r"^out: .*model\.sigma0"):
+        mv.sweep(tiny, {"data.mu": [0.1]}, seeds=2, out=out)
     assert sorted(p.name for p in out.iterdir()) == before       # nothing left behind
 
 
