@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 
 import multiview as mv
-from multiview import outputs, progress, provenance, size
+from multiview import inputs, outputs, progress, provenance, size
 from multiview.api import Members
 from multiview.cli import main
 from multiview.config import SEED_MAX, ConfigError, override, preset
-from multiview.inputs import texts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,7 +94,12 @@ def test_numpy_integers_floats_and_arrays_are_taken_where_python_ones_are():
     assert (cfg.data.k, cfg.data.mu, cfg.data.z_own, cfg.train.steps) == (4, 0.25, (1.0, 3.0), 7)
     assert type(cfg.data.k) is int and type(cfg.data.mu) is float
     assert mv.configure(preset="tiny") == preset("tiny")      # docs/api.md's spelling
-    assert texts("data.mu=0.1", "fix", "") == ["data.mu=0.1"]  # a str is one item
+    assert inputs.texts("data.mu=0.1", "fix", "") == ["data.mu=0.1"]   # a str is one item
+    assert inputs.seed(np.uint32(SEED_MAX)) == SEED_MAX
+    assert type(inputs.seed(np.int8(3))) is int
+    assert inputs.integer("12", "--n", 1, text=True) == 12
+    with pytest.raises(ConfigError, match="^n: value '12'"):        # text only from the shell
+        inputs.integer("12", "n", 1)
 
 
 def test_numpy_grids_and_a_grid_string_pass_the_sweep_checks(tiny, tmp_path):
