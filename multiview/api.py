@@ -19,7 +19,7 @@ from pathlib import Path
 from . import inputs
 from .config import Config, ConfigError, from_dict, load_file, override
 from .config import preset as preset_config
-from .errors import need
+from .errors import native, need
 
 __all__ = ["configure", "check", "sweep", "dose", "load", "plot", "load_params",
            "use_compile_cache", "Config", "ConfigError", "Members"]
@@ -132,7 +132,7 @@ def sweep(cfg: Config, grid, methods=("single", "ensemble"), seeds: int = 10, se
     batch_points = inputs.count(batch_points, "batch_points")
     _cfg(cfg)
     out = _out(inputs.path(out, "out"), None)          # required: the sweep's folder
-    grid_arg = grid
+    grid_arg = grid = native(grid)                     # a numpy array of --grid strings too
     if isinstance(grid, str) and "=" in grid and not Path(grid).exists():
         grid = [grid]                            # one --grid string: "data.mu=0.1,0.2"
     if isinstance(grid, (str, Path)):

@@ -104,7 +104,8 @@ def test_numpy_integers_floats_and_arrays_are_taken_where_python_ones_are():
 
 def test_numpy_grids_and_a_grid_string_pass_the_sweep_checks(tiny, tmp_path):
     # force_size is checked after the grid: a refusal naming it means the grid was accepted
-    for grid in ({"data.mu": np.linspace(0.1, 0.2, 2)}, "data.mu=0.1,0.2", ["data.mu=0.1"]):
+    for grid in ({"data.mu": np.linspace(0.1, 0.2, 2)}, "data.mu=0.1,0.2", ["data.mu=0.1"],
+                 np.array(["data.mu=0.1,0.2", "model.m=2"])):
         with pytest.raises(ConfigError, match="^force_size:"):
             mv.sweep(tiny, grid, seeds=np.int64(2), seed=np.uint32(3), out=tmp_path / "s",
                      force_size="no")
