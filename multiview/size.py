@@ -107,11 +107,14 @@ def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]
         out["training batch"] = (ENGINE_BYTES[engine](cfg, widest), ("--seeds", "data.N_train"))
         km = D.k * cfg.model.m
         rows = min(D.N_test, EVAL_BATCH)
-        # a batch of test rows copied to the device and once more as the matmul's operand
-        # (measured: tiny at d = 10^6 peaks at the process, both sets and two copies of its
-        # test set), its pre-activations, all the logits
-        out["test evaluation"] = (2 * rows * sample + 2 * L * rows * D.n_patches * km * b
-                              + L * D.N_test * D.k * b, ("--seeds", "data.N_test"))
+        # a batch of test rows copied to the device and once more as the matmul's operand,
+        # and with more than one batch the next batch's copy while the last one computes (jax
+        # dispatches asynchronously); measured: tiny at d = 10^6 (one batch) peaks at the
+        # process, both sets and 2 copies of its test set, small at d = 6·10^4 (two batches)
+        # at 3 copies of a batch; then the batch's pre-activations and all the logits
+        copies = 2 if D.N_test <= rows else 3
+        out["test evaluation"] = (copies * rows * sample + 2 * L * rows * D.n_patches * km * b
+                                  + L * D.N_test * D.k * b, ("--seeds", "data.N_test"))
     return out
 
 
