@@ -12,12 +12,14 @@ programs persist on disk as they do for the `multiview` program (MULTIVIEW_COMPI
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, ConfigError, from_dict, load_file, override, preset
-from .errors import need
-from .results import load            # noqa: F401  (the one reader of every result file)
+from . import inputs
+from .config import Config, ConfigError, from_dict, load_file, override
+from .config import preset as preset_config
+from .errors import native, need
 
 __all__ = ["configure", "check", "sweep", "dose", "load", "plot", "load_params",
            "use_compile_cache", "Config", "ConfigError", "Members"]
@@ -33,14 +35,15 @@ def use_compile_cache() -> Path | None:
     return enable_compile_cache()
 
 
-def configure(name: str = "small", overrides: dict | str | Path | None = None,
+def configure(preset: str = "small", overrides: dict | str | Path | None = None,
               **sections) -> Config:
-    """The validated Config of preset `name` with `overrides`: a dict {"data.mu": 0.1} or
+    """The validated Config of preset `preset` with `overrides`: a dict {"data.mu": 0.1} or
     {"data": {"mu": 0.1}}, or the path of a JSON/TOML file of them; keyword arguments take
     sections too (`configure("tiny", model={"m": 4})`)."""
-    cfg = preset(name)
+    need(isinstance(preset, str), "preset", preset, "a preset's name (a str)")
+    cfg = preset_config(preset)
     if isinstance(overrides, (str, Path)):
-        cfg = override(cfg, load_file(overrides))
+        cfg = override(cfg, load_file(overrides, flag="overrides"))
     elif overrides is not None:
         cfg = override(cfg, _flat(overrides))
     return override(cfg, _flat(sections)) if sections else cfg
@@ -57,27 +60,38 @@ def _flat(tree: dict) -> dict:
 
 def _methods(methods) -> list[str]:
     """A text ('all' or 'a,b') or a list of method names, checked by the CLI's one validator."""
-    from .errors import subset
     from .methods import METHOD_NAMES
 
-    chosen = methods if isinstance(methods, str) else [m.strip() for m in methods]
-    return subset(chosen, METHOD_NAMES, "--methods")
+    return inputs.choice(methods, METHOD_NAMES, "methods")
+
+
+def _cfg(cfg) -> Config:
+    need(isinstance(cfg, Config), "cfg", cfg, "a Config (from mv.configure)")
+    return cfg
 
 
 def _start(cfgs: list, L: int, force_size: bool, out, members: int | None = None) -> None:
-    """What every entry checks before it trains: the configs, L, the memory (of `members`
-    trained together, default L), the output folder; then the compilation cache."""
-    from .results import probe_dir
-    from .size import guard
+    """What every entry checks before it trains (after its arguments and `out`): the configs,
+    the memory (of `members` trained together, default L); a long run's time estimate is
+    printed; then the compilation cache."""
+    import sys
 
-    need(isinstance(L, int) and not isinstance(L, bool) and L >= 1, "seeds", L,
-         "an integer >= 1")
-    if out is not None:
-        probe_dir(out, "out")
+    from .size import duration, guard
+
+    inputs.flag(force_size, "force_size")
     for cfg in cfgs:
-        need(isinstance(cfg, Config), "cfg", cfg, "a Config (from mv.configure)")
-        guard(cfg, members or L, force_size)
+        guard(_cfg(cfg), members or L, force_size)
+    slow = duration(cfgs[0], L) if cfgs else None
+    if slow:
+        print(f"multiview: {slow}", file=sys.stderr, flush=True)
     use_compile_cache()
+
+
+def _out(out, name: str | None):
+    """The output folder `out` (None: no file), checked before any work (outputs.out_dir)."""
+    from .outputs import out_dir
+
+    return None if out is None else out_dir(inputs.path(out, "out"), name, "out")
 
 
 def check(cfg: Config, seeds: int = 10, seed: int = 0, methods="all", *, out=None,
@@ -85,13 +99,20 @@ def check(cfg: Config, seeds: int = 10, seed: int = 0, methods="all", *, out=Non
     """Train the learners `methods` need on `seeds` members and compare with the theorems:
     the dict of check.json (README), also written to OUT/check.json when `out` is given."""
     from .check import run_check
+    from .outputs import claim
+    from .provenance import invoked
     from .results import write_json
 
     methods = _methods(methods)
+    seeds, seed = inputs.count(seeds, "seeds"), inputs.seed(seed, "seed")
+    _cfg(cfg)
+    out = _out(out, "check.json")
     _start([cfg], seeds, force_size, out)
-    result = run_check(cfg, seeds, seed, methods, progress=progress)
-    if out is not None:
-        write_json(result, out)
+    with invoked(_call("check", seeds=seeds, seed=seed, methods=methods, out=out)), \
+            claim(None if out is None else out / "check.json", "out"):
+        result = run_check(cfg, seeds, seed, methods, progress=inputs.flag(progress, "progress"))
+        if out is not None:
+            write_json(result, out)
     return result
 
 
@@ -103,24 +124,57 @@ def sweep(cfg: Config, grid, methods=("single", "ensemble"), seeds: int = 10, se
     strings ("data.mu=0,0.1"), or the path of a TOML/JSON file with a [grid] table. Returns
     the summary (sweep.json); a point that fails (training diverged) is listed under
     "failed" and reported on stderr, as the command does."""
-    from .sweep import grid_points, parse_grid, run_sweep, validate_grid
+    from .provenance import invoked
+    from .sweep import check_grid_points, grid_points, parse_grid, run_sweep, validate_grid
 
     methods = _methods(methods)
-    need(isinstance(cfg, Config), "cfg", cfg, "a Config (from mv.configure)")
+    seeds, seed = inputs.count(seeds, "seeds"), inputs.seed(seed, "seed")
+    batch_points = inputs.count(batch_points, "batch_points")
+    _cfg(cfg)
+    out = _out(inputs.path(out, "out"), None)          # required: the sweep's folder
+    grid_arg = grid = native(grid)                     # a numpy array of --grid strings too
+    if isinstance(grid, str) and "=" in grid and not Path(grid).exists():
+        grid = [grid]                            # one --grid string: "data.mu=0.1,0.2"
     if isinstance(grid, (str, Path)):
-        grid = parse_grid([], cfg, grid)
+        # the file's sections override cfg, as `sweep --config FILE` applies them
+        cfg = override(cfg, load_file(grid, grid=True, flag="grid"))
+        grid = parse_grid([], cfg, grid, flag="grid")
     elif isinstance(grid, (list, tuple)):
-        grid = parse_grid(list(grid), cfg)
+        grid = parse_grid(inputs.texts(list(grid), "grid", "a 'SECTION.FIELD=V1,V2' text"),
+                          cfg, flag="grid")
     else:
         need(isinstance(grid, dict), "grid", grid, "a dict {field: [values]}, --grid strings "
              "or a file with a [grid] table")
-        grid = validate_grid(dict(grid), cfg)
-    need(isinstance(batch_points, int) and batch_points >= 1, "batch_points", batch_points,
-         "an integer >= 1")
-    _start([p.cfg for p in grid_points(cfg, grid)], seeds, force_size, out,
-           members=seeds * batch_points)
-    return run_sweep(cfg, grid, methods, seeds, seed, out, batch_points=batch_points,
-                     progress=progress, cluster=cluster)
+        grid = validate_grid({k: inputs.values(v, f"grid {k}") for k, v in grid.items()}, cfg,
+                             flag="grid")
+    points = grid_points(cfg, grid)
+    check_grid_points(points, "grid")
+    _start([p.cfg for p in points], seeds, force_size, out, members=seeds * batch_points)
+    with invoked(_call("sweep", grid=grid_arg, methods=methods, seeds=seeds, seed=seed,
+                       out=out, batch_points=batch_points, cluster=cluster)), \
+            _named({"--out": "out"}):
+        return run_sweep(cfg, grid, methods, seeds, seed, out, batch_points=batch_points,
+                         progress=inputs.flag(progress, "progress"),
+                         cluster=_cluster(cluster))
+
+
+def _cluster(cluster) -> str | None:
+    """The `cluster` argument: None (this process), "ray" or "local" (Ray on this machine),
+    "auto", HOST:PORT or ray://HOST:PORT (a running Ray cluster)."""
+    import re
+
+    if cluster is None:
+        return None
+    need(isinstance(cluster, str) and (cluster in ("ray", "local", "auto")
+                                       or re.fullmatch(r"(ray://)?[^\s:]+:[0-9]+", cluster)),
+         "cluster", cluster, "None, 'ray' (Ray on this machine), 'auto', HOST:PORT or "
+         "ray://HOST:PORT of a running Ray cluster")
+    return "local" if cluster == "ray" else cluster
+
+
+def _call(name: str, **kw) -> str:
+    """The API call as provenance records it: mv.NAME(cfg, key=value, ...)."""
+    return f"mv.{name}(cfg, " + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")"
 
 
 def dose(cfg: Config, seeds: int = 10, seed: int = 0, sizes=None, *, out=None,
@@ -128,16 +182,21 @@ def dose(cfg: Config, seeds: int = 10, seed: int = 0, sizes=None, *, out=None,
     """The teacher dose-response (multiview/dose.py): the dict of dose.json, also written to
     OUT/dose.json when `out` is given. sizes: teacher ensemble sizes (default 2, 4, ..., L)."""
     from .dose import run_dose
+    from .outputs import claim
+    from .provenance import invoked
     from .results import write_json
 
+    seeds, seed = inputs.count(seeds, "seeds"), inputs.seed(seed, "seed")
     if sizes is not None:
-        sizes = list(sizes)
-        need(all(isinstance(j, int) and 1 <= j <= seeds for j in sizes) and sizes, "sizes", sizes,
-             f"ensemble sizes between 1 and seeds = {seeds}")
+        sizes = [inputs.integer(j, "sizes", 1, seeds) for j in inputs.values(sizes, "sizes")]
+    _cfg(cfg)
+    out = _out(out, "dose.json")
     _start([cfg], seeds, force_size, out)
-    rec = run_dose(cfg, seeds, seed, sizes, progress=progress)
-    if out is not None:
-        write_json(rec, out, "dose.json")
+    with invoked(_call("dose", seeds=seeds, seed=seed, sizes=sizes, out=out)), \
+            claim(None if out is None else out / "dose.json", "out"):
+        rec = run_dose(cfg, seeds, seed, sizes, progress=inputs.flag(progress, "progress"))
+        if out is not None:
+            write_json(rec, out, "dose.json")
     return rec
 
 
@@ -147,9 +206,43 @@ def plot(kind: str, path, out=None, *, name: str | None = None, x: str | None = 
     teacher-vs-k, dose, stability) from the result at `path` into OUT/name.{pdf,png} (beside
     the input by default); the files written. `fix` picks the slice of a grid of three or more fields
     (["FIELD=VALUE", ...]). Existing figures are replaced only with `force`."""
+    from .plots import KINDS
     from .plots import plot as draw
 
-    return draw(kind, path, out, name, x, y, force, fix)
+    need(isinstance(kind, str) and kind in KINDS, "kind", kind, ", ".join(KINDS))
+    path = inputs.path(path, "path")
+    out = None if out is None else inputs.path(out, "out")
+    for arg, v in (("name", name), ("x", x), ("y", y)):
+        need(v is None or isinstance(v, str), arg, v, "a str, or None")
+    fix = None if fix is None else inputs.texts(fix, "fix", "a 'FIELD=VALUE' text")
+    force = inputs.flag(force, "force")
+    with _named({"--in": "path", "--out": "out", "--name": "name"}):
+        return draw(kind, path, out, name, x, y, force, fix)
+
+
+@contextmanager
+def _named(flags: dict):
+    """A ConfigError of the library code below that names a command-line flag ("--out: ...")
+    names the argument the caller wrote instead ("out: ...")."""
+    try:
+        yield
+    except ConfigError as e:
+        text = str(e)
+        for flag, arg in flags.items():
+            if text.startswith(f"{flag}:"):
+                raise ConfigError(arg + text[len(flag):]) from None
+        raise
+
+
+def load(path, kind: str | None = None):
+    """The result at `path` (a file, or a folder holding one) as `Loaded(kind, path, content)`
+    with `.frame()`: multiview.results.load, the one reader of every result file; with `kind`
+    only a result of that kind is accepted."""
+    from .results import KINDS
+    from .results import load as read
+
+    need(kind is None or kind in KINDS, "kind", kind, f"None or one of {', '.join(KINDS)}")
+    return read(inputs.path(path, "path"), kind, "path")
 
 
 # --- trained members (`multiview train`'s params.npz) ----------------------------------------
@@ -175,6 +268,11 @@ class Members:
         from .runtime import precision
 
         need(stage in self.params, "stage", stage, f"one of {', '.join(self.params)}")
+        D = self.config.data
+        shape = getattr(x, "shape", None)
+        need(shape is not None and len(shape) == 3 and tuple(shape[1:]) == (D.n_patches, D.d),
+             "x", f"an array of shape {list(shape)}" if shape is not None else type(x).__name__,
+             f"inputs [n, P={D.n_patches}, d={D.d}] (the members' config)")
         with precision(self.config):
             return np.asarray(logits_of(self.params[stage], x, self.config))
 
@@ -202,7 +300,7 @@ def load_params(path) -> Members:
 
     from .results import read_result
 
-    p = Path(path)
+    p = inputs.path(path, "path")
     npz = p / "params.npz" if p.is_dir() else p
     need(npz.is_file(), "path", str(path), "a `multiview train` directory or its params.npz "
          "(not found)")

@@ -9,12 +9,14 @@ multiview/process.py's.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
-from .config import SEED_MAX, ConfigError, ascii_int, override, resolve
+from .config import SEED_MAX, ConfigError, override, resolve
 from .errors import need, split_items, subset
 from .methods import METHOD_NAMES
+from .provenance import invoked
 from .runtime import compile_cache_dir, precision, use_compile_cache  # noqa: F401 (re-exported)
 
 
@@ -39,15 +41,15 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
 
 
 def _integer(name, lo, hi=None):
+    """An argparse type: the text as an integer within [lo, hi], checked by inputs.integer
+    (the one check the Python API makes too)."""
+    from .inputs import integer
+
     def parse(text):
         try:
-            v = ascii_int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"value {text!r} is not an integer") from None
-        if v < lo or (hi is not None and v > hi):
-            allowed = f"{lo} <= {name.lstrip('-')} <= {hi}" if hi is not None else f">= {lo}"
-            raise argparse.ArgumentTypeError(f"value {v} is not allowed; allowed: {allowed}")
-        return v
+            return integer(text, name, lo, hi, text=True)
+        except ConfigError as e:        # argparse names the flag itself
+            raise argparse.ArgumentTypeError(str(e).removeprefix(f"{name}: ")) from None
     return parse
 
 
@@ -57,20 +59,25 @@ def _positive(name):
 
 def _log(msg: str) -> None:
     """A line on stderr that does not break the progress bars."""
-    from tqdm.auto import tqdm
+    from .progress import write
 
-    tqdm.write(msg, file=sys.stderr)
+    write(msg)
 
 
 def _cfg(args, L: int = 0):
     """The resolved config (with --devices); refused when it does not fit in memory."""
     from .size import guard
 
+    from .size import duration
+
     cfg = resolve(args.preset, args.config, args.set, grid=args.command == "sweep")
     if getattr(args, "devices", 1) != 1:
         check_devices(args.devices)
         cfg = override(cfg, {"train.devices": args.devices})
     guard(cfg, L, args.force_size)
+    slow = duration(cfg, L) if L else None
+    if slow:
+        print(f"multiview {args.command}: {slow}", file=sys.stderr, flush=True)
     return cfg
 
 
@@ -90,15 +97,16 @@ def parse_methods(text: str, methods, flag: str = "--methods") -> list[str]:
 
 def cmd_check(args) -> int:
     from .check import format_table, run_check
-    from .results import probe_dir, write_json
+    from .outputs import claim, out_dir
+    from .results import write_json
 
-    probe_dir(args.out)
+    out = out_dir(args.out, "check.json")
     methods = parse_methods(args.methods, METHOD_NAMES)
     cfg = _cfg(args, args.seeds)
-    with precision(cfg):
+    with claim(out / "check.json", force=args.force), precision(cfg):
         result = run_check(cfg, args.seeds, args.seed, methods, progress=not args.no_progress,
                            log=None if args.no_progress else _log)
-    path = write_json(result, args.out)
+        path = write_json(result, out)
     print(format_table(result))
     print(f"\n{len(result['seeds'])} seeds, {result['run']['seconds']:.1f} s; wrote {path}")
     if args.strict and any(p["verdict"] == "fails" for p in result["predictions"]):
@@ -111,6 +119,8 @@ def cmd_data(args) -> int:
 
     from .data import make_problem, summary
     from .keys import data_key
+    from .outputs import claim
+    from .provenance import block
     from .results import dumps, probe_file, save_npz
 
     if args.npz:
@@ -124,7 +134,7 @@ def cmd_data(args) -> int:
     guard(cfg, 0, args.force_size, {field: "--n"} if args.n else None)
     print(f"data: generating views, {cfg.data.n_train} training and {cfg.data.N_test} test "
           f"samples (seed {args.seed}) ...", file=sys.stderr, flush=True)
-    with precision(cfg):
+    with claim(args.npz, "--npz", args.force), precision(cfg):
         # the data `check --seed S` trains and tests on: the same key and generator path
         problem = make_problem(data_key(args.seed), cfg.data)
         ds = problem.test if args.split == "test" else problem.train
@@ -133,7 +143,8 @@ def cmd_data(args) -> int:
         print(dumps(info, indent=2))
         if args.npz:
             path = save_npz(args.npz, views=np.asarray(problem.views),
-                            **{f: np.asarray(getattr(ds, f)) for f in ds._fields})
+                            **{f: np.asarray(getattr(ds, f)) for f in ds._fields},
+                            provenance=np.array(dumps(block())))
             print(f"wrote {path}", file=sys.stderr)
     return 0
 
@@ -144,30 +155,34 @@ TRAIN_FILES = ("train.json", "params.npz", "history.npz")     # a run of `train`
 def cmd_train(args) -> int:
     import numpy as np
 
+    from .outputs import claim, out_dir
     from .recipe import train_methods
-    from .results import probe_dir, save_npz, write_json
+    from .results import save_npz, write_json
 
-    out = probe_dir(args.out)
+    out = out_dir(args.out)
     there = [n for n in TRAIN_FILES if (out / n).exists()]
     need(args.force or not there, "--out", args.out,
          f"a folder without a run (it holds {', '.join(there)}; give --force to overwrite it)")
     cfg = _cfg(args, args.seeds)
-    with precision(cfg):
-        run = train_methods(cfg, args.seeds, args.seed, ["single"], progress=not args.no_progress,
-                            log=None if args.no_progress else _log)
-        tr = run.stages["single"].trained
-        save_npz(out / "params.npz", W=np.asarray(tr.params))
-    save_npz(out / "history.npz", **tr.fit.history)
-    write_json({"config": cfg.to_dict(), "seed": args.seed, "seeds": list(range(args.seeds)),
-                "steps_run": tr.fit.steps_run, "stopped_at": tr.fit.stopped_at.tolist(),
-                "final_train_acc": tr.fit.history["train_acc"][-1].tolist()},
-               out, "train.json")
+    with claim(out / "train.json", force=args.force):
+        with precision(cfg):
+            run = train_methods(cfg, args.seeds, args.seed, ["single"],
+                                progress=not args.no_progress,
+                                log=None if args.no_progress else _log)
+            tr = run.stages["single"].trained
+            save_npz(out / "params.npz", W=np.asarray(tr.params))
+        save_npz(out / "history.npz", **tr.fit.history)
+        write_json({"config": cfg.to_dict(), "seed": args.seed, "seeds": list(range(args.seeds)),
+                    "steps_run": tr.fit.steps_run, "stopped_at": tr.fit.stopped_at.tolist(),
+                    "final_train_acc": tr.fit.history["train_acc"][-1].tolist()},
+                   out, "train.json")
     print(f"trained {args.seeds} members for {tr.fit.steps_run} steps; wrote {out}/params.npz, "
           f"history.npz, train.json")
     return 0
 
 
 def cmd_arrays(args) -> int:
+    from .outputs import claim
     from .results import probe_file, save_arrays
     from .runs import STUDENTS, view_arrays
 
@@ -176,10 +191,11 @@ def cmd_arrays(args) -> int:
     students = [] if args.students == "none" else parse_methods(args.students, list(STUDENTS),
                                                                    "--students")
     cfg = _cfg(args, args.seeds)
-    with precision(cfg):
-        arrays = view_arrays(cfg, args.seeds, args.seed, students=tuple(students),
-                             progress=not args.no_progress)
-    path = save_arrays(arrays, args.out)
+    with claim(args.out, force=args.force):
+        with precision(cfg):
+            arrays = view_arrays(cfg, args.seeds, args.seed, students=tuple(students),
+                                 progress=not args.no_progress)
+        path = save_arrays(arrays, args.out)
     print(f"trained {args.seeds} single models" + (f" and {', '.join(students)} students"
           if students else "") + f"; wrote {path} (multiview plot views|lottery|ensemble-size "
           f"--in {path})")
@@ -188,21 +204,21 @@ def cmd_arrays(args) -> int:
 
 def cmd_dose(args) -> int:
     from .dose import format_dose, run_dose
-    from .results import probe_dir, write_json
+    from .outputs import claim, out_dir
+    from .results import write_json
 
-    probe_dir(args.out)
+    out = out_dir(args.out, "dose.json")
     sizes = None
     if args.sizes is not None:          # --sizes '' is an empty list, refused, not the default
-        items = split_items(args.sizes, "--sizes")
-        need(all(v.isascii() and v.isdigit() and 1 <= int(v) <= args.seeds for v in items),
-             "--sizes", args.sizes,
-             f"comma-separated ensemble sizes between 1 and --seeds = {args.seeds}")
-        sizes = [int(v) for v in items]
+        from .inputs import integer      # the check mv.dose(sizes=...) makes
+
+        sizes = [integer(v, "--sizes", 1, args.seeds, text=True)
+                 for v in split_items(args.sizes, "--sizes")]
     cfg = _cfg(args, args.seeds)
-    with precision(cfg):
+    with claim(out / "dose.json", force=args.force), precision(cfg):
         rec = run_dose(cfg, args.seeds, args.seed, sizes, progress=not args.no_progress,
                        log=None if args.no_progress else _log)
-    path = write_json(rec, args.out, "dose.json")
+        path = write_json(rec, out, "dose.json")
     print(format_dose(rec))
     print(f"\n{rec['run']['seconds']:.1f} s; wrote {path}")
     return 0
@@ -212,11 +228,11 @@ def cmd_sweep(args) -> int:
     """`multiview sweep`: run or resume the grid; print one line per point (and each failed
     point); exit 3 when a point failed."""
     from .cluster import address_of
-    from .results import probe_dir
+    from .outputs import out_dir
     from .size import guard
-    from .sweep import format_summary, grid_points, parse_grid, run_sweep
+    from .sweep import check_grid_points, format_summary, grid_points, parse_grid, run_sweep
 
-    probe_dir(args.out)
+    out_dir(args.out)
     cfg = _cfg(args)            # checks --devices against the machine, cached points or not
     grid = parse_grid(args.grid, cfg, args.config)
     methods = parse_methods(args.methods, METHOD_NAMES)
@@ -224,10 +240,7 @@ def cmd_sweep(args) -> int:
     points = grid_points(cfg, grid)
     for point in points:
         guard(point.cfg, args.seeds * args.batch_points, args.force_size)
-    dtypes = {p.cfg.train.dtype for p in points}
-    if len(dtypes) > 1:
-        raise ConfigError("--grid train.dtype: values float32 and float64 are not allowed in "
-                          "one sweep; allowed: one precision per sweep (run two sweeps)")
+    check_grid_points(points)
     with precision(points[0].cfg):
         summary = run_sweep(cfg, grid, methods, args.seeds, args.seed, args.out,
                             batch_points=args.batch_points, progress=not args.no_progress,
@@ -331,11 +344,19 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
                         "kd_twin, kd_random, kd_smooth, kd_smooth_twin, kd_smooth_fixed, ..., "
                         "self_distill, self_distill_twin, ensemble_kd, sum_trained, kd_hard, "
                         "rf_*, ntk_*")
-    p.add_argument("--out", default=".", help="directory for check.json")
+    p.add_argument("--out", default=".", help="directory for check.json (or the path of "
+                   "the check.json itself)")
+    _force_argument(p)
     _devices_argument(p, "shard ensemble members across N devices (jax.sharding)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when a prediction fails (verdict 'fails': its 95%% interval "
                         "lies outside the band; 'inconclusive' and not evaluable do not count)")
+
+
+def _force_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="write even while another process writes the same file (the last "
+                        "one to finish wins)")
 
 
 def _devices_argument(p: argparse.ArgumentParser, text: str) -> None:
@@ -377,7 +398,9 @@ def _dose_arguments(p: argparse.ArgumentParser) -> None:
     _add_config_args(p)
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="students (= L)")
     p.add_argument("--sizes", help="teacher ensemble sizes (default 2, 4, ..., L)")
-    p.add_argument("--out", default=".", help="directory for dose.json")
+    p.add_argument("--out", default=".", help="directory for dose.json (or the path of "
+                   "the dose.json itself)")
+    _force_argument(p)
 
 
 def _cifar_arguments(p: argparse.ArgumentParser) -> None:
@@ -445,7 +468,8 @@ def main(argv: list[str] | None = None, compile_cache: bool = False) -> int:
         use_compile_cache()
     process.on_run()            # the imports are done: signals now unwind the command
     command = globals()[f"cmd_{args.command}"]
-    return process.run(args.command, lambda: command(args))
+    with invoked(shlex.join(["multiview", *(sys.argv[1:] if argv is None else argv)])):
+        return process.run(args.command, lambda: command(args))
 
 
 def console(argv: list[str] | None = None) -> None:

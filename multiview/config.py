@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .errors import ConfigError, need
+from .errors import ConfigError, native, need
 from .scaling import RULES, ScaleConfig, paper_scales
 
 
@@ -268,6 +268,7 @@ def _coerce(section: str, name: str, raw, cls):
     """Turn a raw value (string from the CLI, or a JSON/TOML value) into the field's type."""
     where = f"{section}.{name}"
     typ = _field_type(cls, name)
+    raw = native(raw)                   # numpy scalars and 1-D arrays as Python values
     try:
         if typ is bool:
             if isinstance(raw, bool):
@@ -346,33 +347,51 @@ def parse_set(items: list[str]) -> dict[str, str]:
     return out
 
 
-def read_tree(path: str | Path) -> dict:
+class _Twice(ValueError):
+    """A key given twice in one JSON object."""
+
+
+def _once(pairs: list) -> dict:
+    """A JSON object whose keys are given once (json.loads keeps the last of a repeated key;
+    TOML refuses one itself)."""
+    keys = [k for k, _ in pairs]
+    twice = [k for k in keys if keys.count(k) > 1]
+    if twice:
+        raise _Twice(twice[0])
+    return dict(pairs)
+
+
+def read_tree(path: str | Path, flag: str = "--config") -> dict:
     """The parsed JSON or TOML --config file (a table/object); ConfigError naming it otherwise."""
     p = Path(path)
     if p.is_dir():
-        raise ConfigError(f"--config: value {str(p)!r} is not allowed; allowed: a .json or "
+        raise ConfigError(f"{flag}: value {str(p)!r} is not allowed; allowed: a .json or "
                           ".toml file (it is a directory)")
     if not p.is_file():
-        raise ConfigError(f"--config: file {str(p)!r} not found")
+        raise ConfigError(f"{flag}: file {str(p)!r} not found")
     if p.suffix not in (".json", ".toml"):
-        raise ConfigError(f"--config: value {str(p)!r} is not allowed; allowed: a .json or "
+        raise ConfigError(f"{flag}: value {str(p)!r} is not allowed; allowed: a .json or "
                           f".toml file (the suffix says which; {p.suffix or 'no suffix'} is "
                           "not read)")
     try:
         text = p.read_text()
-        tree = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
+        tree = tomllib.loads(text) if p.suffix == ".toml" else json.loads(
+            text, object_pairs_hook=_once)
+    except _Twice as e:
+        raise ConfigError(f"{flag}: field {e.args[0]!r} is given twice in one object of "
+                          f"{str(p)!r}; allowed: each field once") from None
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--config: cannot parse {str(p)!r}: {e}") from None
+        raise ConfigError(f"{flag}: cannot parse {str(p)!r}: {e}") from None
     if not isinstance(tree, dict):
-        raise ConfigError(f"--config: {str(p)!r} must hold a table/object of sections")
+        raise ConfigError(f"{flag}: {str(p)!r} must hold a table/object of sections")
     return tree
 
 
-def load_file(path: str | Path, grid: bool = False) -> dict[str, object]:
+def load_file(path: str | Path, grid: bool = False, flag: str = "--config") -> dict[str, object]:
     """Read overrides from a JSON or TOML file: {"data": {"mu": 0.1}, ...} -> flat dict. A
     `grid` table (a sweep's axes, sweep.grid_file) is skipped with grid=True, refused otherwise."""
     p = Path(path)
-    tree = read_tree(p)
+    tree = read_tree(p, flag)
     flat = {}
     for section, values in tree.items():
         if section == "grid":

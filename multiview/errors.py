@@ -47,6 +47,15 @@ class TrainingDiverged(RuntimeError):
                              self.lr_name))
 
 
+def native(value):
+    """A numpy scalar or array as the Python value it holds (np.int64(4) -> 4, np.float32(0.25)
+    -> 0.25, a 1-D array -> a list); anything else unchanged. Every door takes numpy values
+    wherever it takes Python ones (numpy is not imported here)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
 def need(cond: bool, where: str, value, allowed: str) -> None:
     """Raise ConfigError `WHERE: value VALUE is not allowed; allowed: ALLOWED` unless `cond`."""
     if not cond:

@@ -15,7 +15,7 @@ import time
 from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
-from tqdm.auto import tqdm
+from .progress import bar as progress_bar
 
 from .config import Config
 from .data import Problem, make_problem
@@ -230,7 +230,7 @@ def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemb
                         and TEACHERS[STAGES[s].teacher[1]].history)
     walk = _Walk(cfg, L, seed, make_problem(data_key(seed), cfg.data), order, {}, progress,
                  kept, log, t0, history)
-    overall = tqdm(total=len(order), desc=f"{len(order)} stages", unit="stage",
+    overall = progress_bar(total=len(order), desc=f"{len(order)} stages", unit="stage",
                    disable=not progress, leave=False, position=0)
     try:
         for i, name in enumerate(order, 1):

@@ -29,6 +29,7 @@ from typing import Callable
 
 from .config import Config, ConfigError, override
 from .errors import split_items
+from .outputs import claim_study
 from .runtime import in_precision
 # the point files, their keys and checksums, and sweep.json live in results/store.py (every file
 # is written and read there); the names stay importable from here
@@ -49,7 +50,8 @@ TRAINING_STATIC = ("data.k", "data.d", "data.n_patches", "data.n_train", "data.v
 
 # --- the grid -------------------------------------------------------------------------------
 
-def parse_grid(items: list[str], cfg: Config, file: str | Path | None = None) -> dict[str, list]:
+def parse_grid(items: list[str], cfg: Config, file: str | Path | None = None,
+               flag: str = "--grid") -> dict[str, list]:
     """CLI `--grid SECTION.FIELD=V1,V2,...` items, and the `[grid]` table of the --config
     `file` (TOML `"data.mu" = [0.0, 0.1]`, or a JSON object "grid"), -> {field: [values]} in
     order (the file's fields first), validated by `validate_grid`.
@@ -57,60 +59,68 @@ def parse_grid(items: list[str], cfg: Config, file: str | Path | None = None) ->
     Pair-valued fields (e.g. data.z_own) separate their values with ';': `data.z_own=1,2;1,3`;
     in a file they are arrays of pairs, `"data.z_own" = [[1, 2], [1, 3]]`.
     """
-    grid: dict[str, list] = dict(grid_file(file)) if file else {}
+    grid: dict[str, list] = dict(grid_file(file, flag)) if file else {}
     for item in items:
         if "=" not in item:
-            raise ConfigError(f"--grid {item!r}: expected SECTION.FIELD=V1,V2,...")
+            raise ConfigError(f"{flag} {item!r}: expected SECTION.FIELD=V1,V2,...")
         key, text = (s.strip() for s in item.split("=", 1))
         if key in grid:
-            raise ConfigError(f"--grid {key}: given twice; list all its values in one --grid"
+            raise ConfigError(f"{flag} {key}: given twice; list all its values in one {flag}"
                               + (f" (it is in the [grid] of {str(file)!r})" if file else ""))
         section, _, name = key.partition(".")
         current = getattr(getattr(cfg, section, None), name, None) if name else None
         sep = ";" if isinstance(current, tuple) else ","
-        grid[key] = split_items(text, f"--grid {key}", sep)
+        grid[key] = split_items(text, f"{flag} {key}", sep)
     if not grid:
-        raise ConfigError("--grid: value None is not allowed; allowed: at least one --grid "
+        raise ConfigError(f"{flag}: value None is not allowed; allowed: at least one {flag} "
                           "SECTION.FIELD=V1,V2,... (or a [grid] table in the --config file)")
-    return validate_grid(grid, cfg)
+    return validate_grid(grid, cfg, flag)
 
 
-def grid_file(path: str | Path) -> dict[str, list]:
-    """The `grid` table of a --config file ({} when it has none); each entry a non-empty list."""
+def grid_file(path: str | Path, flag: str = "--grid") -> dict[str, list]:
+    """The `grid` table of a --config file ({} when it has none); each entry a non-empty list,
+    each field once (`"data.mu" = [...]` beside a `[grid.data]` table holding mu is refused)."""
     from .config import read_tree
 
-    tree = read_tree(path)
+    tree = read_tree(path, "--config" if flag == "--grid" else flag)
     table = tree.get("grid", {})
     if not isinstance(table, dict):
         raise ConfigError(f"grid: in {str(path)!r} must be a table of SECTION.FIELD = [values]")
     # TOML reads an unquoted data.mu = [...] as a table data = {mu = [...]}
-    table = {f"{k}.{n}" if isinstance(v, dict) else k: w
-             for k, v in table.items() for n, w in (v.items() if isinstance(v, dict) else [(k, v)])}
-    for key, values in table.items():
+    flat: dict[str, list] = {}
+    for k, v in table.items():
+        for key, values in ([(f"{k}.{n}", w) for n, w in v.items()] if isinstance(v, dict)
+                            else [(k, v)]):
+            if key in flat:
+                raise ConfigError(f"{flag} {key}: given twice in {str(path)!r} (as "
+                                  f"\"{key}\" and in a [grid.{key.split('.')[0]}] table); "
+                                  "allowed: each field once")
+            flat[key] = values
+    for key, values in flat.items():
         if not isinstance(values, list) or not values:
-            raise ConfigError(f"--grid {key}: value {values!r} in {str(path)!r} is not allowed; "
+            raise ConfigError(f"{flag} {key}: value {values!r} in {str(path)!r} is not allowed; "
                               f"allowed: a non-empty array of values")
-    return table
+    return flat
 
 
-def validate_grid(grid: dict[str, list], cfg: Config) -> dict[str, list]:
+def validate_grid(grid: dict[str, list], cfg: Config, flag: str = "--grid") -> dict[str, list]:
     """Check a grid {SECTION.FIELD: [values]} before any work: every value valid on `cfg` (as
     --set would check it), no value twice (it would be computed twice under one key), and no
     train.devices axis (sharding gives the same numbers, so its points would share one result
     file: give --devices instead). Returns `grid`."""
     for key, values in grid.items():
         if key == "train.devices":
-            raise ConfigError(f"--grid {key}: not a grid field; allowed: a field that changes "
+            raise ConfigError(f"{flag} {key}: not a grid field; allowed: a field that changes "
                               "results (sharding over devices gives the same numbers: give "
                               "--devices N instead)")
         if not isinstance(values, (list, tuple)) or not values:
-            raise ConfigError(f"--grid {key}: value {values!r} is not allowed; allowed: a "
+            raise ConfigError(f"{flag} {key}: value {values!r} is not allowed; allowed: a "
                               "non-empty list of values")
         seen = []
         for v in values:
             typed = _get(override(cfg, {key: v}), key)
             if typed in seen:
-                raise ConfigError(f"--grid {key}: value {v!r} is not allowed; allowed: distinct "
+                raise ConfigError(f"{flag} {key}: value {v!r} is not allowed; allowed: distinct "
                                   f"values ({typed!r} is given twice)")
             seen.append(typed)
     return grid
@@ -131,6 +141,15 @@ def grid_points(cfg: Config, grid: dict[str, list]) -> list[Point]:
         c = override(cfg, dict(zip(grid, combo)))
         points.append(Point({k: _get(c, k) for k in grid}, c))
     return points
+
+
+def check_grid_points(points: list[Point], flag: str = "--grid") -> None:
+    """What a sweep's points must share: one precision (a float32 and a float64 point cannot
+    run in one process's jax mode)."""
+    dtypes = sorted({p.cfg.train.dtype for p in points})
+    if len(dtypes) > 1:
+        raise ConfigError(f"{flag} train.dtype: values {' and '.join(dtypes)} are not allowed in "
+                          "one sweep; allowed: one precision per sweep (run two sweeps)")
 
 
 def _get(cfg: Config, key: str):
@@ -285,7 +304,7 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
     (multiview/cluster.py). Points that fail are listed under "failed", not written, and
     computed again by a rerun.
     """
-    from tqdm.auto import tqdm
+    from .progress import bar as progress_bar
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     methods = canonical_methods(methods)
@@ -294,7 +313,7 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
     t0 = time.perf_counter()
     points = grid_points(cfg, grid)
     mine = study(cfg, list(grid), methods, L, seed)
-    claim_sweep_dir(out, mine)      # another study's points there: refused before any work
+    claim_study(out, mine)          # another study's points or claim there: refused before any work
     keys = [point_key(p.cfg, methods, L, seed) for p in points]
     records: dict[int, dict] = {}
     corrupt = []
@@ -313,7 +332,7 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
     todo = [(i, p) for i, p in enumerate(points) if i not in records]
     runs = plan(todo, methods, batch_points)
     failed: dict[int, str] = {}
-    bar = tqdm(total=len(points), initial=len(records), desc="sweep", unit="point",
+    bar = progress_bar(total=len(points), initial=len(records), desc="sweep", unit="point",
                disable=not progress, dynamic_ncols=True)
 
     def in_process():

@@ -98,7 +98,7 @@ def fit(loss_fn: Callable, params, shared: dict, member: dict | None, tc: TrainC
     (`_batch`): a stopped member is frozen, so its remaining history rows repeat its last one and
     the results are those of compact=False, member by member.
     """
-    from tqdm.auto import tqdm
+    from .progress import bar as progress_bar
 
     member = {} if member is None else member
     L = jax.tree_util.tree_leaves(params)[0].shape[0]
@@ -113,7 +113,7 @@ def fit(loss_fn: Callable, params, shared: dict, member: dict | None, tc: TrainC
     logs: list[dict] = []
     snaps: list = [(0, jax.device_get(params))] if snapshots else []
     step = 0
-    bar = tqdm(total=tc.steps, desc=desc, disable=not progress, unit="step",
+    bar = progress_bar(total=tc.steps, desc=desc, disable=not progress, unit="step",
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/<={total_fmt} steps "
                           "[{elapsed}<{remaining}{postfix}]")
     try:

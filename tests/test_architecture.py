@@ -9,7 +9,8 @@ import multiview
 
 ROOT = Path(multiview.__file__).parent
 FLOORS = {   # docs/architecture.md
-    0: ["config", "scaling", "keys", "errors", "results", "size", "methods", "runtime"],
+    0: ["config", "scaling", "keys", "errors", "results", "size", "methods", "runtime", "inputs",
+        "outputs", "provenance", "progress"],
     1: ["data", "model", "losses", "metrics"],
     2: ["train", "patch"],
     3: ["learners", "ntk"],

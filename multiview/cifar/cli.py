@@ -65,10 +65,10 @@ def config_from(args: argparse.Namespace) -> CifarConfig:
 def _progress_factory(enabled: bool):
     if not enabled:
         return None
-    from tqdm import tqdm
+    from multiview.progress import bar as progress_bar
 
     def make(stage: str, total: int):
-        bar = tqdm(total=total, desc=stage, unit="epoch", file=sys.stderr, leave=True)
+        bar = progress_bar(total=total, desc=stage, unit="epoch", leave=True)
 
         def on_epoch(metrics: dict) -> None:
             bar.set_postfix(loss=f"{metrics['loss']:.3f}", acc=f"{metrics['acc']:.3f}")

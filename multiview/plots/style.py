@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import value_text as _fmt
+from ..provenance import pdf_metadata
 from ..results import write_together
 
 # matplotlib.pyplot is imported inside the functions: the CLI's parser imports this package
@@ -71,7 +72,7 @@ def save(fig, out: str | Path, name: str) -> list[Path]:
     pdf, png = io.BytesIO(), io.BytesIO()
     try:
         with paper_style():
-            fig.savefig(pdf, format="pdf")
+            fig.savefig(pdf, format="pdf", metadata=pdf_metadata())   # the commit
             fig.savefig(png, format="png", dpi=DPI)
     finally:
         plt.close(fig)

@@ -132,11 +132,16 @@ def write_together(contents: dict) -> list[Path]:
 
 def write_json(result: dict, out_dir: str | Path, name: str = "check.json") -> Path:
     """Write OUT_DIR/name as strict, indented JSON, atomically. A result of a known kind
-    (check.json, train.json, ...: FILE_NAMES) gets its `format` key first when it has none."""
+    (check.json, train.json, ...: FILE_NAMES) gets its `format` key first and its
+    `provenance` block (multiview/provenance.py) last when it has none."""
     path = Path(out_dir) / name
     kind = FILE_NAMES.get(name)
     if kind is not None and isinstance(result, dict) and "format" not in result:
         result = {"format": FORMATS[kind], **result}
+    if kind is not None and isinstance(result, dict) and "provenance" not in result:
+        from ..provenance import block     # where the result came from (metadata)
+
+        result = {**result, "provenance": block()}
     text = dumps(result, indent=2)
     with atomic_file(path) as f:
         f.write(text)

@@ -185,6 +185,8 @@ def validate(kind: str, tree, where: str = "") -> None:
                 if len(p["expected"]) != 2:
                     raise _Invalid(f"predictions[{i}].expected", p["expected"], "[low, high]")
         if kind == "stability":
+            if not tree["steps"]:
+                raise _Invalid("steps", tree["steps"], "at least one step (nothing to draw)")
             for name in ("both", "one", "train_acc"):
                 rows = tree[name]
                 if len(rows) != len(tree["steps"]):

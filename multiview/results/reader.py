@@ -192,8 +192,12 @@ def table_rows(kind: str, content) -> list[dict]:
 # --- the arrays of runs.view_arrays -----------------------------------------------------------
 
 def save_arrays(arrays: dict, path: str | Path) -> Path:
-    """Write the arrays of `runs.view_arrays` to the .npz `path`, atomically."""
-    return save_npz(path, **arrays)
+    """Write the arrays of `runs.view_arrays` to the .npz `path`, atomically, with the
+    provenance block as the JSON text `provenance`."""
+    from ..provenance import block
+    from .io import dumps
+
+    return save_npz(path, **arrays, provenance=np.array(dumps(block())))
 
 
 def load_arrays(path: str | Path, flag: str = "--in") -> dict:

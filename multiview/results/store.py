@@ -74,9 +74,11 @@ def _checksum(record: dict) -> str:
 def write_point(out: Path, key: str, values: dict, methods, L: int, seed: int,
                 result: dict) -> Path:
     """Write one finished point atomically: grid values, result, checksum, complete marker."""
+    from ..provenance import block
+
     record = {"format": POINT_FORMAT, "key": key, "grid": values,
               "methods_run": canonical_methods(methods), "L": L, "seed": seed,
-              "result": {"format": FORMATS["check"], **result}}
+              "result": {"format": FORMATS["check"], **result}, "provenance": block()}
     # the checksum covers the record as it reads back from JSON (tuples become lists, etc.)
     record = json.loads(dumps(record))
     record["checksum"] = _checksum(record)
