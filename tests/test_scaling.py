@@ -66,7 +66,7 @@ def test_new_fields_at_their_neutral_values_keep_old_sweep_points_found():
     identity of today's config with them at their neutral values; other values change it."""
     import json
 
-    from multiview.results import _identity_config, _without_devices, point_key
+    from multiview.results.store import _identity_config, _without_devices, point_key
 
     cfg = preset("small")
     old = json.loads(json.dumps(cfg.to_dict()))            # as a point file holds it
