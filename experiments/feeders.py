@@ -32,7 +32,8 @@ The same split is also kept before the fit, over [0, B], for those pairs and for
 whose loser (the view with the smaller Λ at B) had already escaped by B.
 
 One point file per (point, seed) in OUT (the sweep's store: results.point_key, write_point,
-load_point): check.report's record with the feeders beside it; a rerun reuses what is there.
+and the sweep's resume, sweep.cached_point): check.report's record with the feeders beside it;
+a rerun reuses what is there.
 --table prints the tables (mean [min, max] over the seeds in OUT of each point). --seed is one
 base seed (and --seeds L), as `multiview check` parses them.
 
@@ -323,7 +324,8 @@ def _seeds(out: Path) -> list[int]:
 
 def main() -> None:
     from multiview.cli import study_args
-    from multiview.results import load_point, point_key, write_point
+    from multiview.results import point_key, write_point
+    from multiview.sweep import cached_point
 
     def options(ap):
         ap.add_argument("--only", default="", help="point names separated by ; (default: all)")
@@ -345,13 +347,13 @@ def main() -> None:
                 continue
             cfg = config(preset, sets, args.b_max)
             key = point_key(cfg, METHODS, args.seeds, seed)
-            point, _ = load_point(out / f"{key}.json", key, cfg, METHODS)
+            point = cached_point(out, key, cfg, METHODS, log=print)
             if point is None or point["grid"].get("snaps") != args.snaps:
                 if args.table:
                     continue
                 write_point(out, key, {"name": name, "snaps": args.snaps}, METHODS, args.seeds,
                             seed, probe(cfg, args.seeds, seed, args.snaps))
-                point, _ = load_point(out / f"{key}.json", key, cfg, METHODS)
+                point = cached_point(out, key, cfg, METHODS, log=print)
                 rec = point["result"]["feeders"]
                 w = rec.get("post", {}).get("mean") or {}
                 print(f"{name} seed {seed}: B {rec['B']}, {rec.get('steps')} steps, "
