@@ -32,21 +32,25 @@ The same split is also kept before the fit, over [0, B], for those pairs and for
 whose loser (the view with the smaller Λ at B) had already escaped by B.
 
 One point file per (point, seed) in OUT (the sweep's store: results.point_key, write_point,
-load_point): check.report's record with the feeders beside it; a rerun reuses what is there.
---table prints the tables (mean [min, max] over the seeds of each point).
+and the sweep's resume, sweep.cached_point): check.report's record with the feeders beside it;
+a rerun reuses what is there.
+--table prints the tables (mean [min, max] over the seeds in OUT of each point). --seed is one
+base seed (and --seeds L), as `multiview check` parses them.
 
-    python experiments/feeders.py --seed 0,1 --seeds 5 --out out/feeders
+    python experiments/feeders.py --seed 0 --seeds 5 --out out/feeders
+    python experiments/feeders.py --seed 1 --seeds 5 --out out/feeders
     python experiments/feeders.py --table --out out/feeders
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from pathlib import Path
 
 import numpy as np
+
+from multiview.results import lookup
 
 # the base: `small` at ϱ = 1 with small's ϱ/σ0 = 50 and lr/ϱ, no stop, orthogonal noise at
 # ‖ξ‖ = σ_p·√d ≈ 3.16, single-view training points kept (μ_train = 0.1); a test set with
@@ -85,12 +89,6 @@ def trajectory(cfg, L: int, seed: int):
 
     run = train_methods(cfg, L, seed, METHODS, progress=False, snapshots=("single_long",))
     return run, report(run, METHODS)
-
-
-def _held(record: dict, ids) -> bool | None:
-    held = {p["id"]: p["holds"] for p in record["predictions"]}
-    vals = [held.get(i) for i in ids]
-    return None if any(v is None for v in vals) else all(vals)
 
 
 def state(record: dict, method: str) -> dict:
@@ -165,12 +163,13 @@ def probe(cfg, L: int, seed: int, n_snaps: int) -> dict:
     from multiview.keys import data_key
     from multiview.metrics import learned_threshold, views_learned
     from multiview.recipe import fit_step
+    from multiview.theory import held
 
     t0 = time.perf_counter()
     run, record = trajectory(cfg, L, seed)
     problem, lam_fit = run.problem, run.stages["single"].lam
     B = fit_step(run.stages["single"].trained.fit)
-    at_fit = state(record, "single") | {"T1": _held(record, T1_IDS)}
+    at_fit = state(record, "single") | {"T1": held(record, T1_IDS)}
     rec = {"B": B, "fit_steps": run.stages["single"].trained.fit.stopped_at.tolist(),
            "at_B": at_fit, "engine": run.stages["single"].trained.fit.engine}
     if B is None:                      # a member never fit: B and T1.stable undefined
@@ -180,7 +179,7 @@ def probe(cfg, L: int, seed: int, n_snaps: int) -> dict:
     T, snaps = long.steps_run, dict(long.snapshots)
     chunk = cfg.train.chunk
     thr = learned_threshold(cfg.model)
-    at_T = state(record, "single_long") | {"T1.stable": _held(record, STABLE_IDS)}
+    at_T = state(record, "single_long") | {"T1.stable": held(record, STABLE_IDS)}
     both_curve = [(t, float((views_learned(long.history["lam"][t - 1], thr) == 2).mean()))
                   for t in range(chunk, T + 1, chunk)]
     B_snap = int(math.ceil(B / chunk)) * chunk
@@ -221,16 +220,8 @@ def _stat(vals, fmt=".2f") -> str:
     return f"{np.mean(v):{fmt}} [{min(v):{fmt}}, {max(v):{fmt}}]"
 
 
-def _get(rec, path):
-    for key in path.split("/"):
-        if rec is None:
-            return None
-        rec = rec.get(key) if isinstance(rec, dict) else None
-    return rec
-
-
 def _holds(recs, path) -> str:
-    vals = [_get(r, path) for r in recs]
+    vals = [lookup(r, path) for r in recs]
     known = [v for v in vals if v is not None]
     return f"{sum(map(bool, known))} of {len(vals)}" + (
         f" ({len(vals) - len(known)} n/a)" if len(known) < len(vals) else "")
@@ -240,7 +231,7 @@ def _share(recs, f, win="post") -> str:
     """f's share of the positive feed: f / (sum of the feeders that push up), per seed."""
     out = []
     for r in recs:
-        w = _get(r, f"{win}/mean")
+        w = lookup(r, f"{win}/mean")
         if w:
             pos = sum(max(w[g], 0.0) for g in FEEDERS)
             out.append(max(w[f], 0.0) / pos if pos > 0 else None)
@@ -276,7 +267,7 @@ def lottery_table(rows: list[dict]) -> str:
             lines.append(f"| {_label(n, recs)} | n/a{never} |" + " |" * 9)
             continue
         steps = _stat([r["steps"] for r in ok], ".0f")
-        v = lambda path, fmt=".2f": _stat([_get(r, path) for r in ok], fmt)  # noqa: E731
+        v = lambda path, fmt=".2f": _stat([lookup(r, path) for r in ok], fmt)  # noqa: E731
         lines.append(
             f"| {_label(n, ok)} | {_stat([r['B'] for r in ok], '.0f')}{never} | {steps} "
             f"| {v('at_B/train_acc', '.3f')} / {v('at_T/train_acc', '.3f')} "
@@ -295,7 +286,7 @@ def feeder_table(rows: list[dict], win: str = "post") -> str:
             "measured / pushed |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for n, recs in _names(rows).items():
-        ok = [r for r in recs if _get(r, f"{win}/mean")]
+        ok = [r for r in recs if lookup(r, f"{win}/mean")]
         if not ok:
             lines.append(f"| {_label(n, recs)} | n/a |" + " |" * 7)
             continue
@@ -323,34 +314,46 @@ def format_table(rows: list[dict]) -> str:
         feeder_table(rows, "pre_both"), f"wall seconds per (point, seed): {secs}"])
 
 
-def main() -> None:
-    from multiview.results import load_point, point_key, write_point
+def _seeds(out: Path) -> list[int]:
+    """The base seeds of the point files in OUT (what --table reads)."""
+    from multiview.results import load
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", default="", help="point names separated by ; (default: all)")
-    ap.add_argument("--seed", default="0,1", help="base seeds, comma-separated")
-    ap.add_argument("--seeds", type=int, default=5, help="members per run (L)")
-    ap.add_argument("--b-max", type=int, default=4000, help="most steps to look for B")
-    ap.add_argument("--snaps", type=int, default=12, help="snapshots in [B, 5B] for the feeders")
-    ap.add_argument("--out", default="out/feeders")
-    ap.add_argument("--table", action="store_true", help="print the tables of OUT and exit")
-    args = ap.parse_args()
+    return sorted({load(f, "point").content["seed"] for f in out.glob("*.json")
+                   if f.name != "sweep.json"})
+
+
+def main() -> None:
+    from multiview.cli import study_args
+    from multiview.results import point_key, write_point
+    from multiview.sweep import cached_point
+
+    def options(ap):
+        ap.add_argument("--only", default="", help="point names separated by ; (default: all)")
+        ap.add_argument("--b-max", type=int, default=4000, help="most steps to look for B")
+        ap.add_argument("--snaps", type=int, default=12,
+                        help="snapshots in [B, 5B] for the feeders")
+        ap.add_argument("--out", default="out/feeders")
+        ap.add_argument("--table", action="store_true",
+                        help="print the tables of every seed in OUT and exit")
+
+    # the points' configs are POINTS' (each its preset and settings); --seed is one base seed
+    args, _ = study_args(__doc__, seeds=5, config=False, options=options)
     out = Path(args.out)
     only = {s.strip() for s in args.only.split(";") if s.strip()}
     rows = []
-    for seed in (int(s) for s in args.seed.split(",")):
+    for seed in _seeds(out) if args.table else (args.seed,):
         for name, preset, sets in POINTS:
             if only and name not in only:
                 continue
             cfg = config(preset, sets, args.b_max)
             key = point_key(cfg, METHODS, args.seeds, seed)
-            point, _ = load_point(out / f"{key}.json", key, cfg, METHODS)
+            point = cached_point(out, key, cfg, METHODS, log=print)
             if point is None or point["grid"].get("snaps") != args.snaps:
                 if args.table:
                     continue
                 write_point(out, key, {"name": name, "snaps": args.snaps}, METHODS, args.seeds,
                             seed, probe(cfg, args.seeds, seed, args.snaps))
-                point, _ = load_point(out / f"{key}.json", key, cfg, METHODS)
+                point = cached_point(out, key, cfg, METHODS, log=print)
                 rec = point["result"]["feeders"]
                 w = rec.get("post", {}).get("mean") or {}
                 print(f"{name} seed {seed}: B {rec['B']}, {rec.get('steps')} steps, "

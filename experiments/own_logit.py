@@ -7,15 +7,15 @@ training points, its coefficient of variation over the points (per model, mean [
 the share of points below half the model's mean, and kd_smooth's one target value.
 
     python experiments/own_logit.py [--preset asymptotic] [--seeds 5] [--seed 0] [--set ...]
+
+(the options of `multiview check`: --preset, --config, --set, --seed, --seeds.)
 """
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
-from multiview.config import resolve
+from multiview.cli import study_args
 from multiview.losses import teacher_logits, teacher_probs
 from multiview.methods import TEACHERS, TeacherInputs
 from multiview.recipe import train_methods
@@ -36,13 +36,7 @@ def describe(name: str, v: np.ndarray) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--preset", default="asymptotic")
-    ap.add_argument("--set", action="append", default=[])
-    ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    cfg = resolve(args.preset, None, args.set)
+    args, cfg = study_args(__doc__, seeds=5, preset="asymptotic")
     run = train_methods(cfg, args.seeds, args.seed, ("single",), extra_stages=("alone",),
                         progress=False)
     y = np.asarray(run.problem.train.y)

@@ -5,27 +5,21 @@ gradient-descent push on each view's alignment split by the groups of training p
 produce it (multiview.dynamics.push_by_group). Usage:
 
     python experiments/regime_probe.py [--preset small] [--set data.sigma_p=0.02 ...] [--seeds 4]
+
+(the options of `multiview check`: --preset, --config, --set, --seed, --seeds.)
 """
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
-from multiview.config import resolve
+from multiview.cli import study_args
 from multiview.dynamics import GROUPS, push_by_group
 from multiview.recipe import train_methods
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--preset", default="small")
-    ap.add_argument("--set", action="append", default=[])
-    ap.add_argument("--seeds", type=int, default=4)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    cfg = resolve(args.preset, None, args.set)
+    args, cfg = study_args(__doc__, seeds=4)
     # the single models of `multiview check --seed SEED`, with their snapshots
     run = train_methods(cfg, args.seeds, args.seed, ("single",), progress=False, snapshots=True)
     problem, tr = run.problem, run.stages["single"].trained

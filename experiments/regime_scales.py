@@ -10,13 +10,11 @@ softmax ratio at T = 1 and at the temperature the objective reads, the predictio
 sweep resumes point by point. This script only reads the sweeps back and prints, per grid
 point, mean [min, max] over the seeds:
 
-    B="--set data.mu_train=0 --set data.sigma_p=0.01 ..."      # the base settings
-    for S in 0 1 2; do
-      multiview sweep --preset small $B --grid model.q=4,6 --seeds 10 --seed $S \\
-        --methods single,ensemble,kd,kd_twin,self_distill,kd_hard,single_long \\
-        --out out/regime_scales/seed$S
+    for S in 0 1 2; do          # the study's settings and its [grid] in one --config file
+      multiview sweep --config experiments/studies/asymptotic-screen2.toml --seeds 10 \\
+        --seed $S --methods single,ensemble,single_long --out out/screen2/seed$S
     done
-    python experiments/regime_scales.py out/regime_scales/seed*
+    python experiments/regime_scales.py out/screen2/seed*
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ import sys
 import numpy as np
 
 from multiview import theory
-from multiview.results import load
+from multiview.results import load, lookup
 
 
 def _ids(prefix: str) -> tuple[str, ...]:
@@ -38,19 +36,8 @@ def _ids(prefix: str) -> tuple[str, ...]:
                  and "single_long" not in p.needs)
 
 
-def _holds(point: dict, ids) -> bool | None:
-    """Whether every prediction `ids` holds at a point; None where one is undefined or absent."""
-    held = {p["id"]: p["holds"] for p in point["predictions"]}
-    vals = [held.get(i) for i in ids]
-    return None if any(v is None for v in vals) else all(vals)
-
-
 def _method(name: str, quantity: str):
-    def read(point: dict, run: dict):
-        rec = point["methods"].get(name) or {}
-        return rec.get("views", {}).get(quantity[6:]) if quantity.startswith("views.") \
-            else rec.get(quantity)
-    return read
+    return lambda point, run: lookup(point, f"methods/{name}/{quantity}".replace(".", "/"))
 
 
 def _measured(pid: str):
@@ -60,26 +47,23 @@ def _measured(pid: str):
 
 
 def _teacher(kind: str, key: str):
-    def read(point: dict, run: dict):
-        dk = (point.get("dark_knowledge") or {}).get("ensemble_teacher") or {}
-        return (dk.get(kind) or {}).get(key)
-    return read
+    return lambda point, run: lookup(point, f"dark_knowledge/ensemble_teacher/{kind}/{key}")
 
 
 COLUMNS = [  # (header, read(point of sweep.json, run block of its point file), format)
     ("sgl train", _method("single", "train_acc"), ".3f"),
     ("sgl 1view", _method("single", "test_acc_single"), ".3f"),
     ("sgl one", _method("single", "views.one"), ".2f"),
-    ("T1", lambda p, r: _holds(p, _ids("T1")), "holds"),
+    ("T1", lambda p, r: theory.held(p, _ids("T1")), "holds"),
     ("ens 1view", _method("ensemble", "test_acc_single"), ".3f"),
-    ("T2", lambda p, r: _holds(p, _ids("T2")), "holds"),
-    ("long steps", lambda p, r: (r.get("steps_run") or {}).get("single_long"), ".0f"),
+    ("T2", lambda p, r: theory.held(p, _ids("T2")), "holds"),
+    ("long steps", lambda p, r: lookup(r, "steps_run/single_long"), ".0f"),
     ("long one", _method("single_long", "views.one"), ".2f"),
     ("long 1view", _method("single_long", "test_acc_single"), ".3f"),
-    ("T1.stable", lambda p, r: _holds(p, ("T1.stable", "T1.stable_single")), "holds"),
+    ("T1.stable", lambda p, r: theory.held(p, ("T1.stable", "T1.stable_single")), "holds"),
     ("kd", _method("kd", "test_acc_single"), ".3f"),
     ("kd_twin", _method("kd_twin", "test_acc_single"), ".3f"),
-    ("alone", lambda p, r: (p.get("labels_alone") or {}).get("test_acc_single"), ".3f"),
+    ("alone", lambda p, r: lookup(p, "labels_alone/test_acc_single"), ".3f"),
     ("kd_hard", _method("kd_hard", "test_acc_single"), ".3f"),
     ("self_d", _method("self_distill", "test_acc_single"), ".3f"),
     ("T3.teach", _measured("T3.teacher"), ".2f"),

@@ -12,6 +12,7 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
+from typing import Callable
 
 from .config import SEED_MAX, ConfigError, override, resolve
 from .errors import need, split_items, subset
@@ -470,6 +471,34 @@ def main(argv: list[str] | None = None, compile_cache: bool = False) -> int:
     command = globals()[f"cmd_{args.command}"]
     with invoked(shlex.join(["multiview", *(sys.argv[1:] if argv is None else argv)])):
         return process.run(args.command, lambda: command(args))
+
+
+def study_args(doc: str, *, seeds: int = 10, preset: str = "small", config: bool = True,
+               options: Callable[[argparse.ArgumentParser], None] | None = None,
+               argv: list[str] | None = None):
+    """The command line of a study script in experiments/, parsed as the commands parse theirs:
+    --seed (one base seed) and --seeds (L, default `seeds`); with `config`, the options every
+    command takes (--preset, default `preset`; --config, --set, --no-progress, --force-size)
+    resolved into a Config as `multiview check` resolves them (size-checked); `options(parser)`
+    adds the script's own. -> (args, cfg), cfg None without `config`. A bad value is a one-line
+    error (exit 2)."""
+    p = Parser(prog=Path(sys.argv[0]).name, description=doc.split("\n\n")[0])
+    if config:
+        _add_config_args(p)
+        p.set_defaults(preset=preset)
+    else:
+        p.add_argument("--seed", type=_integer("--seed", 0, SEED_MAX), default=0,
+                       help="base seed of data and initialisations (0 .. 2^32-1)")
+    p.add_argument("--seeds", type=_positive("--seeds"), default=seeds,
+                   help=f"members per run, L (default {seeds})")
+    if options:
+        options(p)
+    p.set_defaults(command="study")
+    args = p.parse_args(argv)
+    try:
+        return args, _cfg(args, args.seeds) if config else None
+    except ConfigError as e:
+        p.error(str(e))
 
 
 def console(argv: list[str] | None = None) -> None:

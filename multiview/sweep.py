@@ -292,6 +292,25 @@ def compute_points(cfgs: list[Config], L: int, seed: int, methods, progress: boo
         return [f"training diverged: {e}"]
 
 
+def cached_point(out: Path, key: str, cfg: Config, methods, log: Callable[[str], None],
+                 corrupt: list[str] | None = None) -> dict | None:
+    """The finished point `key` in OUT (its point file, checked by `load_point`), or None
+    where there is none: a file that is not a valid result is moved to NAME.corrupt (said in
+    `log`, its name appended to `corrupt`), so that it is computed again. The sweep's resume,
+    and a study's that walks its own points over the same store."""
+    path = out / f"{key}.json"
+    if not path.exists():
+        return None
+    record, why = load_point(path, key, cfg, methods)
+    if record is None:
+        if corrupt is not None:
+            corrupt.append(path.name)
+        log(f"sweep: {path} is not a valid result ({why}); moved to {path.name}.corrupt, "
+            f"recomputing it")
+        path.replace(path.with_name(path.name + ".corrupt"))
+    return record
+
+
 def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, out: str | Path, *,
               batch_points: int = 4, progress: bool = True,
               log: Callable[[str], None] | None = None, cluster: str | None = None) -> dict:
@@ -316,18 +335,10 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
     claim_study(out, mine)          # another study's points or claim there: refused before any work
     keys = [point_key(p.cfg, methods, L, seed) for p in points]
     records: dict[int, dict] = {}
-    corrupt = []
+    corrupt: list[str] = []
     for i, (p, key) in enumerate(zip(points, keys)):
-        path = out / f"{key}.json"
-        if not path.exists():
-            continue
-        record, why = load_point(path, key, p.cfg, methods)
-        if record is None:
-            corrupt.append(path.name)
-            log(f"sweep: {path} is not a valid result ({why}); moved to {path.name}.corrupt, "
-                f"recomputing it")
-            path.replace(path.with_name(path.name + ".corrupt"))
-        else:
+        record = cached_point(out, key, p.cfg, methods, log, corrupt)
+        if record is not None:
             records[i] = record
     todo = [(i, p) for i, p in enumerate(points) if i not in records]
     runs = plan(todo, methods, batch_points)

@@ -310,3 +310,11 @@ def band(pid: str, L: int = 2) -> tuple[float, float]:
     if not found:
         raise KeyError(f"no prediction {pid!r}")
     return found[0]
+
+
+def held(record: dict, ids) -> bool | None:
+    """Whether every prediction of `ids` holds in a record's `predictions` (check.report's);
+    None where one of them is absent or could not be evaluated."""
+    found = {p["id"]: p["holds"] for p in record.get("predictions", [])}
+    vals = [found.get(i) for i in ids]
+    return None if any(v is None for v in vals) else all(vals)

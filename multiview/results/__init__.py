@@ -16,7 +16,8 @@ from .io import (  # noqa: F401
     atomic_file, atomic_files, dumps, plain, probe_dir, probe_file, save_npz, write_json,
     write_together)
 from .reader import (  # noqa: F401
-    ARRAYS_NEEDED, load, load_arrays, load_sweep, Loaded, read_result, save_arrays, table_rows)
+    ARRAYS_NEEDED, load, load_arrays, load_sweep, Loaded, lookup, read_result, save_arrays,
+    table_rows)
 from .store import (  # noqa: F401
     _canon, canonical_methods, _checksum, claim_sweep_dir, _unique, load_point, locked,
     POINT_FORMAT, point_key, RESULT_FIELDS, study, summarise, SUMMARY_EXTRA, without_grid,

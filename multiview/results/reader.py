@@ -148,6 +148,17 @@ def load_sweep(path: str | Path) -> dict:
     return load(path, "sweep").content
 
 
+def lookup(record, path: str, sep: str = "/"):
+    """The value at `path` ("methods/single/views/one") in a record of nested dicts, or None
+    where a key on the way is missing (or a step is not a dict): how a study reads fields that
+    a record may lack."""
+    for key in path.split(sep):
+        if not isinstance(record, dict):
+            return None
+        record = record.get(key)
+    return record
+
+
 # --- results as tables --------------------------------------------------------------------
 
 def _method_row(name: str, m: dict) -> dict:
