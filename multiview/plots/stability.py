@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis import stability_curve
-from ..theory import band
 from .style import OKABE_ITO, SMALL, WIDTH, _note, paper_style, subplots
 
 
@@ -21,6 +20,8 @@ def prepare_stability(records: dict | list[dict]) -> dict:
     lines = [{"label": (f"{_preset_name(rec)} (B = {rec['B']:,} steps)" if rec["B"] else
                         f"{_preset_name(rec)} (a model never fit)"),
               "curve": stability_curve(rec)} for rec in records]
+    from ..theory import band     # here: theory imports jax, which `multiview --help` must not
+
     return {"lines": lines, "scaled": all(r["B"] for r in records), "band": band("T1.stable"),
             "factor": records[0]["factor"], "seed": records[0]["seed"],
             "Ls": sorted({r["L"] for r in records})}
