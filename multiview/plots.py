@@ -1270,7 +1270,7 @@ def fig_teacher_vs_k(sweep: dict, fixed: dict | None = None, table: dict | None 
 # --- the CLI's entry -----------------------------------------------------------------------
 
 KINDS = ("views", "lottery", "ensemble-size", "methods", "fixed", "phase", "dose",
-         "phase-teacher", "teacher-vs-k", "stability")
+         "phase-teacher", "teacher-vs-k", "stability", "search")
 
 
 def phase_axes(sweep: dict, x: str | None, y: str | None, kind: str = "phase"):
@@ -1299,10 +1299,17 @@ def parse_fix(items: list[str], kind: str = "phase") -> dict:
 
 
 
+def _search_figure(search: dict):
+    from .search_figure import figure      # its own module (prepare, draw)
+
+    with paper_style():
+        return figure(search)
+
+
 # the result kind (results.KINDS) each figure draws
 INPUT = {"views": "arrays", "lottery": "arrays", "ensemble-size": "arrays", "methods": "check",
          "fixed": "check", "phase": "sweep", "phase-teacher": "sweep", "dose": "dose",
-         "teacher-vs-k": "sweep", "stability": "stability"}
+         "teacher-vs-k": "sweep", "stability": "stability", "search": "search"}
 
 
 def default_out(path: str | Path) -> Path:
@@ -1345,7 +1352,7 @@ def plot(kind: str, path: str | Path, out: str | Path | None = None, name: str |
          f"a folder without {', '.join(exists)} (give --force to overwrite)")
     draw = {"views": fig_views, "lottery": fig_lottery, "ensemble-size": fig_ensemble_size,
             "methods": fig_methods, "fixed": fig_fixed, "dose": fig_dose,
-            "stability": lambda r: fig_stability([r])}.get(kind)
+            "stability": lambda r: fig_stability([r]), "search": _search_figure}.get(kind)
     if draw:
         fig = draw(result)
     elif kind == "teacher-vs-k":

@@ -273,6 +273,21 @@ def compute_points(cfgs: list[Config], L: int, seed: int, methods, progress: boo
         return [f"training diverged: {e}"]
 
 
+def read_point(path: Path, key: str, cfg: Config, methods,
+               log: Callable[[str], None]) -> tuple[dict | None, list[str]]:
+    """The finished point at `path`, or None (to compute): a file that is not a valid result
+    of this point is reported, moved to *.corrupt and its name returned in the list."""
+    if not path.exists():
+        return None, []
+    record, why = load_point(path, key, cfg, methods)
+    if record is not None:
+        return record, []
+    log(f"sweep: {path} is not a valid result ({why}); moved to {path.name}.corrupt, "
+        f"recomputing it")
+    path.replace(path.with_name(path.name + ".corrupt"))
+    return None, [path.name]
+
+
 def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, out: str | Path, *,
               batch_points: int = 4, progress: bool = True,
               log: Callable[[str], None] | None = None, cluster: str | None = None) -> dict:
@@ -299,16 +314,9 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
     records: dict[int, dict] = {}
     corrupt = []
     for i, (p, key) in enumerate(zip(points, keys)):
-        path = out / f"{key}.json"
-        if not path.exists():
-            continue
-        record, why = load_point(path, key, p.cfg, methods)
-        if record is None:
-            corrupt.append(path.name)
-            log(f"sweep: {path} is not a valid result ({why}); moved to {path.name}.corrupt, "
-                f"recomputing it")
-            path.replace(path.with_name(path.name + ".corrupt"))
-        else:
+        record, damaged = read_point(out / f"{key}.json", key, p.cfg, methods, log)
+        corrupt += damaged
+        if record is not None:
             records[i] = record
     todo = [(i, p) for i, p in enumerate(points) if i not in records]
     runs = plan(todo, methods, batch_points)

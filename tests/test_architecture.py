@@ -15,7 +15,7 @@ FLOORS = {   # docs/architecture.md
     3: ["learners", "ntk"],
     4: ["recipe"],
     5: ["theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch"],
-    6: ["sweep", "cluster", "plots"],
+    6: ["sweep", "cluster", "plots", "search", "search_figure"],
     7: ["cli", "api", "process", "__main__"],
 }
 FLOOR = {f"multiview.{m}": f for f, mods in FLOORS.items() for m in mods}
