@@ -222,3 +222,19 @@ def test_the_figure_marks_the_best_trial(searched, tmp_path):
     assert len(numbers["panels"][0]["x"]) == 5
     paths = mv.plot("search", out, tmp_path)
     assert sorted(p.name for p in paths) == ["search.pdf", "search.png"]
+
+
+def test_a_sweep_at_a_trials_values_reads_the_searchs_point(searched):
+    """The search's points are sweep points: a sweep of base seed 0 over the searched fields
+    at a trial's values, into OUT/seed-0, computes nothing."""
+    from multiview.sweep import run_sweep
+
+    out, summary = searched
+    t = summary["trials"][0]
+    grid = {f: [v] for f, v in t["params"].items()}
+    swept = run_sweep(mv.configure("tiny"), grid, ["single", "ensemble"], 2, 0, out / "seed-0",
+                      progress=False, log=lambda m: None)
+    assert (swept["run"]["cached"], swept["run"]["computed"]) == (1, 0)
+    # sweep.json is the union of the study's points on disk: every trial's base seed 0
+    assert sorted(p["key"] for p in swept["points"]) == \
+        sorted(u["points"][0] for u in summary["trials"])
