@@ -106,6 +106,7 @@ the [search] table of the --config file (TOML; JSON: an object "search"):
 the rest of the file is the base config, as for `check`. Patterns select the theorems'
 predictions; a control (T3.teacher, T4.twin, ...) is required only when named by its exact id.
 Not searchable: train.devices, train.engine, train.dtype, model.learned_factor.
+--seed S: the base seeds S .. S+B-1 of every trial, and the seed of the TPE sampler.
 A prediction holds on a base seed where its check.json entry says so: its "verdict" field
 (holds / fails / inconclusive) where the file has one, else its plain "holds" (true / false /
 null = inconclusive). Score: the required predictions that hold on every base seed; the

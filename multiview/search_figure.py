@@ -41,7 +41,7 @@ def draw(numbers: dict, axes=None):
     """The panels of `prepare`'s numbers; a new figure unless `axes` (one per panel) is given.
     Returns the figure."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
     panels = numbers["panels"]
     if axes is None:
@@ -60,6 +60,9 @@ def draw(numbers: dict, axes=None):
                        label=f"best (trial {numbers['best_trial']})")
         if p["log"] and all(v > 0 for v in p["x"] + p["failed_x"]):
             ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         else:
             ax.xaxis.set_major_locator(MaxNLocator(5))
         if p["choices"] is not None:
