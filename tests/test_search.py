@@ -238,3 +238,27 @@ def test_a_sweep_at_a_trials_values_reads_the_searchs_point(searched):
     # sweep.json is the union of the study's points on disk: every trial's base seed 0
     assert sorted(p["key"] for p in swept["points"]) == \
         sorted(u["points"][0] for u in summary["trials"])
+
+
+def test_a_trial_left_running_by_a_dead_process_is_discarded_and_proposed_again(tmp_path):
+    """SIGKILL leaves no chance to unwind: the trial stays RUNNING in the study. The next run
+    on this host sees its process gone, discards it and runs its values again."""
+    import socket
+
+    import optuna
+
+    mv.search(mv.configure("tiny"), SPACE, out=tmp_path, trials=1, seeds=2, base_seeds=1)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    st = optuna.load_study(study_name="search", storage=f"sqlite:///{tmp_path / 'search.db'}")
+    space = parse_space(SPACE, mv.configure("tiny"), 2)
+    killed = st.ask({f.name: f.distribution() for f in space.fields})
+    killed.set_user_attr("host", socket.gethostname())
+    killed.set_user_attr("pid", dead.pid)
+    summary = mv.search(mv.configure("tiny"), SPACE, out=tmp_path, trials=2, seeds=2,
+                        base_seeds=1)
+    states = {t["number"]: (t["state"], t["error"]) for t in summary["trials"]}
+    assert states[killed.number] == ("discarded", "stale: its process ended")
+    again = [t for t in summary["trials"] if t["params"] == killed.params]
+    assert [t["state"] for t in again] == ["discarded", "complete"]
+    assert summary["run"]["complete"] == 2
