@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import SECTIONS, Config, ConfigError, override, preset
-from .results import (_identity_config, canonical_methods, claim_sweep_dir, plain, point_key,
+from .results import (canonical_methods, claim_sweep_dir, plain, point_key,
                       study, write_json, write_point)
 from .sweep import _get, compute_points, read_point
 
@@ -607,7 +607,7 @@ def run_search(cfg: Config, space: Space, methods, L: int, base_seeds: list[int]
                     bar.set_postfix_str(f"trial {t.trial.number}, base seed {b}")
                     store(t, b, compute_points([t.cfg], L, b, methods, progress=progress,
                                                desc=f"trial {t.trial.number} seed {b}")[0])
-            else:
+            elif todo:                         # Ray only for points not on disk
                 from .cluster import run_on_ray
                 outcomes = run_on_ray(cluster, [[t.cfg] for t, _ in todo], L,
                                       [b for _, b in todo], methods, compute_points, log)
