@@ -4,7 +4,7 @@ Allen-Zhu & Li, "Towards Understanding Ensemble, Knowledge Distillation and Self
 in Deep Learning" (arXiv 2012.09816, ICLR 2023), made runnable.
 
 The Python face (docs/api.md, multiview/api.py): `import multiview as mv`, then mv.configure,
-mv.check, mv.sweep, mv.dose, mv.load, mv.plot, mv.load_params, mv.use_compile_cache. They are
+mv.check, mv.sweep, mv.search, mv.dose, mv.load, mv.plot, mv.load_params, mv.use_compile_cache. They are
 imported on first use, so `import multiview` (and `multiview --help`) stays light.
 """
 
@@ -15,9 +15,9 @@ __version__ = "0.1.0"
 
 _API = ("configure", "load", "plot", "load_params", "use_compile_cache", "Config",
         "ConfigError", "Members")
-# entries that share their name with a module (multiview/check.py, sweep.py, dose.py): the
+# entries that share their name with a module (check.py, sweep.py, search.py, dose.py): the
 # name is the module, as `from multiview import sweep` expects, and calling it calls the entry
-_ENTRIES = ("check", "sweep", "dose")
+_ENTRIES = ("check", "sweep", "search", "dose")
 __all__ = ["__version__", *_API, *_ENTRIES]
 
 

@@ -4,7 +4,7 @@
     cfg = mv.configure("tiny", {"data.mu": 0.2})     # a preset and overrides -> a Config
     result = mv.check(cfg, seeds=4)                  # the dict check.json holds
 
-configure, check, sweep, dose, load, plot, load_params and use_compile_cache call the same
+configure, check, sweep, search, dose, load, plot, load_params and use_compile_cache call the same
 library functions as the command line, with the same validation (a ConfigError naming the
 field, the value and what is allowed). Float64 configs compute in float64, and the compiled
 programs persist on disk as they do for the `multiview` program (MULTIVIEW_COMPILE_CACHE).
@@ -21,7 +21,7 @@ from .config import Config, ConfigError, from_dict, load_file, override
 from .config import preset as preset_config
 from .errors import native, need
 
-__all__ = ["configure", "check", "sweep", "dose", "load", "plot", "load_params",
+__all__ = ["configure", "check", "sweep", "search", "dose", "load", "plot", "load_params",
            "use_compile_cache", "Config", "ConfigError", "Members"]
 
 
@@ -175,6 +175,31 @@ def _cluster(cluster) -> str | None:
 def _call(name: str, **kw) -> str:
     """The API call as provenance records it: mv.NAME(cfg, key=value, ...)."""
     return f"mv.{name}(cfg, " + ", ".join(f"{k}={v!r}" for k, v in kw.items()) + ")"
+
+
+def search(cfg: Config, space, *, out, trials: int = 20, seeds: int = 5, base_seeds: int = 3,
+           seed: int = 0, methods=None, require=None, storage: str | None = None,
+           study: str = "search", progress: bool = False, cluster: str | None = None,
+           parallel: int | None = None, force_size: bool = False) -> dict:
+    """Run (or resume) `multiview search` into the directory `out` (docs/search.md): space is a
+    [search] table as a dict ({"model.varrho": {"low": 0.5, "high": 3, "log": True},
+    "require": ["T1.*"]}) or the path of a TOML/JSON file holding one, whose other sections
+    override `cfg` as `--config` does. Returns the summary (search.json)."""
+    from .config import load_file
+    from .search import prepare, run_search
+
+    need(isinstance(cfg, Config), "cfg", cfg, "a Config (from mv.configure)")
+    if isinstance(space, (str, Path)):
+        cfg = override(cfg, load_file(space, grid=True))
+    need(isinstance(trials, int) and not isinstance(trials, bool) and trials >= 1, "trials",
+         trials, "an integer >= 1")
+    need(parallel is None or (isinstance(parallel, int) and parallel >= 1), "parallel",
+         parallel, "an integer >= 1")
+    job = prepare(cfg, space, seeds, base_seeds, seed, methods, require, force_size)
+    _start([], seeds, force_size, out)
+    return run_search(**job, out=out, trials=trials, seed=seed, storage=storage, name=study,
+                      progress=progress, cluster=cluster,
+                      parallel=parallel or (4 if cluster else 1))
 
 
 def dose(cfg: Config, seeds: int = 10, seed: int = 0, sizes=None, *, out=None,

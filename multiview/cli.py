@@ -71,7 +71,7 @@ def _cfg(args, L: int = 0):
 
     from .size import duration
 
-    cfg = resolve(args.preset, args.config, args.set, grid=args.command == "sweep")
+    cfg = resolve(args.preset, args.config, args.set, grid=args.command in ("sweep", "search"))
     if getattr(args, "devices", 1) != 1:
         check_devices(args.devices)
         cfg = override(cfg, {"train.devices": args.devices})
@@ -255,6 +255,33 @@ def cmd_sweep(args) -> int:
     return 3 if r["failed"] else 0
 
 
+def cmd_search(args) -> int:
+    """`multiview search`: run or resume the search; print the best trials and their
+    `multiview check` commands."""
+    from .cluster import address_of
+    from .results import probe_dir
+    from .search import format_best, prepare, run_search
+
+    probe_dir(args.out)
+    need(args.config is not None, "--config", None, "a TOML/JSON file with a [search] table "
+         "(see `multiview search --help`)")
+    cfg = _cfg(args)
+    job = prepare(cfg, args.config, args.seeds, args.base_seeds, args.seed, args.methods,
+                  args.require, args.force_size)
+    summary = run_search(**job, out=args.out, trials=args.trials, seed=args.seed,
+                         storage=args.storage, name=args.study,
+                         progress=not args.no_progress, log=_log,
+                         cluster=address_of(args.cluster, args.address),
+                         parallel=args.parallel or (4 if args.cluster else 1),
+                         preset_name=args.preset)
+    print(format_best(summary, args.best))
+    r = summary["run"]
+    print(f"\n{r['complete']} trials complete, {r['failed']} failed ({r['computed']} points "
+          f"computed, {r['cached']} read back), {r['seconds']:.1f} s; wrote "
+          f"{Path(args.out) / 'search.json'}")
+    return 0
+
+
 def cmd_plot(args) -> int:
     """`multiview plot`: draw one figure, print the files written."""
     from .plots import plot
@@ -311,6 +338,37 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                         "Ray Client")
     p.add_argument("--address", metavar="HOST:PORT",
                    help="with --cluster ray: the head of a running Ray cluster (or 'auto')")
+
+
+def _search_arguments(p: argparse.ArgumentParser) -> None:
+    from .search import HELP
+
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = HELP
+    _add_config_args(p)
+    p.add_argument("--out", required=True, help="directory of the points (seed-<b>/), the "
+                   "optuna study (search.db) and search.json")
+    p.add_argument("--trials", type=_positive("--trials"), default=20,
+                   help="finish this many trials (a rerun continues to N; default 20)")
+    p.add_argument("--seeds", type=_positive("--seeds"), default=5,
+                   help="ensemble size L of each check (default 5)")
+    p.add_argument("--base-seeds", type=_positive("--base-seeds"), default=3,
+                   help="data draws per trial: base seeds SEED .. SEED+B-1 (default 3)")
+    p.add_argument("--methods", default=None, help="comma-separated learners (default: what "
+                   "the required predictions need)")
+    p.add_argument("--require", default=None, metavar="ID,PATTERN,...",
+                   help="the required predictions (default: the table's require)")
+    p.add_argument("--storage", metavar="URL", help="an optuna database URL that several "
+                   "hosts share (default: sqlite in OUT/search.db)")
+    p.add_argument("--study", default="search", help="the optuna study name (default search)")
+    p.add_argument("--best", type=_positive("--best"), default=5,
+                   help="best trials printed (default 5)")
+    p.add_argument("--cluster", metavar="ray|ray://HOST:PORT",
+                   help="compute the trials' points as Ray tasks (docs/cluster.md)")
+    p.add_argument("--address", metavar="HOST:PORT",
+                   help="with --cluster ray: the head of a running Ray cluster (or 'auto')")
+    p.add_argument("--parallel", type=_positive("--parallel"), default=None,
+                   help="trials proposed at a time (default 1; 4 with --cluster)")
 
 
 def _plot_arguments(p: argparse.ArgumentParser) -> None:
@@ -434,6 +492,8 @@ COMMANDS = (
     ("dose", "teacher dose-response: students distilled from teachers that know a growing "
              "share of their missing views", _dose_arguments),
     ("sweep", "run learners over a grid of config values (resumable)", _sweep_arguments),
+    ("search", "search config space for where the required predictions hold (optuna TPE; "
+               "resumable)", _search_arguments),
     ("plot", "draw a paper figure (PDF + PNG) from results", _plot_arguments),
     ("bench", "measure the training engine's speed (docs/performance.md)", _bench_arguments),
     ("cifar", "CIFAR WRN single / ensemble / KD / self-distill pipeline", _cifar_arguments),

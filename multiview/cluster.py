@@ -120,12 +120,13 @@ def _task(compute: Callable, cfgs: list[Config], L: int, seed: int, methods: lis
     return compute(cfgs, L, seed, methods, progress=False)
 
 
-def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int,
+def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int | list[int],
                methods: list[str], compute: Callable,
                log: Callable[[str], None]) -> Iterator[tuple[int, list]]:
     """Yield (batch index, compute(batch, L, seed, methods) results) for every batch, each as
     its task ends (`compute` is `sweep.compute_points`: the sweep hands it over, so this module
-    never imports the sweep).
+    never imports the sweep). `seed`: the base seed of every batch, or a list of one per batch
+    (a search's points).
 
     Each task asks for one CPU and, where the cluster has GPUs, `train.devices` of them (the
     tasks then run on GPU nodes only); without GPUs its JAX sees the CPU only. A task whose worker or node died more than
@@ -138,11 +139,12 @@ def run_on_ray(address: str, batches: list[list[Config]], L: int, seed: int,
         gpus = ray.cluster_resources().get("GPU", 0) > 0
         task = ray.remote(_task)
         pending = {}
+        seeds = seed if isinstance(seed, list) else [seed] * len(batches)
         for n, cfgs in enumerate(batches):
             opts = ({"num_gpus": cfgs[0].train.devices} if gpus else
                     {"num_gpus": 0, "runtime_env": {"env_vars": {"JAX_PLATFORMS": "cpu"}}})
             ref = task.options(num_cpus=1, max_retries=MAX_RETRIES, **opts).remote(
-                compute, cfgs, L, seed, methods)
+                compute, cfgs, L, seeds[n], methods)
             pending[ref] = n
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)

@@ -389,15 +389,17 @@ def read_tree(path: str | Path, flag: str = "--config") -> dict:
 
 def load_file(path: str | Path, grid: bool = False, flag: str = "--config") -> dict[str, object]:
     """Read overrides from a JSON or TOML file: {"data": {"mu": 0.1}, ...} -> flat dict. A
-    `grid` table (a sweep's axes, sweep.grid_file) is skipped with grid=True, refused otherwise."""
+    `grid` table (a sweep's axes, sweep.grid_file) or `search` table (search.read_space) is
+    skipped with grid=True, refused otherwise."""
     p = Path(path)
     tree = read_tree(p, flag)
     flat = {}
     for section, values in tree.items():
-        if section == "grid":
+        if section in ("grid", "search"):
             if not grid:
-                raise ConfigError(f"grid: value {str(p)!r} is not allowed here; allowed: a "
-                                  "[grid] table only in the --config of `multiview sweep`")
+                raise ConfigError(f"{section}: value {str(p)!r} is not allowed here; allowed: "
+                                  f"a [{section}] table only in the --config of `multiview "
+                                  f"{'sweep' if section == 'grid' else 'search'}`")
             continue
         if section not in SECTIONS:
             raise ConfigError(f"{section}: unknown section in {str(p)!r}; allowed: {', '.join(SECTIONS)}")

@@ -17,7 +17,7 @@ FLOORS = {   # docs/architecture.md
     4: ["recipe"],
     5: ["verdict", "ratchet", "theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch",
         "analysis"],
-    6: ["sweep", "cluster", "plots"],
+    6: ["sweep", "cluster", "plots", "search"],
     7: ["cli", "api", "process", "__main__"],
 }
 FLOOR = {f"multiview.{m}": f for f, mods in FLOORS.items() for m in mods}

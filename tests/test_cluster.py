@@ -36,7 +36,7 @@ GRID = {"data.sigma_p": ["0.02", "1e37"], "data.mu": ["0.1", "0.3"]}
 METHODS = ["single", "ensemble"]
 L = 2
 # results that depend on wall time or on where the sweep ran, not on the numbers
-UNTIMED = ("seconds", "stage_seconds", "checksum", "cluster")
+UNTIMED = ("seconds", "stage_seconds", "checksum", "cluster", "provenance")   # metadata, not results
 
 
 def _cli_args(out):
@@ -54,7 +54,7 @@ def _untimed(obj):
 
 
 def _files(out: Path) -> dict:
-    """Every JSON file of a sweep directory, without its wall-time fields."""
+    """Every JSON file of a sweep directory, without its wall-time fields and provenance."""
     return {p.name: _untimed(json.loads(p.read_text())) for p in sorted(out.glob("*.json"))}
 
 

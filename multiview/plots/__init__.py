@@ -21,6 +21,7 @@ from .arrays import (fig_ensemble_size, fig_lottery, fig_views, prepare_ensemble
                      prepare_lottery, prepare_views)
 from .checks import fig_fixed, fig_methods, prepare_fixed, prepare_methods
 from .doses import dose_labels, fig_dose, prepare_dose
+from .search import fig_search, prepare as prepare_search
 from .stability import fig_stability, prepare_stability
 from .style import METHOD_COLOR, METHOD_LABEL, OKABE_ITO, paper_style, save
 from .sweeps import (fig_phase, fig_phase_teacher, fig_teacher_vs_k, phase_axes, phase_name,
@@ -59,6 +60,8 @@ FIGURES: dict[str, Figure] = {
     "teacher-vs-k": Figure("sweep", teacher_vs_k, fig_teacher_vs_k, "teacher_vs_k", ("fixed",),
                            POINTS, "a sweep over data.k with kd and kd_twin"),
     "stability": Figure("stability", prepare_stability, fig_stability, "stability"),
+    "search": Figure("search", prepare_search, fig_search, "search",
+                     needs=("trials", "a search.json with at least one trial")),
 }
 KINDS = tuple(FIGURES)
 __all__ = ["FIGURES", "Figure", "INPUT", "KINDS", "METHOD_COLOR", "METHOD_LABEL", "OKABE_ITO",

@@ -25,13 +25,15 @@ KINDS = {
     "params": ("params.npz", "multiview train"),
     "history": ("history.npz", "multiview train"),
     "data": ("data .npz", "multiview data --npz"),
+    "search": ("search.json", "multiview search"),
 }
 # every result JSON names its kind in a top-level "format" key
 FORMATS = {k: f"multiview.{'sweep.point' if k == 'point' else k}/1"
-           for k in ("check", "sweep", "point", "dose", "train", "bench", "cifar", "stability")}
+           for k in ("check", "sweep", "point", "dose", "train", "bench", "cifar", "stability",
+                     "search")}
 FILE_NAMES = {"check.json": "check", "sweep.json": "sweep", "dose.json": "dose",
               "train.json": "train", "bench.json": "bench", "cifar.json": "cifar",
-              "stability.json": "stability"}
+              "stability.json": "stability", "search.json": "search"}
 # files written before the "format" key: recognised by their fields
 _OLD = (("check", lambda d: isinstance(d.get("methods"), dict)
          and isinstance(d.get("predictions"), list)),
@@ -114,6 +116,14 @@ SPECS = {
                   "steps": ["int"], "both": [["num"]], "one": [["num"]],
                   "train_acc": [["num"]], "methods": {"*": "dict"}, "engine?": "str",
                   "seconds?": "num", "name?": "str"},
+    # search.run_search: every trial, per required prediction its state on each base seed
+    "search": {"format": "str", "definition": "dict", "space": {"*": "dict"},
+               "require": ["str"], "required": ["str"], "methods": ["str"], "seeds": "int",
+               "base_seeds": ["int"], "seed": "int", "base_config": "dict", "study?": "str",
+               "storage?": "str", "best": ["int"], "run?": "dict",
+               "trials": [{"number": "int", "state": "str", "params": "dict", "score": "num",
+                           "fraction": "num", "value": "num", "predictions": {"*": ["str"]},
+                           "points": ["str"], "error?": "any", "commands?": ["str"]}]},
 }
 _TYPES = {"num": "a number or null", "int": "an integer", "str": "a string",
           "bool?": "true, false or null", "dict": "an object", "list": "a list"}

@@ -195,8 +195,13 @@ def table_rows(kind: str, content) -> list[dict]:
     if kind == "train":
         return [{"member": s, "stopped_at": a, "final_train_acc": b} for s, a, b in
                 zip(content["seeds"], content["stopped_at"], content["final_train_acc"])]
+    if kind == "search":           # one row per trial: its values, score, held per prediction
+        return [{"trial": t["number"], "state": t["state"], **t["params"], "score": t["score"],
+                 "fraction": t["fraction"], "value": t["value"],
+                 **{f"held.{p}": states.count("holds") for p, states in t["predictions"].items()},
+                 "error": t.get("error")} for t in content["trials"]]
     raise ConfigError(f"frame(): a {KINDS[kind][0]} is not a table; tables: check, sweep, "
-                      f"sweep point, dose and train results")
+                      f"sweep point, dose, train and search results")
 
 
 
