@@ -40,7 +40,9 @@ def patch_bytes(cfg: Config, L: int, m: int | None = None) -> int:
 def engine_for(cfg: Config, L: int, m: int | None = None) -> str:
     """The network's engine for L members of m neurons per class: train.engine, or with "auto"
     the patch engine where it is exact (gd, momentum), cheaper (d > N·P) and its arrays fit in
-    PATCH_BYTES; else "direct"."""
+    PATCH_BYTES; else "direct". At d = ∞ always "limit" (multiview/limit.py)."""
+    if cfg.data.limit:                 # d = ∞: the only engine that can run it
+        return "limit"
     if cfg.train.engine != "auto":
         return cfg.train.engine
     NP = cfg.data.n_train * cfg.data.n_patches
@@ -53,6 +55,8 @@ def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]
     """{term: (bytes, the field or fields that set it)} for a run of L members on `cfg` (L = 0: data
     only)."""
     D, M = cfg.data, cfg.model
+    if D.limit:
+        return limit_estimate(cfg, L)
     b = 8 if cfg.train.dtype == "float64" else 4
     P, d, km = D.n_patches, D.d, D.k * M.m
     train_x, test_x = D.n_train * P * d * b, D.N_test * P * d * b
@@ -68,6 +72,37 @@ def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]
             batch += (D.n_train * P) ** 2 * b
         out["training batch"] = (batch, ("--seeds", "data.N_train"))
         out["test logits"] = (2 * L * D.N_test * P * km * b, ("--seeds", "data.N_test"))
+    return out
+
+
+# the limit engine's live arrays per member, in units of its coordinates [k·m, 2k + N·P]
+# (parameters, gradient, update, momentum) and of its pre-activations [k·m, N·P] (H, the
+# smoothed ReLU and its derivative, ∂L/∂H); fitted to measured peaks in docs/performance.md
+LIMIT_STATE_COPIES = 4
+LIMIT_PREACT_COPIES = 4
+# the test logits are evaluated 1,000 points at a time (learners.logits_of)
+EVAL_BATCH = 1000
+
+
+def limit_estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]]:
+    """`estimate` at d = ∞ (multiview/limit.py): patches are 2k + 2 numbers; a member holds
+    its coordinates along the views and the noise of every training and test patch."""
+    D, M = cfg.data, cfg.model
+    b = 8 if cfg.train.dtype == "float64" else 4
+    P, km, V = D.n_patches, D.k * M.m, 2 * D.k
+    NP, test_NP = D.n_train * P, D.N_test * P
+    train_x, test_x = NP * (V + 2) * b, test_NP * (V + 2) * b
+    out = {"training set": (train_x, "data.N_train"), "test set": (test_x, "data.N_test"),
+           "generator temporaries": (4 * max(train_x, test_x),
+                                     "data.N_train" if train_x >= test_x else "data.N_test")}
+    if L:
+        widest = max(L, cfg.train.sum_models * L) if L > 1 else 1
+        state = widest * km * (LIMIT_STATE_COPIES * (V + NP) + LIMIT_PREACT_COPIES * NP) * b
+        # every member's frozen coordinates along the test noise (the test noise's draws)
+        test_noise = widest * km * (V + NP + test_NP) * b
+        out["training batch"] = (state + test_noise, ("--seeds", "data.N_train"))
+        out["test logits"] = (test_noise + 3 * widest * km * min(EVAL_BATCH, D.N_test) * P * b,
+                              ("--seeds", "data.N_test"))
     return out
 
 

@@ -11,7 +11,7 @@ ROOT = Path(multiview.__file__).parent
 FLOORS = {   # docs/architecture.md
     0: ["config", "keys", "errors", "results", "size", "methods", "runtime"],
     1: ["data", "model", "losses", "metrics"],
-    2: ["train", "patch"],
+    2: ["train", "patch", "limit"],
     3: ["learners", "ntk"],
     4: ["recipe"],
     5: ["theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch"],
