@@ -44,34 +44,36 @@ def limit_inputs(x) -> dict:
 
 @functools.lru_cache(maxsize=None)
 def limit_logits(q: int) -> Callable:
-    """F on the training inputs from the coordinates U [k, m, 2k + N·P]:
-    H = a·cᵀ + s·u (a = U[..., :2k], u = U[..., 2k:])."""
+    """F on the training inputs from the coordinates U = {"a": [k, m, 2k], "u": [k, m, N·P]}:
+    H = a·cᵀ + s·u. (Two arrays rather than one [k, m, 2k + N·P]: no slice of the state is
+    copied in a step, nor its gradient assembled.)"""
     def logits(U, shared, member):
         c, s = shared["c"], shared["s"]
         NP, V = c.shape
-        k, m, _ = U.shape
+        k, m, _ = U["a"].shape
         n = shared["y"].shape[0]
-        U = U.reshape(k * m, -1)
-        H = U[:, :V] @ c.T + s * U[:, V:]
+        H = U["a"].reshape(k * m, V) @ c.T + s * U["u"].reshape(k * m, NP)
         return smoothed_relu(H, q, shared["varrho"]).reshape(k, m, n, NP // n).sum((1, 3)).T
     return logits
 
 
 def limit_monitor(U, shared, member):
-    """Φ and Λ per class and view from a = U[..., :2k] (the views are the first coordinates)."""
-    phi, lam = phi_lam(U, shared["views"])
+    """Φ and Λ per class and view from a (the views are the first coordinates)."""
+    phi, lam = phi_lam(U["a"], shared["views"])
     return {"phi": phi, "lam": lam}
 
 
 def fit_limit(loss_fn: Callable, W0, shared: dict, member: dict | None, tc, **kw) -> FitResult:
     """`fit` of a loss of `limit_logits` from W0 [L, k, m, D] (model.init_params at d = ∞):
-    the first 2k + N·P coordinates train, the test noise's stay; the result's params (and
-    snapshots) are all D coordinates, its engine "limit"."""
+    the first 2k + N·P coordinates train (as a and u), the test noise's stay; the result's
+    params (and snapshots) are all D coordinates, its engine "limit"."""
     space = {key: v for key, v in shared.items() if key != "x"} | limit_inputs(shared["x"])
-    train = space["c"].shape[1] + space["c"].shape[0]
-    frozen = W0[..., train:]
-    res = fit(loss_fn, W0[..., :train], space, member, tc, monitor=limit_monitor, **kw)
-    whole = lambda U: jnp.concatenate([jnp.asarray(U), frozen], -1)  # noqa: E731
+    NP, V = space["c"].shape
+    frozen = W0[..., V + NP:]
+    U0 = {"a": W0[..., :V], "u": W0[..., V:V + NP]}
+    res = fit(loss_fn, U0, space, member, tc, monitor=limit_monitor, **kw)
+    whole = lambda U: jnp.concatenate([jnp.asarray(U["a"]), jnp.asarray(U["u"]), frozen],  # noqa: E731
+                                      -1)
     snaps = [(step, np.asarray(whole(U))) for step, U in res.snapshots]
     return res._replace(params=whole(res.params), snapshots=snaps, engine="limit")
 
