@@ -177,3 +177,34 @@ def test_check_runs_each_kind_of_method_at_d_inf():
     assert rec["config"]["data"]["d"] == "inf"
     for m, r in rec["methods"].items():
         assert 0.0 <= r["test_acc"] <= 1.0, m
+
+
+def test_size_guard_counts_the_limit_state_and_the_test_noise():
+    from multiview.size import estimate, guard
+
+    cfg = override(preset("tiny"), {"data.d": "inf"})
+    terms = estimate(cfg, 10)
+    assert all(math.isfinite(b) and b > 0 for b, _ in terms.values())
+    more = estimate(override(cfg, {"data.N_test": 2000}), 10)
+    # every member holds its coordinates along each test patch's noise
+    km, P = cfg.data.k * cfg.model.m, cfg.data.n_patches
+    widest = cfg.train.sum_models * 10
+    assert more["test logits"][0] - terms["test logits"][0] >= widest * km * 1800 * P * 4
+    assert guard(cfg, 10) > 0
+
+
+def test_no_noise_push_along_the_views_at_d_inf(x64):
+    from multiview.data import train_features
+    from multiview.dynamics import push_by_group, push_parts
+
+    cfg = _cfg()
+    dk, keys = member_keys(0, 2)
+    problem = make_problem(dk, cfg.data)
+    W = init_members(keys, cfg)
+    parts = push_parts(W, problem.train, problem.views, cfg.model.q, cfg.model.varrho,
+                       train_features(dk, cfg.data))
+    total = push_by_group(W, problem.train, problem.views, cfg.model.q, cfg.model.varrho)
+    for grp, p in parts.items():
+        assert np.all(p["noise"] == 0), grp
+        np.testing.assert_allclose(p["feature"], total[grp], rtol=1e-6, atol=1e-12)
+        assert np.abs(total[grp]).max() > 0 or grp != "own_multi"
