@@ -82,27 +82,34 @@ LIMIT_STATE_COPIES = 4
 LIMIT_PREACT_COPIES = 4
 # the test logits are evaluated 1,000 points at a time (learners.logits_of)
 EVAL_BATCH = 1000
+# what a process holds besides the arrays counted (jax, XLA's CPU client, the compiled
+# programs): a d = ∞ check at k = 5 peaked at 600 MB with about 60 MB of arrays
+# (docs/performance.md); counted at every moment of a d = ∞ estimate, where the arrays alone
+# would be far below the peak at small k
+LIMIT_RUNTIME_BYTES = 550 * 10**6
 
 
 def limit_estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]]:
     """`estimate` at d = ∞ (multiview/limit.py): patches are 2k + 2 numbers; a member holds
-    its coordinates along the views and the noise of every training and test patch."""
+    its coordinates along the views and the noise of every training and test patch; every
+    term but the data sets includes the process's runtime (LIMIT_RUNTIME_BYTES)."""
     D, M = cfg.data, cfg.model
     b = 8 if cfg.train.dtype == "float64" else 4
     P, km, V = D.n_patches, D.k * M.m, 2 * D.k
     NP, test_NP = D.n_train * P, D.N_test * P
     train_x, test_x = NP * (V + 2) * b, test_NP * (V + 2) * b
+    run = LIMIT_RUNTIME_BYTES
     out = {"training set": (train_x, "data.N_train"), "test set": (test_x, "data.N_test"),
-           "generator temporaries": (4 * max(train_x, test_x),
+           "generator temporaries": (run + 4 * max(train_x, test_x),
                                      "data.N_train" if train_x >= test_x else "data.N_test")}
     if L:
         widest = max(L, cfg.train.sum_models * L) if L > 1 else 1
         state = widest * km * (LIMIT_STATE_COPIES * (V + NP) + LIMIT_PREACT_COPIES * NP) * b
         # every member's frozen coordinates along the test noise (the test noise's draws)
         test_noise = widest * km * (V + NP + test_NP) * b
-        out["training batch"] = (state + test_noise, ("--seeds", "data.N_train"))
-        out["test logits"] = (test_noise + 3 * widest * km * min(EVAL_BATCH, D.N_test) * P * b,
-                              ("--seeds", "data.N_test"))
+        out["training batch"] = (run + state + test_noise, ("--seeds", "data.N_train"))
+        out["test logits"] = (run + test_noise + 3 * widest * km * min(EVAL_BATCH, D.N_test)
+                              * P * b, ("--seeds", "data.N_test"))
     return out
 
 
