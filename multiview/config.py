@@ -140,10 +140,14 @@ class Config:
 
     def to_dict(self) -> dict:
         """The fields as plain data; d = ∞ as the string "inf" (JSON has no infinity, and
-        `from_dict` / `--config` read the string back)."""
+        `from_dict` / `--config` read the string back). data.noise_norm only at d = ∞, where
+        it is used: a finite config's record (check.json, a sweep point's identity) is as
+        before the field existed."""
         out = dataclasses.asdict(self)
         if self.data.limit:
             out["data"]["d"] = "inf"
+        else:
+            del out["data"]["noise_norm"]
         return out
 
 
