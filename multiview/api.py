@@ -345,8 +345,11 @@ def load_params(path) -> Members:
         raise ConfigError(f"path: {str(npz.parent / 'train.json')!r} has no readable config "
                           f"({e})") from None
     W = params["W"]
-    need(W.shape[1:] == (cfg.data.k, cfg.model.m, cfg.data.d), "path", str(npz),
-         f"W of shape [L, k={cfg.data.k}, m={cfg.model.m}, d={cfg.data.d}] as train.json's "
+    from .model import coordinates     # d, or at d = ∞ the coordinates (multiview/limit.py)
+
+    d = coordinates(cfg.data)
+    need(W.shape[1:] == (cfg.data.k, cfg.model.m, d), "path", str(npz),
+         f"W of shape [L, k={cfg.data.k}, m={cfg.model.m}, d={d}] as train.json's "
          f"config says (found {list(W.shape)})")
     return Members(cfg, int(info.get("seed", 0)), {"single": W})
 

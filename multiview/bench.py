@@ -40,11 +40,12 @@ from .train import fit
 # sizes of the full and the --quick bench: steps per timed block and repeats
 FULL = dict(matmul_n=2048, steps={1: 200, 10: 100, 100: 20}, reps={1: 5, 10: 5, 100: 3},
             loop_steps=100, ref_steps=50, ref_seeds=10, k_list=(5, 10, 20, 40), k_steps=3,
-            d_list=(1_000, 3_000, 10_000, 30_000, 100_000), d_steps=20)
+            d_list=(1_000, 3_000, 10_000, 30_000, 100_000), d_steps=20,
+            engines_k=(5, 10, 20, 30), engines_steps=20)
 # one step count everywhere: every timed block reuses the same compiled chunks
 QUICK = dict(matmul_n=256, steps={1: 10, 10: 10, 100: 10}, reps={1: 2, 10: 2, 100: 2},
              loop_steps=10, ref_steps=10, ref_seeds=10, k_list=(2, 4), k_steps=10,
-             d_list=(40, 400), d_steps=10)
+             d_list=(40, 400), d_steps=10, engines_k=(2, 4), engines_steps=10)
 
 
 def step_flops(cfg: Config, L: int) -> float:
@@ -308,7 +309,50 @@ def d_scaling(quick: bool, d_list, steps: int, L: int = 10, log=lambda msg: None
         log(f"d = {d}: direct {direct * 1e3:.2f} ms/step, patch {per_step * 1e3:.2f} ms/step "
             f"({direct / per_step:.1f}x), patch setup {setup:.2f} s")
         del W0, shared, G, H0, C
+    # the d = ∞ engine, the same for every d (its noise norm is the rows' sigma_p·sqrt(d))
+    lim = limit_step(bench_config(quick), steps, L)
+    log(f"d = inf: limit {lim * 1e3:.2f} ms/step")
+    for row in out:
+        row["limit_s"] = lim
     return out
+
+
+def limit_step(cfg: Config, steps: int, L: int = 10, reps: int = 2) -> float:
+    """Seconds per training step of L members under the d = ∞ engine (multiview/limit.py) on
+    `cfg`'s sizes with data.d = inf (its step does not depend on what d stood for)."""
+    from .learners import make_loss
+    from .limit import fit_limit, limit_logits
+
+    cfg = override(cfg, {"data.d": "inf", "train.engine": "auto"})
+    problem = make_problem(jax.random.PRNGKey(0), cfg.data)
+    W0 = init_members(jax.random.split(jax.random.PRNGKey(1), L), cfg)
+    shared = shared_inputs(cfg, problem)
+    tc = dataclasses.replace(cfg.train, stop="none", steps=steps, chunk=steps)
+    loss = make_loss(limit_logits(cfg.model.q), "labels")
+    run = lambda: fit_limit(loss, W0, shared, None, tc, progress=False).params  # noqa: E731
+    _block(run())
+    return _best(run, reps) / steps
+
+
+def k_engines(quick: bool, k_list, steps: int, L: int = 10, log=lambda msg: None) -> dict:
+    """Seconds per step of L members under the direct engine (d of `small`) and the d = ∞
+    engine for each k, with P = 2k and N_train = 40k (`tiny`'s N_train and d with quick=True)."""
+    direct, limit = [], []
+    for k in k_list:
+        sets = {"data.k": k, "data.P": 2 * k, "data.N_train": 0 if not quick else 10 * k,
+                "data.N_test": 200}
+        cfg = bench_config(quick, sets)
+        _, W0, shared = _setup(cfg, L, gaussian=True)
+        n = max(1, steps // k) if not quick else steps
+        run = _fitter(cfg, shared, n)
+        _block(run(W0))
+        direct.append(_best(lambda: run(W0), 2) / n)
+        del W0, shared
+        limit.append(limit_step(cfg, steps, L))
+        log(f"k = {k}: direct {direct[-1] * 1e3:.1f} ms/step, limit {limit[-1] * 1e3:.2f} "
+            f"ms/step ({direct[-1] / limit[-1]:.1f}x)")
+    return {"k": list(k_list), "direct_s": direct, "limit_s": limit, "L": L,
+            "note": "P = 2k, N_train = 40k (quick: 10k), d of the preset for the direct engine"}
 
 
 def peak_memory_mb() -> float:
@@ -401,6 +445,7 @@ def run_bench(out_dir, quick: bool = False, progress: bool = True,
     result["k_scaling"] = k_scaling(quick, S["k_list"], S["k_steps"])
     log(f"k scaling exponent {result['k_scaling']['exponent']:.2f}")
     result["d_scaling"] = d_scaling(quick, S["d_list"], S["d_steps"], log=log)
+    result["k_engines"] = k_engines(quick, S["engines_k"], S["engines_steps"], log=log)
     for L in throughput:
         result.setdefault("throughput", {})[f"L{L}"] = tp = sweep_throughput(L, quick)
         log(f"throughput L={L}: {tp['models_per_s']:.2f} trained models/s ({tp['steps_run']} steps)")
@@ -462,10 +507,17 @@ def format_summary(r: dict) -> str:
               + ", ".join(f"{s * 1e3:.1f}" for s in r["k_scaling"]["seconds"])
               + f" ms; log-log exponent {r['k_scaling']['exponent']:.2f}"]
     if r.get("d_scaling"):
-        lines += ["", f"{'d':>8}{'direct ms/step':>16}{'patch ms/step':>15}{'patch faster':>14}"]
+        lines += ["", f"{'d':>8}{'direct ms/step':>16}{'patch ms/step':>15}{'patch faster':>14}"
+                  f"{'limit ms/step':>15}"]
         for row in r["d_scaling"]:
             lines.append(f"{row['d']:>8}{row['direct_s'] * 1e3:>16.2f}{row['patch_s'] * 1e3:>15.2f}"
-                         f"{_times(row['direct_s'] / row['patch_s'], ''):>14}")
+                         f"{_times(row['direct_s'] / row['patch_s'], ''):>14}"
+                         f"{_fmt(row.get('limit_s', 0) * 1e3):>15}")
+    if r.get("k_engines"):
+        e = r["k_engines"]
+        lines += ["", f"{'k':>8}{'direct ms/step':>16}{'limit ms/step':>15}{'limit faster':>14}"]
+        for k, a, b in zip(e["k"], e["direct_s"], e["limit_s"]):
+            lines.append(f"{k:>8}{a * 1e3:>16.2f}{b * 1e3:>15.2f}{_times(a / b, ''):>14}")
     for name, tp in r.get("throughput", {}).items():
         lines.append(f"sweep throughput {name}: {tp['models_per_s']:.2f} trained models/s "
                      f"({tp['steps_run']} steps, {tp['seconds']:.1f} s)")

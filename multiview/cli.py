@@ -29,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="small", help="small (default) | deck | asymptotic | scaled | paper | tiny")
+    p.add_argument("--preset", default="small", help="small (default) | deck | asymptotic | scaled | limit | paper | tiny")
     p.add_argument("--config", metavar="FILE", help="JSON or TOML file of overrides {section: {field: value}}")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="override one field, e.g. --set data.mu=0.1 (repeatable)")

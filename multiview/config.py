@@ -25,7 +25,8 @@ class DataConfig:
     """The multi-view distribution (docs/model.md section 1)."""
 
     k: int = 5                      # classes
-    d: int = 1000                   # patch dimension
+    d: int = 1000                   # patch dimension; math.inf ("inf"): the d = ∞ limit, exact
+                                    # (multiview/limit.py, docs/model.md section 2)
     P: int = 0                      # patches per input (paper: k^2); 0 means 2*k*C_p
     C_p: int = 1                    # patches per feature
     views: str = "orthonormal"      # "orthonormal" or "incoherent" (random unit vectors)
@@ -44,6 +45,9 @@ class DataConfig:
     noise: str = "isotropic"        # "isotropic" N(0, sigma_p^2 I), or "orthogonal": its part
                                     # orthogonal to the 2k views (the d -> infinity limit at fixed
                                     # norm; docs/model.md section 1)
+    noise_norm: float = 10 ** 0.5   # ‖ξ‖ of every patch's noise, used only when d = ∞ (at finite
+                                    # d it is sigma_p*sqrt(d)); `override` setting d = inf keeps
+                                    # the finite config's sigma_p*sqrt(d) unless given (small: √10)
     N_train: int = 0                # training set size; 0 means 40 per class (40*k)
     N_test: int = 2000
 
@@ -58,6 +62,11 @@ class DataConfig:
     @property
     def mu_train_resolved(self) -> float:
         return self.mu if self.mu_train < 0 else self.mu_train
+
+    @property
+    def limit(self) -> bool:
+        """d = ∞: the noise of every patch is orthogonal to the views and to every other patch."""
+        return math.isinf(self.d)
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,9 @@ class TrainConfig:
     sum_models: int = 3             # number of independently seeded sums for sum_trained (std over them)
     devices: int = 1                # shard members across this many devices (CLI --devices)
     engine: str = "auto"            # the network's trainer: "direct" (W), "patch" (coefficients
-                                    # on the training patches, multiview/patch.py) or "auto"
+                                    # on the training patches, multiview/patch.py), "limit" (the
+                                    # d = ∞ coordinates, multiview/limit.py; the only one there)
+                                    # or "auto"
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,16 @@ class Config:
     scale: ScaleConfig = field(default_factory=ScaleConfig)   # the scaling rule (scaling.py)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The fields as plain data; d = ∞ as the string "inf" (JSON has no infinity, and
+        `from_dict` / `--config` read the string back). data.noise_norm only at d = ∞, where
+        it is used: a finite config's record (check.json, a sweep point's identity) is as
+        before the field existed."""
+        out = dataclasses.asdict(self)
+        if self.data.limit:
+            out["data"]["d"] = "inf"
+        else:
+            del out["data"]["noise_norm"]
+        return out
 
 
 # distillation objectives (multiview/losses.py); the last two are ratchet-free ablations of the
@@ -181,6 +201,12 @@ PRESETS: dict[str, dict] = {
     "scaled": {
         "train": dict(stop="none"),
         "scale": dict(rule="paper"),
+    },
+    # small's model and data at d = ∞ (multiview/limit.py): every patch's noise orthogonal to the
+    # views and to every other patch, ‖ξ‖ = √10 as small's sigma_p*sqrt(d); single-view training
+    # points kept (mu_train = mu). docs/regime.md gives what holds on it
+    "limit": {
+        "data": dict(d=math.inf, noise_norm=10 ** 0.5),
     },
     # GPU scale: larger k, P = k^2, d >> everything
     "paper": {
@@ -264,11 +290,21 @@ def _number(raw) -> float:
     return float(raw.strip())
 
 
+def _is_inf(raw) -> bool:
+    """+infinity as a float or as the text 'inf' / 'infinity' (any case): how data.d = ∞ is
+    written in --set, a TOML or JSON --config (the string "inf") and check.json."""
+    if isinstance(raw, float):
+        return raw == math.inf
+    return isinstance(raw, str) and raw.strip().lower().lstrip("+") in ("inf", "infinity")
+
+
 def _coerce(section: str, name: str, raw, cls):
     """Turn a raw value (string from the CLI, or a JSON/TOML value) into the field's type."""
     where = f"{section}.{name}"
     typ = _field_type(cls, name)
     raw = native(raw)                   # numpy scalars and 1-D arrays as Python values
+    if (section, name) == ("data", "d") and _is_inf(raw):
+        return math.inf
     try:
         if typ is bool:
             if isinstance(raw, bool):
@@ -331,6 +367,12 @@ def override(cfg: Config, assignments: dict[str, object]) -> Config:
         if name not in names:
             raise ConfigError(f"{key}: unknown field; fields of {section}: {', '.join(names)}")
         updates.setdefault(section, {})[name] = _coerce(section, name, raw, cls)
+    data = updates.get("data", {})
+    if data.get("d") == math.inf and not cfg.data.limit and "noise_norm" not in data:
+        # the d = ∞ twin of a finite config keeps its noise norm sigma_p*sqrt(d)
+        sigma_p = data.get("sigma_p", cfg.data.sigma_p)
+        if isinstance(sigma_p, float) and math.isfinite(sigma_p) and sigma_p > 0:
+            data["noise_norm"] = sigma_p * math.sqrt(cfg.data.d)
     for section, values in updates.items():
         cfg = replace(cfg, **{section: replace(getattr(cfg, section), **values)})
     return validate(rescale(cfg, assignments))
@@ -454,6 +496,8 @@ def validate(cfg: Config) -> Config:
     for section, cls in SECTIONS.items():          # no inf or nan anywhere
         for f in fields(cls):
             v = getattr(getattr(cfg, section), f.name)
+            if (section, f.name) == ("data", "d") and v == math.inf:
+                continue                               # the d = ∞ limit
             values = v if isinstance(v, tuple) else (v,)
             need(all(math.isfinite(x) for x in values if isinstance(x, float)),
                  f"{section}.{f.name}", v, "allowed: finite numbers")
@@ -472,7 +516,9 @@ def validate(cfg: Config) -> Config:
           "allowed: an integer >= 0 (0 means 2*k*C_p)")
     need(isinstance(data.N_train, int) and data.N_train >= 0, "data.N_train", data.N_train,
           "allowed: an integer >= 0 (0 means 40*k)")
-    for name, v in (("data.d", data.d), ("data.C_p", data.C_p),
+    need((isinstance(data.d, int) and not isinstance(data.d, bool) and data.d >= 1)
+         or data.d == math.inf, "data.d", data.d, "allowed: an integer >= 1, or inf (the limit)")
+    for name, v in (("data.C_p", data.C_p),
                     ("data.N_test", data.N_test), ("model.m", model.m),
                     ("train.steps", train.steps), ("train.chunk", train.chunk),
                     ("train.sum_models", train.sum_models), ("train.devices", train.devices),
@@ -489,6 +535,8 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"data.k, data.d: values k={data.k}, d={data.d} are not allowed together; "
                           f"allowed: d >= 2k (the 2k views are orthonormal in R^d): k <= "
                           f"{data.d // 2} for this d, or d >= {2 * data.k} for this k")
+    need(data.noise_norm > 0 and math.isfinite(data.noise_norm), "data.noise_norm",
+         data.noise_norm, "allowed: a finite noise norm > 0 (‖ξ‖ of a patch at d = inf)")
     if data.N_train and data.N_train < MIN_PER_CLASS * data.k:
         raise ConfigError(f"data.N_train, data.k: values N_train={data.N_train}, k={data.k} are not "
                           f"allowed together; allowed: N_train = 0 (40*k) or at least "
@@ -558,13 +606,37 @@ def validate(cfg: Config) -> Config:
     # the network's engine and the noise model (multiview/patch.py, docs/model.md section 1)
     need(data.noise in ("isotropic", "orthogonal"), "data.noise", data.noise,
          "allowed: 'isotropic' or 'orthogonal'")
-    need(train.engine in ("auto", "direct", "patch"), "train.engine", train.engine,
-         "allowed: 'auto', 'direct' or 'patch'")
+    need(train.engine in ("auto", "direct", "patch", "limit"), "train.engine", train.engine,
+         "allowed: 'auto', 'direct', 'patch' or 'limit'")
+    _validate_limit(data, train)
     if train.engine == "patch" and train.optimizer == "adam":
         raise ConfigError("train.engine, train.optimizer: values 'patch', 'adam' are not allowed "
                           "together; allowed: the patch engine with 'gd' or 'momentum' (its step "
                           "is linear in the gradients), or train.engine='direct' or 'auto'")
     return cfg
+
+
+# at d = ∞ a patch stores the index of its noise direction as a float (data.py), exact below 2^24
+LIMIT_PATCHES_MAX = 2**24
+
+
+def _validate_limit(data: DataConfig, train: TrainConfig) -> None:
+    """The d = ∞ limit runs on the limit engine only, with an optimizer linear in the gradients."""
+    if data.limit and train.engine in ("direct", "patch"):
+        raise ConfigError(f"data.d, train.engine: values inf, {train.engine!r} are not allowed "
+                          "together; allowed: train.engine='limit' or 'auto' at d = inf (the "
+                          "direct and patch engines need a finite d)")
+    if not data.limit and train.engine == "limit":
+        raise ConfigError(f"train.engine, data.d: values 'limit', {data.d} are not allowed "
+                          "together; allowed: the limit engine with data.d=inf only")
+    if data.limit and train.optimizer == "adam":
+        raise ConfigError("data.d, train.optimizer: values inf, 'adam' are not allowed together; "
+                          "allowed: 'gd' or 'momentum' at d = inf (the limit engine's step is the "
+                          "w-step only for optimizers linear in the gradients)")
+    if data.limit:
+        need((data.n_train + data.N_test) * data.n_patches < LIMIT_PATCHES_MAX, "data.N_test",
+             data.N_test, f"allowed at d = inf: (N_train + N_test)·P < {LIMIT_PATCHES_MAX} "
+             "(each patch's noise direction is indexed exactly in float32)")
 
 
 def resolve(preset_name: str = "small", config_file: str | None = None,

@@ -2,12 +2,20 @@
 
 A sample X has P patches in R^d. Class y owns views v_{y,1}, v_{y,2}. Each view present in X
 occupies C_p patches of its own (disjoint); the per-view total Z = sum of its patch weights.
+
+At d = ∞ (DataConfig.limit) no d-dimensional vector is formed. The views are the first 2k
+vectors of an orthonormal basis (so `incoherent` views are orthonormal there: independent random
+unit vectors in infinitely many dimensions are), and every patch's noise is its own further unit
+direction times the noise norm s = data.noise_norm. A patch x = Σ_v c_v v + s·e_j is stored as
+the 2k + 2 numbers (c, s, j) (`limit_patch` reads them): the training patches (n, p) take the
+directions j = n·P + p, the test patches the ones after the training set's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import NamedTuple
 
 import jax
@@ -65,6 +73,16 @@ class Shape(NamedTuple):
     noise: str = "isotropic"     # or "orthogonal": the patch noise with its part along the views removed
 
 
+# at d = ∞ a patch is its view coefficients c [2k], its noise norm s and its noise index j
+LIMIT_EXTRA = 2
+
+
+def limit_patch(x: jax.Array):
+    """(c [..., 2k], s [...], j [...] int32) of patches x [..., 2k + 2] of a d = ∞ problem."""
+    V = x.shape[-1] - LIMIT_EXTRA
+    return x[..., :V], x[..., V], x[..., V + 1].astype(jnp.int32)
+
+
 def _shape(cfg: DataConfig) -> Shape:
     return Shape(cfg.k, cfg.d, cfg.C_p, cfg.n_patches, cfg.views, cfg.off_mode, cfg.gamma > 0,
                  cfg.noise)
@@ -74,7 +92,8 @@ def _values(cfg: DataConfig, mu) -> dict:
     """The traced numbers of one draw; products are formed here in Python (float64) exactly as
     the constants of a config-specialised program would be."""
     f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
-    return {"mu": f32(mu), "p_off": f32(cfg.s / cfg.k),
+    limit = {"noise_norm": f32(cfg.noise_norm)} if cfg.limit else {}
+    return limit | {"mu": f32(mu), "p_off": f32(cfg.s / cfg.k),
             "own": (f32(cfg.z_own[0]), f32(cfg.z_own[1])),
             "faint": (f32(cfg.rho), f32(cfg.rho * cfg.rho_spread)),
             "off_multi": (f32(cfg.z_off_multi[0]), f32(cfg.z_off_multi[1])),
@@ -84,6 +103,8 @@ def _values(cfg: DataConfig, mu) -> dict:
 
 @_jit_fast_compile("shape")
 def _make_views(key: jax.Array, shape: Shape) -> jax.Array:
+    if math.isinf(shape.d):               # the first 2k basis vectors
+        return jnp.eye(2 * shape.k).reshape(shape.k, 2, 2 * shape.k)
     g = jax.random.normal(key, (shape.d, 2 * shape.k))
     if shape.views == "orthonormal":
         q, r = jnp.linalg.qr(g)
@@ -94,7 +115,8 @@ def _make_views(key: jax.Array, shape: Shape) -> jax.Array:
 
 
 def make_views(key: jax.Array, cfg: DataConfig) -> jax.Array:
-    """V[k, 2, d]: orthonormal views (QR of a Gaussian), or incoherent random unit vectors."""
+    """V[k, 2, d]: orthonormal views (QR of a Gaussian), or incoherent random unit vectors; at
+    d = ∞ the first 2k basis vectors [k, 2, 2k] (either mode)."""
     return _make_views(key, _shape(cfg))
 
 
@@ -150,6 +172,11 @@ def _generate(key: jax.Array, shape: Shape, views: jax.Array, n: int, v: dict) -
     coef = jnp.take_along_axis(coef, perm[:, :, None], axis=1)             # [n, P, 2k]
     if shape.feature_noise:
         coef = coef + jax.random.uniform(kfn, (n, P, 2 * k), maxval=v["gamma"])
+    if math.isinf(d):           # (c, s, j): the noise is orthogonal to everything else
+        j = jnp.arange(n * P, dtype=coef.dtype).reshape(n, P, 1)
+        s = jnp.full((n, P, 1), v["noise_norm"], coef.dtype)
+        return Dataset(x=jnp.concatenate([coef, s, j], -1), y=y, single=single, strong=strong,
+                       off=off, Z=Z)
     x = coef @ views.reshape(2 * k, d)
     xi = jax.random.normal(kxi, (n, P, d))
     if shape.noise == "orthogonal":
@@ -184,7 +211,7 @@ def generate_chunked(key: jax.Array, cfg: DataConfig, views: jax.Array, n: int, 
     """`generate`, or for more than CHUNKED_ABOVE bytes of patches the concatenation of pieces
     drawn with keys fold_in(key, i), the patches x in one numpy array."""
     P, d = cfg.n_patches, cfg.d
-    if n * P * d * 4 <= CHUNKED_ABOVE:
+    if cfg.limit or n * P * d * 4 <= CHUNKED_ABOVE:
         return generate(key, cfg, views, n, mu)
     per = max(1, CHUNK_BYTES // (P * d * 4))
     x = np.empty((n, P, d), np.float32)
@@ -204,6 +231,8 @@ def make_problem(key: jax.Array, cfg: DataConfig) -> Problem:
     views = make_views(kv, cfg)
     train = generate(ktr, cfg, views, cfg.n_train, cfg.mu_train_resolved)
     test = generate_chunked(kte, cfg, views, cfg.N_test, cfg.mu)
+    if cfg.limit:               # the test patches' noise directions follow the training set's
+        test = test._replace(x=test.x.at[..., -1].add(cfg.n_train * cfg.n_patches))
     return Problem(views, train, test)
 
 
@@ -212,7 +241,7 @@ def train_features(key: jax.Array, cfg: DataConfig) -> jax.Array:
     draws with sigma_p = 0 (a traced value, so the same program), i.e. sum_v z_v v per patch
     (feature noise, gamma, included). x - train_features is each patch's noise sigma_p·xi."""
     kv, ktr, _ = jax.random.split(key, 3)
-    clean = dataclasses.replace(cfg, sigma_p=0.0)
+    clean = dataclasses.replace(cfg, sigma_p=0.0, noise_norm=0.0)
     return generate(ktr, clean, make_views(kv, cfg), cfg.n_train, cfg.mu_train_resolved).x
 
 
@@ -232,7 +261,14 @@ def summary(ds: Dataset, cfg: DataConfig) -> dict:
         "strong_Z_single_mean": float(own[single].max(1).mean()) if single.any() else None,
         "faint_Z_single_mean": float(own[single].min(1).mean()) if single.any() else None,
         "off_views_per_sample": float(off.sum((1, 2)).mean()) if n else 0.0,
-        "x_norm_per_patch_mean": float(np.linalg.norm(np.asarray(ds.x), axis=-1).mean()),
-        "noise_norm_expected": float(cfg.sigma_p * np.sqrt(cfg.d)),
     }
+    if cfg.limit:   # the patches are (c, s, j): ‖x‖² = ‖c‖² + s²
+        c, s, _ = (np.asarray(a) for a in limit_patch(ds.x))
+        out["x_norm_per_patch_mean"] = float(np.sqrt((c ** 2).sum(-1) + s ** 2).mean())
+        out["view_norm_per_patch_mean"] = float(np.linalg.norm(c, axis=-1).mean())
+        out["noise_norm"] = float(cfg.noise_norm)
+        out["d"] = "inf"
+        return out
+    out["x_norm_per_patch_mean"] = float(np.linalg.norm(np.asarray(ds.x), axis=-1).mean())
+    out["noise_norm_expected"] = float(cfg.sigma_p * np.sqrt(cfg.d))
     return out

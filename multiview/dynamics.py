@@ -22,7 +22,7 @@ import numpy as np
 import optax
 
 from .data import Dataset
-from .model import smoothed_relu
+from .model import is_limit, limit_preactivations, smoothed_relu
 
 GROUPS = ("own_multi", "own_single_v1", "own_single_v2", "other_classes")
 PARTS = ("feature", "noise")
@@ -36,14 +36,19 @@ def _patch_grads(W, x, y, q, varrho):
         logits = smoothed_relu(h, q, varrho).sum((1, 3)).T
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
-    h = jnp.einsum("imd,npd->imnp", W, x)
+    if is_limit(W, x):          # d = ∞: x holds (c, s, j), W its coordinates
+        k, m, _ = W.shape
+        h = limit_preactivations(W, x).reshape(k, m, *x.shape[:2])
+    else:
+        h = jnp.einsum("imd,npd->imnp", W, x)
     return -jnp.moveaxis(jax.grad(loss)(h), 2, 0)
 
 
 @jax.jit
 def _own_view_coords(x, views):
-    """<x_{n,p}, v_{i,l}> [n, P, k, 2]."""
-    return jnp.einsum("npd,ild->npil", x, views)
+    """<x_{n,p}, v_{i,l}> [n, P, k, 2] (at d = ∞ the views are the first 2k coordinates of the
+    patches' (c, s, j), and the noise has no component along them)."""
+    return jnp.einsum("npd,ild->npil", x[..., :views.shape[-1]], views)
 
 
 def _by_group(push: np.ndarray, train: Dataset) -> dict[str, np.ndarray]:

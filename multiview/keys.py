@@ -13,7 +13,10 @@ import jax.numpy as jnp
 import numpy as np
 
 STREAMS = {"data": 0, "single": 1, "student": 2, "sum": 3, "rf": 4, "rf_sum": 5, "rf_kd": 6,
-           "ntk": 7, "ntk_sum": 8, "ntk_kd": 9, "peer": 10, "dose": 11, "shuffle": 12}
+           "ntk": 7, "ntk_sum": 8, "ntk_kd": 9, "peer": 10, "dose": 11, "shuffle": 12,
+           # d = ∞: a member's frozen coordinates along the test patches' noise, drawn from
+           # fold_in(its init key, 13) (model.init_params)
+           "limit_test": 13}
 
 
 def data_key(seed: int) -> jax.Array:

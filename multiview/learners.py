@@ -16,10 +16,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from .config import Config
-from .data import Problem
+from .data import Problem, limit_patch
+from .keys import STREAMS
 from .losses import (cross_entropy, hinton_kd, logit_matching, one_sided_logit_matching,
                      theorem_kd_surrogate, theorem_projected_surrogate)
 from .model import forward, init_params, phi_lam, smoothed_relu
+from .limit import fit_limit, limit_logits
 from .patch import fit_patch, patch_logits
 from .size import engine_for
 from .train import FitResult, fit
@@ -180,10 +182,15 @@ def fit_network(objective: str, W0, shared: dict, member, tc, cfg: Config, *, pr
     """Train the two-layer network from W0 [L, k, m, d] on an objective of losses.py
     (make_loss), logging Φ / Λ every step, with the engine size.engine_for chooses: W itself
     ("direct", `fit`) or its coefficients on the training patches ("patch",
-    multiview/patch.py). The one place single models, sums and students meet an engine;
-    params are the weights W either way."""
+    multiview/patch.py) or, at d = ∞, its coordinates along the views and the noise ("limit",
+    multiview/limit.py). The one place single models, sums and students meet an engine;
+    params are the weights W (at d = ∞ in those coordinates) whichever it is."""
     kw = dict(progress=progress, desc=desc, snapshots=snapshots)
-    if engine_for(cfg, W0.shape[0], W0.shape[2]) == "patch":
+    engine = engine_for(cfg, W0.shape[0], W0.shape[2])
+    if engine == "limit":
+        return fit_limit(make_loss(limit_logits(cfg.model.q), objective), W0, shared, member,
+                         tc, **kw)
+    if engine == "patch":
         return fit_patch(make_loss(patch_logits(cfg.model.q), objective), W0, shared, member,
                          tc, **kw)
     return fit(make_loss(net_logits(cfg.model.q), objective), W0, shared, member, tc,
@@ -224,15 +231,39 @@ def _rf_features(W1, x, q, varrho, scale):
     return jax.vmap(one)(W1) / scale
 
 
+@functools.partial(jax.jit, static_argnames=("q",))
+def _rf_limit_features(W1, x, q, varrho, sigma):
+    """`_rf_features` at d = ∞: W1 = {"a": [L, width, 2k] the views' coordinates, "key": [L]};
+    a neuron's coordinate along patch j's noise direction is sigma·N(0, 1) from
+    fold_in(fold_in(key, STREAMS["limit_test"]), j), drawn when read (never held whole)."""
+    c, s, j = limit_patch(x)
+    n, P, V = c.shape
+
+    def one(a, key):
+        base = jax.random.fold_in(key, STREAMS["limit_test"])
+        noise = jax.vmap(lambda jj: jax.random.normal(jax.random.fold_in(base, jj),
+                                                      (a.shape[0],), a.dtype))(j.reshape(-1))
+        h = c.reshape(n * P, V) @ a.T + sigma * s.reshape(-1, 1) * noise
+        return smoothed_relu(h, q, varrho).reshape(n, P, -1).sum(1)
+    return jax.vmap(one)(W1["a"], W1["key"])
+
+
 def rf_layers(keys: jax.Array, cfg: Config, width: int):
-    """Frozen first layers W1[L, width, d] ~ N(0, rf_sigma^2) (not tied to classes)."""
-    return cfg.fixed.rf_sigma * jax.vmap(
-        lambda k: jax.random.normal(k, (width, cfg.data.d), float_dtype(cfg)))(keys)
+    """Frozen first layers W1[L, width, d] ~ N(0, rf_sigma^2) (not tied to classes); at d = ∞
+    their views' coordinates and the keys of their noise coordinates (`_rf_limit_features`)."""
+    d = 2 * cfg.data.k if cfg.data.limit else cfg.data.d
+    W1 = cfg.fixed.rf_sigma * jax.vmap(
+        lambda k: jax.random.normal(k, (width, d), float_dtype(cfg)))(keys)
+    return {"a": W1, "key": keys} if cfg.data.limit else W1
 
 
 def rf_features(W1, x, cfg: Config, batch: int = 1000):
     """Raw random features phi[L, n, width] of inputs x (in batches to bound memory)."""
     q, varrho = cfg.model.q, cfg.model.varrho
+    if cfg.data.limit:
+        return jnp.concatenate([_rf_limit_features(W1, x[i:i + batch], q, varrho,
+                                                   cfg.fixed.rf_sigma)
+                                for i in range(0, x.shape[0], batch)], axis=1)
     raw = jnp.concatenate([_rf_features(W1, x[i:i + batch], q, varrho, 1.0)
                            for i in range(0, x.shape[0], batch)], axis=1)
     return raw

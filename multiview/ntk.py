@@ -13,6 +13,7 @@ import jax.numpy as jnp
 
 from .config import Config
 from .data import Problem
+from .limit import dense_patches
 from .learners import Trained, _student_train_cfg, init_members, make_loss, shared_inputs
 from .model import forward, phi_lam, smoothed_relu
 from .train import fit
@@ -120,6 +121,13 @@ def train_ntk(keys: jax.Array, cfg: Config, problem: Problem, *, m: int | None =
     tc = _student_train_cfg(cfg, cfg.fixed)
     shared = shared_inputs(cfg, problem, teacher=teacher)
     q, center, x = cfg.model.q, cfg.fixed.ntk_center, shared["x"]
+    W0_all = W0
+    if cfg.data.limit:
+        # d = ∞: the training patches as dense vectors of their 2k + N·P coordinates (their Gram
+        # is c·cᵀ + s²·I); D has no component along the test noise, which stays at W0's
+        train = 2 * cfg.data.k + x.shape[0] * x.shape[1]
+        x, W0 = dense_patches(x, train), W0[..., :train]
+        shared = {**shared, "x": x}
     space = ntk_space(cfg, W0.shape[0])
     if space == "function":
         K, F0 = ntk_gram(W0, x, q, shared["varrho"])
@@ -131,7 +139,9 @@ def train_ntk(keys: jax.Array, cfg: Config, problem: Problem, *, m: int | None =
         res = fit(make_loss(ntk_logits(q, center), objective), jnp.zeros_like(W0), shared,
                   {"H0": ntk_preactivations(W0, x)}, tc, progress=progress, desc=desc)
         D = res.params
-    return Trained(D, res, {"W0": W0, "space": space})
+    if W0_all.shape != W0.shape:
+        D = jnp.concatenate([D, jnp.zeros_like(W0_all[..., W0.shape[-1]:])], -1)
+    return Trained(D, res, {"W0": W0_all, "space": space})
 
 
 @functools.partial(jax.jit, static_argnames=("q", "center"))

@@ -44,7 +44,9 @@ def patch_bytes(cfg: Config, L: int, m: int | None = None) -> int:
 def engine_for(cfg: Config, L: int, m: int | None = None) -> str:
     """The network's engine for L members of m neurons per class: train.engine, or with "auto"
     the patch engine where it is exact (gd, momentum), cheaper (d > N·P) and its arrays fit in
-    PATCH_BYTES; else "direct"."""
+    PATCH_BYTES; else "direct". At d = ∞ always "limit" (multiview/limit.py)."""
+    if cfg.data.limit:                 # d = ∞: the only engine that can run it
+        return "limit"
     if cfg.train.engine != "auto":
         return cfg.train.engine
     NP = cfg.data.n_train * cfg.data.n_patches
@@ -91,6 +93,8 @@ def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]
     only). The process, the training and the test set are held throughout; the other terms
     are alive one at a time (`estimate_total`)."""
     D = cfg.data
+    if D.limit:
+        return limit_estimate(cfg, L)
     b = 8 if cfg.train.dtype == "float64" else 4
     sample = D.n_patches * D.d * b
     train_x, test_x = D.n_train * sample, D.N_test * sample
@@ -115,6 +119,36 @@ def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]
         copies = 2 if D.N_test <= rows else 3
         out["test evaluation"] = (copies * rows * sample + 2 * L * rows * D.n_patches * km * b
                                   + L * D.N_test * D.k * b, ("--seeds", "data.N_test"))
+    return out
+
+
+# the limit engine's live arrays per member, in units of its coordinates [k·m, 2k + N·P]
+# (parameters, gradient, update, momentum) and of its pre-activations [k·m, N·P] (H, the
+# smoothed ReLU and its derivative, ∂L/∂H); fitted to measured peaks in docs/performance.md
+LIMIT_STATE_COPIES = 4
+LIMIT_PREACT_COPIES = 4
+
+
+def limit_estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]]:
+    """`estimate` at d = ∞ (multiview/limit.py): patches are 2k + 2 numbers; a member holds
+    its coordinates along the views and the noise of every training and test patch."""
+    D, M = cfg.data, cfg.model
+    b = 8 if cfg.train.dtype == "float64" else 4
+    P, km, V = D.n_patches, D.k * M.m, 2 * D.k
+    NP, test_NP = D.n_train * P, D.N_test * P
+    train_x, test_x = NP * (V + 2) * b, test_NP * (V + 2) * b
+    out = {"process": (PROCESS_BYTES, "data.N_test"),
+           "training set": (train_x, "data.N_train"), "test set": (test_x, "data.N_test"),
+           "generator temporaries": (4 * max(train_x, test_x),
+                                     "data.N_train" if train_x >= test_x else "data.N_test")}
+    if L:
+        widest = max(L, cfg.train.sum_models * L) if L > 1 else 1
+        state = widest * km * (LIMIT_STATE_COPIES * (V + NP) + LIMIT_PREACT_COPIES * NP) * b
+        # every member's frozen coordinates along the test noise (the test noise's draws)
+        test_noise = widest * km * (V + NP + test_NP) * b
+        out["training batch"] = (state + test_noise, ("--seeds", "data.N_train"))
+        out["test evaluation"] = (test_noise + 3 * widest * km * min(EVAL_BATCH, D.N_test)
+                                  * P * b, ("--seeds", "data.N_test"))
     return out
 
 
@@ -211,10 +245,13 @@ SLOW_SECONDS = 600          # above this, the estimate is printed before the run
 def step_seconds(cfg: Config, L: int) -> float:
     """Estimated seconds of one training step of L single models by their engine: 4·N·P·d·k·m
     FLOPs per member for the direct engine (forward and weight gradient), 4·k·m·(N·P)² for
-    the patch engine (its G products)."""
+    the patch engine (its G products), 4·N·P·(2k + 1)·k·m for the limit engine."""
     D = cfg.data
     NP, km = D.n_train * D.n_patches, D.k * cfg.model.m
-    flops = 4 * L * km * (NP * NP if engine_for(cfg, L) == "patch" else NP * D.d)
+    engine = engine_for(cfg, L)
+    # the limit engine's step: H = a·cᵀ + b over the 2k views and its transpose
+    width = {"patch": NP, "limit": 2 * D.k + 1}.get(engine, D.d)
+    flops = 4 * L * km * NP * width
     return flops / FLOP_RATE + STEP_SECONDS
 
 

@@ -164,7 +164,9 @@ def training_group(cfg: Config) -> tuple:
     """Values of TRAINING_STATIC: points with equal groups can be trained in one `fit` call."""
     d = cfg.to_dict()
     d["data"]["n_patches"], d["data"]["n_train"] = cfg.data.n_patches, cfg.data.n_train
-    return tuple(_canon(d[s][n]) for s, n in (k.split(".") for k in TRAINING_STATIC))
+    group = tuple(_canon(d[s][n]) for s, n in (k.split(".") for k in TRAINING_STATIC))
+    # at d = ∞ a member's parameters include its test patches' noise coordinates
+    return group + (cfg.data.N_test,) if cfg.data.limit else group
 
 
 @functools.lru_cache(maxsize=None)

@@ -26,7 +26,8 @@ class FitResult(NamedTuple):
     stopped_at: np.ndarray      # [L] step at which each member met the stopping rule (-1: never)
     steps_run: int
     snapshots: list             # [(step, params)] after each chunk, when asked for
-    engine: str = "direct"      # "direct" (W itself) or "patch" (multiview/patch.py)
+    engine: str = "direct"      # "direct" (W itself), "patch" (multiview/patch.py) or "limit"
+                                # (multiview/limit.py)
 
 
 def optimizer(name: str, lr: float, momentum: float) -> optax.GradientTransformation:

@@ -12,7 +12,7 @@ FLOORS = {   # docs/architecture.md
     0: ["config", "scaling", "keys", "errors", "results", "size", "methods", "runtime", "inputs",
         "outputs", "provenance", "progress"],
     1: ["data", "model", "losses", "metrics"],
-    2: ["train", "patch"],
+    2: ["train", "patch", "limit"],
     3: ["learners", "ntk"],
     4: ["recipe"],
     5: ["verdict", "ratchet", "theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch",

@@ -59,6 +59,12 @@ def test_quick_bench_writes_every_field_of_the_schema(quick):
         assert _positive(row["direct_s"]) and _positive(row["patch_s"]), row
     text = (tmp_path / "bench.txt").read_text()
     assert "patch ms/step" in text and "n/ax" not in text
+    # the d = ∞ engine beside them, and direct against limit across k
+    assert all(_positive(row["limit_s"]) for row in r["d_scaling"])
+    e = r["k_engines"]
+    assert e["k"] == list(bench.QUICK["engines_k"])
+    assert all(_positive(v) for v in e["direct_s"] + e["limit_s"])
+    assert "limit ms/step" in text
 
 
 def test_summary_prints_missing_ratios_as_n_a_and_the_device_once(quick):
