@@ -524,7 +524,7 @@ def run_search(cfg: Config, space: Space, methods, L: int, base_seeds: list[int]
     config that the machine cannot hold (a ConfigError: the trial fails). preset_name: the
     preset the printed `check` commands start from."""
     from optuna.trial import TrialState
-    from tqdm.auto import tqdm
+    from .progress import bar as progress_bar
 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     out = Path(out)
@@ -590,8 +590,8 @@ def run_search(cfg: Config, space: Space, methods, L: int, base_seeds: list[int]
         t.records[b] = json.loads(path.read_text())
         counts["computed"] += 1
 
-    bar = tqdm(total=trials, initial=min(_counted(st), trials), desc="search", unit="trial",
-               disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=trials, initial=min(_counted(st), trials), desc="search",
+                       unit="trial", disable=not progress, dynamic_ncols=True)
     open_: list[Trial] = []
     try:
         while _counted(st) < trials:
