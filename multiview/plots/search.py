@@ -1,6 +1,6 @@
 """The search figure (`multiview plot search --in DIR`, plots.FIGURES["search"]): the
-required predictions' pass rate
-against each searched field, one panel per field, a point per trial, the best trial marked.
+required predictions' pass rate against each searched field, one panel per field, a point
+per trial, the best trial marked.
 
 `prepare(content)` reads a search.json's content into plain numbers (tested without a figure);
 `draw(numbers)` draws them.
