@@ -1,5 +1,5 @@
-"""Paper figures from results (never trains): check.json, sweep.json, dose.json, stability.json
-and the arrays of runs.py.
+"""Paper figures from results (never trains): check.json, sweep.json, dose.json, stability.json,
+the arrays of runs.py and an atlas folder of check.json files.
 
 Each figure is one `Figure` record in `FIGURES`: the result kind it reads (results.KINDS), its
 prepare step (the numbers, from multiview/analysis.py: no drawing), its draw function (takes the
@@ -19,6 +19,7 @@ from ..errors import ConfigError, need
 from ..results import KINDS as RESULTS, load, probe_dir
 from .arrays import (fig_ensemble_size, fig_lottery, fig_views, prepare_ensemble_size,
                      prepare_lottery, prepare_views)
+from .atlas import fig_atlas, prepare_atlas
 from .checks import fig_fixed, fig_methods, prepare_fixed, prepare_methods
 from .doses import dose_labels, fig_dose, prepare_dose
 from .stability import fig_stability, prepare_stability
@@ -59,6 +60,8 @@ FIGURES: dict[str, Figure] = {
     "teacher-vs-k": Figure("sweep", teacher_vs_k, fig_teacher_vs_k, "teacher_vs_k", ("fixed",),
                            POINTS, "a sweep over data.k with kd and kd_twin"),
     "stability": Figure("stability", prepare_stability, fig_stability, "stability"),
+    "atlas": Figure("atlas", prepare_atlas, fig_atlas, "atlas",
+                    note="a folder of PRESET/seedS/check.json"),
 }
 KINDS = tuple(FIGURES)
 __all__ = ["FIGURES", "Figure", "INPUT", "KINDS", "METHOD_COLOR", "METHOD_LABEL", "OKABE_ITO",

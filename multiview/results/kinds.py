@@ -25,6 +25,8 @@ KINDS = {
     "params": ("params.npz", "multiview train"),
     "history": ("history.npz", "multiview train"),
     "data": ("data .npz", "multiview data --npz"),
+    # a folder of PRESET/seedS/check.json (base seeds per preset), read as one by results.load
+    "atlas": ("atlas folder", "experiments/atlas_runs.sh"),
 }
 # every result JSON names its kind in a top-level "format" key
 FORMATS = {k: f"multiview.{'sweep.point' if k == 'point' else k}/1"
@@ -114,6 +116,8 @@ SPECS = {
                   "steps": ["int"], "both": [["num"]], "one": [["num"]],
                   "train_acc": [["num"]], "methods": {"*": "dict"}, "engine?": "str",
                   "seconds?": "num", "name?": "str"},
+    # results.load's reading of an atlas folder (each check is checked as a check.json first)
+    "atlas": {"runs": {"*": [{"seed": "int", "path": "str", "check": "dict"}]}},
 }
 _TYPES = {"num": "a number or null", "int": "an integer", "str": "a string",
           "bool?": "true, false or null", "dict": "an object", "list": "a list"}
