@@ -28,6 +28,10 @@ def cell_text(cell: dict | None) -> str:
     return " · ".join(parts)
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}"
+
+
 def _lines(rows: list[dict]) -> list[tuple[str, object]]:
     """The figure's lines top to bottom: a header per theorem, then its rows (index)."""
     out, last = [], None
@@ -77,7 +81,7 @@ def fig_atlas(prepared: dict, ax=None):
         ax.tick_params(axis="y", length=0)
         members = prepared["members"]
         ax.set_xticks([c + 0.5 for c in range(len(columns))],
-                      [f"{c}\n{len(prepared['seeds'][c])} seeds × "
+                      [f"{c}\n{_seeds(len(prepared['seeds'][c]))} × "
                        f"{'/'.join(map(str, members[c]))}" for c in columns], fontsize=SMALL)
         ax.xaxis.tick_top()
         ax.tick_params(axis="x", length=0)
