@@ -8,7 +8,7 @@
 # SEEDS (default "0 1 2") are the base seeds; PYTHON (default python) runs the package, e.g.
 #   PYTHON=.venv/bin/python PYTHONPATH=$PWD nice experiments/atlas_runs.sh limit
 # Members and methods per preset: asymptotic 5 members and the distillation methods of
-# docs/findings.md (its single_long and fixed-feature stages take most of its time); any other
+# docs/findings.md (every method would take tens of minutes a seed on the 2-core CPU); any other
 # preset 10 members and every method.
 set -euo pipefail
 cd "$(dirname "$0")/.."
