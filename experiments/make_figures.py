@@ -25,6 +25,8 @@ to recompute it):
                                     kd_twin; 5 seeds; the same points as `multiview sweep
                                     --preset small --grid data.k=5,8,12,16,20 --methods
                                     single,ensemble,kd,kd_twin --seeds 5`) -> teacher_vs_k
+  figures/atlas_runs/PRESET/seedS/check.json  recorded by experiments/atlas_runs.sh (committed;
+                                    never trained here, --atlas names another folder) -> atlas
 
 --tiny swaps in the `tiny` preset (the tests' configuration) and tiny grids (a self-check in a
 minute; do not commit its figures). Wall times of the last full run are in docs/figures.md.
@@ -73,7 +75,7 @@ TINY_TEACHER_K_SWEEP = (["data.k=3,4"], 2)
 FIGURES = {"methods": "methods", "fixed": "fixed", "views": "views", "lottery": "lottery",
            "ensemble_size": "ensemble-size", "phase_mu_sigma0": "phase",
            "phase_q_varrho": "phase", "dose": "dose", "phase_teacher": "phase-teacher",
-           "stability": "stability", "teacher_vs_k": "teacher-vs-k"}
+           "stability": "stability", "teacher_vs_k": "teacher-vs-k", "atlas": "atlas"}
 assert set(FIGURES.values()) == set(plots.FIGURES), "a figure of multiview.plots not drawn here"
 
 
@@ -135,6 +137,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", default="runs/figures", help="folder of the cached results")
     ap.add_argument("--seeds", type=int, default=10, help="L, members per method (default 10)")
     ap.add_argument("--tiny", action="store_true", help="tiny config (a self-check)")
+    ap.add_argument("--atlas", default="figures/atlas_runs",
+                    help="the atlas's recorded runs (experiments/atlas_runs.sh)")
     ap.add_argument("--only", default=",".join(FIGURES),
                     help=f"comma-separated subset of {', '.join(FIGURES)}")
     args = ap.parse_args(argv)
@@ -210,6 +214,8 @@ def main(argv=None) -> int:
         write_json(table, runs, "teacher_vs_k.json")
         written.extend(plots.save(plots.FIGURES["teacher-vs-k"].draw(table), figs,
                                   "teacher_vs_k"))
+    if "atlas" in only:
+        draw("atlas", load(args.atlas, "atlas").content)
     for p in written:
         print(p)
     log(f"{len(written)} files in {time.perf_counter() - t0:.0f} s")

@@ -483,3 +483,69 @@ def teacher_table(t: dict) -> str:
                          f"{k_text(t['k_at_target'][form])} (95% CI {k_bound(lo)}–"
                          f"{k_bound(hi)}; never in {t['never'][form]:.0%} of resamples){best}")
     return "\n".join(lines)
+
+
+# --- the atlas: which prediction holds on which preset ------------------------------------------
+
+VERDICT_NAMES = ("holds", "inconclusive", "fails")
+
+
+def atlas_columns(presets) -> list[str]:
+    """The presets in config.PRESETS' order, then any other name (a preset of a newer checkout)
+    in alphabetical order."""
+    from .config import PRESETS
+
+    known = [p for p in PRESETS if p in presets]
+    return known + sorted(p for p in presets if p not in PRESETS)
+
+
+def atlas_rows(records) -> list[dict]:
+    """The predictions met in `records` (check.json prediction records), grouped by theorem in
+    theory.predictions' order, each group's claims before its controls: [{id, theorem,
+    control}]. An id theory no longer lists goes last in its theorem's group."""
+    from .theory import predictions
+
+    known = [p.id for p in predictions(2)]
+    theorems = list(dict.fromkeys(p.theorem for p in predictions(2)))
+    seen: dict[str, dict] = {}
+    for r in records:
+        seen.setdefault(r["id"], {"id": r["id"], "theorem": r.get("theorem") or "other",
+                                  "control": bool(r.get("control"))})
+    rank = lambda t: theorems.index(t) if t in theorems else len(theorems)  # noqa: E731
+    return sorted(seen.values(), key=lambda r: (
+        rank(r["theorem"]), r["theorem"], r["control"],
+        known.index(r["id"]) if r["id"] in known else len(known), r["id"]))
+
+
+def atlas_cell(verdicts: list) -> dict | None:
+    """One preset's verdicts of one prediction, one per base seed ("holds", "inconclusive",
+    "fails", or None where it was not run or not evaluable): the count of each, `n` the seeds
+    with a verdict, `seeds` all of them, `share` the fraction of the n that hold (the n/a seeds
+    left out). None when no seed has a verdict (n/a)."""
+    counts = {v: sum(x == v for x in verdicts) for v in VERDICT_NAMES}
+    n = sum(counts.values())
+    if n == 0:
+        return None
+    return {**counts, "n": n, "seeds": len(verdicts), "share": counts["holds"] / n}
+
+
+def atlas(runs: dict) -> dict:
+    """The atlas of recorded runs {preset: [{"seed", "check"}]} (base seeds, each a check.json):
+    rows the predictions (atlas_rows), columns the presets (atlas_columns), and each cell the
+    verdicts over the preset's base seeds (atlas_cell; None: n/a). A seed whose check has no
+    record of a prediction (its methods were not run) counts as n/a for it."""
+    columns = atlas_columns([p for p, rs in runs.items() if rs])
+    rows = atlas_rows([p for c in columns for r in runs[c] for p in r["check"]["predictions"]])
+    cells = []
+    for row in rows:
+        line = []
+        for c in columns:
+            verdicts = []
+            for r in runs[c]:
+                found = [p for p in r["check"]["predictions"] if p["id"] == row["id"]]
+                verdicts.append(found[0].get("verdict") if found else None)
+            line.append(atlas_cell(verdicts))
+        cells.append(line)
+    members = {c: sorted({len(r["check"]["seeds"]) for r in runs[c]}) for c in columns}
+    return {"rows": rows, "columns": columns, "cells": cells, "members": members,
+            "seeds": {c: [r["seed"] for r in runs[c]] for c in columns}}

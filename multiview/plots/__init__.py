@@ -1,5 +1,5 @@
-"""Paper figures from results (never trains): check.json, sweep.json, dose.json, stability.json
-and the arrays of runs.py.
+"""Paper figures from results (never trains): check.json, sweep.json, dose.json, stability.json,
+the arrays of runs.py and an atlas folder of check.json files.
 
 Each figure is one `Figure` record in `FIGURES`: the result kind it reads (results.KINDS), its
 prepare step (the numbers, from multiview/analysis.py: no drawing), its draw function (takes the
@@ -19,6 +19,7 @@ from ..errors import ConfigError, need
 from ..results import KINDS as RESULTS, load, probe_dir
 from .arrays import (fig_ensemble_size, fig_lottery, fig_views, prepare_ensemble_size,
                      prepare_lottery, prepare_views)
+from .atlas import fig_atlas, prepare_atlas
 from .checks import fig_fixed, fig_methods, prepare_fixed, prepare_methods
 from .doses import dose_labels, fig_dose, prepare_dose
 from .search import fig_search, prepare as prepare_search
@@ -62,6 +63,8 @@ FIGURES: dict[str, Figure] = {
     "stability": Figure("stability", prepare_stability, fig_stability, "stability"),
     "search": Figure("search", prepare_search, fig_search, "search",
                      needs=("trials", "a search.json with at least one trial")),
+    "atlas": Figure("atlas", prepare_atlas, fig_atlas, "atlas",
+                    note="a folder of PRESET/seedS/check.json"),
 }
 KINDS = tuple(FIGURES)
 __all__ = ["FIGURES", "Figure", "INPUT", "KINDS", "METHOD_COLOR", "METHOD_LABEL", "OKABE_ITO",

@@ -26,6 +26,8 @@ KINDS = {
     "history": ("history.npz", "multiview train"),
     "data": ("data .npz", "multiview data --npz"),
     "search": ("search.json", "multiview search"),
+    # a folder of PRESET/seedS/check.json (base seeds per preset), read as one by results.load
+    "atlas": ("atlas folder", "experiments/atlas_runs.sh"),
 }
 # every result JSON names its kind in a top-level "format" key
 FORMATS = {k: f"multiview.{'sweep.point' if k == 'point' else k}/1"
@@ -124,6 +126,8 @@ SPECS = {
                "trials": [{"number": "int", "state": "str", "params": "dict", "score": "num",
                            "fraction": "num", "value": "num", "predictions": {"*": ["str"]},
                            "points": ["str"], "error?": "any", "commands?": ["str"]}]},
+    # results.load's reading of an atlas folder (each check is checked as a check.json first)
+    "atlas": {"runs": {"*": [{"seed": "int", "path": "str", "check": "dict"}]}},
 }
 _TYPES = {"num": "a number or null", "int": "an integer", "str": "a string",
           "bool?": "true, false or null", "dict": "an object", "list": "a list"}

@@ -58,6 +58,8 @@ def load(path: str | Path, kind: str | None = None, flag: str = "--in") -> Loade
     only a result of that kind is accepted. A missing, damaged, truncated or foreign file is
     one ConfigError naming the path and what is wrong."""
     p = Path(path)
+    if kind == "atlas":
+        return Loaded("atlas", p, _read_atlas(p, flag))
     if p.is_dir():
         p = _in_dir(p, kind, flag)
     if not p.is_file():
@@ -88,6 +90,30 @@ def _read_json(p: Path, kind: str | None, flag: str):
                           f"{FORMATS.get(found)!r} (a newer version wrote it?)")
     validate(found, tree, f"{flag}: {str(p)!r} ")
     return found, tree
+
+
+def _read_atlas(folder: Path, flag: str) -> dict:
+    """The runs of an atlas folder, {"runs": {preset: [{seed, path, check}]}} by seed: every
+    FOLDER/PRESET/seedS/check.json, each read and checked as a check.json."""
+    if not folder.is_dir():
+        raise ConfigError(f"{flag}: {str(folder)!r} is not a folder; expected {a_kind('atlas')}")
+    runs: dict[str, list] = {}
+    for path in sorted(folder.glob("*/seed*/check.json")):
+        seed = path.parent.name[len("seed"):]
+        if not seed.isdigit():
+            continue
+        check = load(path, "check", flag).content
+        if check.get("seed", int(seed)) != int(seed):
+            raise ConfigError(f"{flag}: {str(path)!r} has seed {check['seed']}; its folder says "
+                              f"{seed} (move it to seed{check['seed']}/)")
+        runs.setdefault(path.parent.parent.name, []).append(
+            {"seed": int(seed), "path": str(path.relative_to(folder)), "check": check})
+    if not runs:
+        raise ConfigError(f"{flag}: {str(folder)!r} holds no PRESET/seedS/check.json; expected "
+                          f"{a_kind('atlas')}")
+    tree = {"runs": {p: sorted(rs, key=lambda r: r["seed"]) for p, rs in sorted(runs.items())}}
+    validate("atlas", tree, f"{flag}: {str(folder)!r} ")
+    return tree
 
 
 ARRAYS_NEEDED = ("config", "single_lam", "single_lam0", "single_step", "single_test_logits",
@@ -200,8 +226,13 @@ def table_rows(kind: str, content) -> list[dict]:
                  "fraction": t["fraction"], "value": t["value"],
                  **{f"held.{p}": states.count("holds") for p, states in t["predictions"].items()},
                  "error": t.get("error")} for t in content["trials"]]
+    if kind == "atlas":
+        return [{"preset": preset, "seed": r["seed"], "id": p["id"], "theorem": p.get("theorem"),
+                 "verdict": p.get("verdict"), "measured": p["measured"]}
+                for preset, rs in content["runs"].items() for r in rs
+                for p in r["check"]["predictions"]]
     raise ConfigError(f"frame(): a {KINDS[kind][0]} is not a table; tables: check, sweep, "
-                      f"sweep point, dose, train and search results")
+                      f"sweep point, dose, train, search and atlas results")
 
 
 
