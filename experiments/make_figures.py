@@ -27,6 +27,10 @@ to recompute it):
                                     single,ensemble,kd,kd_twin --seeds 5`) -> teacher_vs_k
   figures/atlas_runs/PRESET/seedS/check.json  recorded by experiments/atlas_runs.sh (committed;
                                     never trained here, --atlas names another folder) -> atlas
+  figures/search_runs/t1_stable_limit/search.json  the T1.stable search in the limit
+                                    (experiments/search_t1_stable_limit.toml, docs/search.md;
+                                    committed, never searched here; --search names another
+                                    search.json or folder)            -> search_t1_stable_limit
 
 --tiny swaps in the `tiny` preset (the tests' configuration) and tiny grids (a self-check in a
 minute; do not commit its figures). Wall times of the last full run are in docs/figures.md.
@@ -75,7 +79,8 @@ TINY_TEACHER_K_SWEEP = (["data.k=3,4"], 2)
 FIGURES = {"methods": "methods", "fixed": "fixed", "views": "views", "lottery": "lottery",
            "ensemble_size": "ensemble-size", "phase_mu_sigma0": "phase",
            "phase_q_varrho": "phase", "dose": "dose", "phase_teacher": "phase-teacher",
-           "stability": "stability", "teacher_vs_k": "teacher-vs-k", "atlas": "atlas"}
+           "stability": "stability", "teacher_vs_k": "teacher-vs-k", "atlas": "atlas",
+           "search_t1_stable_limit": "search"}
 assert set(FIGURES.values()) == set(plots.FIGURES), "a figure of multiview.plots not drawn here"
 
 
@@ -139,6 +144,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tiny", action="store_true", help="tiny config (a self-check)")
     ap.add_argument("--atlas", default="figures/atlas_runs",
                     help="the atlas's recorded runs (experiments/atlas_runs.sh)")
+    ap.add_argument("--search", default="figures/search_runs/t1_stable_limit/search.json",
+                    help="the recorded search the search figure draws (docs/search.md)")
     ap.add_argument("--only", default=",".join(FIGURES),
                     help=f"comma-separated subset of {', '.join(FIGURES)}")
     args = ap.parse_args(argv)
@@ -216,6 +223,8 @@ def main(argv=None) -> int:
                                   "teacher_vs_k"))
     if "atlas" in only:
         draw("atlas", load(args.atlas, "atlas").content)
+    if "search_t1_stable_limit" in only:
+        draw("search_t1_stable_limit", load(args.search, "search").content)
     for p in written:
         print(p)
     log(f"{len(written)} files in {time.perf_counter() - t0:.0f} s")
