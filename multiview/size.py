@@ -88,6 +88,21 @@ def test_piece(cfg: Config) -> int:
     return min(D.N_test, max(1, CHUNK_BYTES // (D.n_patches * D.d * 4)))
 
 
+def _held(train_x: int, test_x: int, drawn: int, copies: int) -> dict:
+    """The terms of every estimate: the process, the training and test sets, and the
+    generator's temporaries (`copies` of the larger of the training set and the largest piece
+    of the test set drawn at once)."""
+    return {"process": (PROCESS_BYTES, "data.N_test"),
+            "training set": (train_x, "data.N_train"), "test set": (test_x, "data.N_test"),
+            "generator temporaries": (copies * max(train_x, drawn),
+                                      "data.N_train" if train_x >= drawn else "data.N_test")}
+
+
+def _widest(cfg: Config, L: int) -> int:
+    """Members of the widest stage: the sum's L·sum_models (one member alone: 1)."""
+    return max(L, cfg.train.sum_models * L) if L > 1 else 1
+
+
 def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]]:
     """{term: (bytes, the field or fields that set it)} for a run of L members on `cfg` (L = 0: data
     only). The process, the training and the test set are held throughout; the other terms
@@ -101,12 +116,9 @@ def estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str, ...]]
     # a set is drawn with its Gaussian noise and the sum as temporaries of its size; a large
     # test set in pieces (data.generate_chunked), whose temporaries are a piece's
     piece = test_piece(cfg) * sample
-    out = {"process": (PROCESS_BYTES, "data.N_test"),
-           "training set": (train_x, "data.N_train"), "test set": (test_x, "data.N_test"),
-           "generator temporaries": (2 * max(train_x, piece),
-                                     "data.N_train" if train_x >= piece else "data.N_test")}
+    out = _held(train_x, test_x, piece, 2)
     if L:
-        widest = max(L, cfg.train.sum_models * L) if L > 1 else 1
+        widest = _widest(cfg, L)
         engine = engine_for(cfg, widest)
         out["training batch"] = (ENGINE_BYTES[engine](cfg, widest), ("--seeds", "data.N_train"))
         km = D.k * cfg.model.m
@@ -137,12 +149,9 @@ def limit_estimate(cfg: Config, L: int) -> dict[str, tuple[int, str | tuple[str,
     P, km, V = D.n_patches, D.k * M.m, 2 * D.k
     NP, test_NP = D.n_train * P, D.N_test * P
     train_x, test_x = NP * (V + 2) * b, test_NP * (V + 2) * b
-    out = {"process": (PROCESS_BYTES, "data.N_test"),
-           "training set": (train_x, "data.N_train"), "test set": (test_x, "data.N_test"),
-           "generator temporaries": (4 * max(train_x, test_x),
-                                     "data.N_train" if train_x >= test_x else "data.N_test")}
+    out = _held(train_x, test_x, test_x, 4)
     if L:
-        widest = max(L, cfg.train.sum_models * L) if L > 1 else 1
+        widest = _widest(cfg, L)
         state = widest * km * (LIMIT_STATE_COPIES * (V + NP) + LIMIT_PREACT_COPIES * NP) * b
         # every member's frozen coordinates along the test noise (the test noise's draws)
         test_noise = widest * km * (V + NP + test_NP) * b
