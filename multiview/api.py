@@ -332,7 +332,7 @@ def load_params(path) -> Members:
     info = read_result(npz.parent / "train.json", "train.json", "multiview train", "path")
     try:
         with np.load(npz, allow_pickle=False) as z:
-            params = {k: z[k] for k in z.files}
+            params = {k: z[k] for k in z.files if k != "provenance"}   # metadata
     except (OSError, ValueError, EOFError) as e:
         raise ConfigError(f"path: {str(npz)!r} is not an .npz file ({type(e).__name__}); "
                           "expected the params.npz of `multiview train`") from None

@@ -158,7 +158,8 @@ def cmd_train(args) -> int:
 
     from .outputs import claim, out_dir
     from .recipe import train_methods
-    from .results import save_npz, write_json
+    from .provenance import block
+    from .results import dumps, save_npz, write_json
 
     out = out_dir(args.out)
     there = [n for n in TRAIN_FILES if (out / n).exists()]
@@ -171,8 +172,10 @@ def cmd_train(args) -> int:
                                 progress=not args.no_progress,
                                 log=None if args.no_progress else _log)
             tr = run.stages["single"].trained
-            save_npz(out / "params.npz", W=np.asarray(tr.params))
-        save_npz(out / "history.npz", **tr.fit.history)
+            # each .npz carries the provenance block as JSON text, as save_arrays writes it
+            stamp = np.array(dumps(block()))
+            save_npz(out / "params.npz", W=np.asarray(tr.params), provenance=stamp)
+        save_npz(out / "history.npz", **tr.fit.history, provenance=stamp)
         write_json({"config": cfg.to_dict(), "seed": args.seed, "seeds": list(range(args.seeds)),
                     "steps_run": tr.fit.steps_run, "stopped_at": tr.fit.stopped_at.tolist(),
                     "final_train_acc": tr.fit.history["train_acc"][-1].tolist()},

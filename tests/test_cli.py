@@ -100,6 +100,12 @@ def test_train_saves_parameters_and_history(tmp_path):
     h = np.load(out / "history.npz")
     assert W.shape == (2, 3, 2, 40) and h["loss"].shape[1] == 2
     assert json.loads((out / "train.json").read_text())["seeds"] == [0, 1]
+    for name in ("params.npz", "history.npz"):             # every result file says its source
+        stamp = json.loads(str(np.load(out / name)["provenance"]))
+        assert stamp["command"].startswith("multiview train")
+    from multiview.api import load_params
+
+    assert load_params(out).params["single"].shape == (2, 3, 2, 40)   # the stamp is no parameter
 
 
 def _strict_json(path):

@@ -123,7 +123,7 @@ ARRAYS_NEEDED = ("config", "single_lam", "single_lam0", "single_step", "single_t
 def _npz_kind(names: set) -> str | None:
     if all(k in names for k in ARRAYS_NEEDED):
         return "arrays"
-    if names == {"W"}:
+    if names - {"provenance"} == {"W"}:
         return "params"
     if "loss" in names and "lam" in names:
         return "history"
