@@ -28,7 +28,9 @@ def prepare(search: dict) -> dict:
             v = t["params"].get(field)
             return float(choices.index(v)) if choices is not None else float(v)
         top = next((t for t in done if t["number"] == best), None)
-        panels.append({"field": field, "log": bool(spec.get("log")),
+        integer = all(isinstance(spec.get(e), int) and not isinstance(spec.get(e), bool)
+                      for e in ("low", "high"))
+        panels.append({"field": field, "log": bool(spec.get("log")), "integer": integer,
                        "choices": None if choices is None else [str(c) for c in choices],
                        "x": [x(t) for t in done], "rate": [t["fraction"] for t in done],
                        "failed_x": [x(t) for t in failed if field in t["params"]],
@@ -65,7 +67,7 @@ def draw(numbers: dict, axes=None):
             ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.xaxis.set_minor_formatter(NullFormatter())
         else:
-            ax.xaxis.set_major_locator(MaxNLocator(5))
+            ax.xaxis.set_major_locator(MaxNLocator(5, integer=p.get("integer", False)))
         if p["choices"] is not None:
             ax.set_xticks(range(len(p["choices"])), p["choices"])
             ax.set_xlim(-0.5, len(p["choices"]) - 0.5)
