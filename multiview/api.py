@@ -186,20 +186,26 @@ def search(cfg: Config, space, *, out, trials: int = 20, seeds: int = 5, base_se
     "require": ["T1.*"]}) or the path of a TOML/JSON file holding one, whose other sections
     override `cfg` as `--config` does. Returns the summary (search.json)."""
     from .config import load_file
+    from .provenance import invoked
     from .search import prepare, run_search
 
-    need(isinstance(cfg, Config), "cfg", cfg, "a Config (from mv.configure)")
+    _cfg(cfg)
     if isinstance(space, (str, Path)):
         cfg = override(cfg, load_file(space, grid=True))
-    need(isinstance(trials, int) and not isinstance(trials, bool) and trials >= 1, "trials",
-         trials, "an integer >= 1")
-    need(parallel is None or (isinstance(parallel, int) and parallel >= 1), "parallel",
-         parallel, "an integer >= 1")
+    trials = inputs.count(trials, "trials")
+    parallel = None if parallel is None else inputs.count(parallel, "parallel")
+    progress, force_size = inputs.flag(progress, "progress"), inputs.flag(force_size, "force_size")
+    _cluster(cluster)
+    out = _out(out, None)
+    need(out is not None, "out", out, "a folder for the points, the study and search.json")
     job = prepare(cfg, space, seeds, base_seeds, seed, methods, require, force_size)
-    _start([], seeds, force_size, out)
-    return run_search(**job, out=out, trials=trials, seed=seed, storage=storage, name=study,
-                      progress=progress, cluster=cluster,
-                      parallel=parallel or (4 if cluster else 1))
+    _start([], job["L"], force_size, out)
+    with invoked(_call("search", space=space, trials=trials, seeds=job["L"],
+                       base_seeds=len(job["base_seeds"]), seed=job["base_seeds"][0],
+                       methods=methods, require=require, out=out)):
+        return run_search(**job, out=out, trials=trials, seed=job["base_seeds"][0],
+                          storage=storage, name=study, progress=progress,
+                          cluster=_cluster(cluster), parallel=parallel or (4 if cluster else 1))
 
 
 def dose(cfg: Config, seeds: int = 10, seed: int = 0, sizes=None, *, out=None,

@@ -292,11 +292,10 @@ def prepare(cfg: Config, space, L: int, B: int, seed: int, methods=None, require
     from .methods import METHOD_NAMES
     from .size import guard
 
-    need(isinstance(L, int) and not isinstance(L, bool) and L >= 1, "seeds", L,
-         "an integer >= 1")
-    need(isinstance(B, int) and not isinstance(B, bool) and B >= 1, "base_seeds", B,
-         "an integer >= 1")
-    need(isinstance(seed, int) and 0 <= seed and seed + B - 1 <= SEED_MAX, "seed", seed,
+    from . import inputs     # the validator every door shares (numpy integers accepted)
+
+    L, B, seed = inputs.count(L, "seeds"), inputs.count(B, "base_seeds"), inputs.seed(seed)
+    need(seed + B - 1 <= SEED_MAX, "seed", seed,
          f"0 <= seed and seed + base_seeds - 1 <= {SEED_MAX}")
     table = read_space(space) if isinstance(space, (str, Path)) else space
     sp = parse_space(table, cfg, L, require)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import multiview as mv
@@ -264,3 +265,27 @@ def test_a_trial_left_running_by_a_dead_process_is_discarded_and_proposed_again(
     again = [t for t in summary["trials"] if t["params"] == killed.params]
     assert [t["state"] for t in again] == ["discarded", "complete"]
     assert summary["run"]["complete"] == 2
+
+
+@pytest.mark.parametrize("kw, name", [({"seed": -1}, "seed"), ({"seed": 2**40}, "seed"),
+                                      ({"seeds": 0}, "seeds"), ({"trials": 1.5}, "trials"),
+                                      ({"base_seeds": 0}, "base_seeds"),
+                                      ({"cluster": "foo"}, "cluster"), ({"out": None}, "out")])
+def test_api_door_refuses_bad_arguments_in_one_line_naming_them(tmp_path, kw, name):
+    """mv.search checks its arguments with the validator every door shares, before any work:
+    one ConfigError naming the argument as the caller wrote it, and nothing written."""
+    space = {"require": ["T2.*"], "data.mu": {"low": 0.1, "high": 0.3}}
+    args = {"out": tmp_path / "s", "trials": 1, "seeds": 2, "base_seeds": 1} | kw
+    with pytest.raises(ConfigError) as e:
+        mv.search(mv.configure("tiny"), space, **args)
+    assert str(e.value).startswith(f"{name}: ") and "\n" not in str(e.value)
+    assert not (tmp_path / "s").exists()
+
+
+def test_numpy_integers_are_taken_as_integers():
+    """numpy integers are accepted wherever a Python int is (the base seeds they give)."""
+    from multiview.search import prepare
+
+    space = {"require": ["T2.*"], "data.mu": {"low": 0.1, "high": 0.3}}
+    job = prepare(mv.configure("tiny"), space, np.int64(2), np.int32(2), np.uint32(5))
+    assert job["L"] == 2 and job["base_seeds"] == [5, 6]
