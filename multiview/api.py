@@ -99,20 +99,30 @@ def check(cfg: Config, seeds: int = 10, seed: int = 0, methods="all", *, out=Non
     """Train the learners `methods` need on `seeds` members and compare with the theorems:
     the dict of check.json (README), also written to OUT/check.json when `out` is given."""
     from .check import run_check
+
+    methods = _methods(methods)
+    seeds, seed = inputs.count(seeds, "seeds"), inputs.seed(seed, "seed")
+    return _produce("check", cfg, seeds, force_size, out, lambda: run_check(
+        cfg, seeds, seed, methods, progress=inputs.flag(progress, "progress")),
+        seeds=seeds, seed=seed, methods=methods)
+
+
+def _produce(name: str, cfg, members: int, force_size: bool, out, run, **call) -> dict:
+    """What check and dose share once their own arguments are checked: the config, OUT (None:
+    no file) and the memory before any work, then `run()` with the call recorded as provenance
+    and OUT/NAME.json claimed, written there."""
     from .outputs import claim
     from .provenance import invoked
     from .results import write_json
 
-    methods = _methods(methods)
-    seeds, seed = inputs.count(seeds, "seeds"), inputs.seed(seed, "seed")
+    file = f"{name}.json"
     _cfg(cfg)
-    out = _out(out, "check.json")
-    _start([cfg], seeds, force_size, out)
-    with invoked(_call("check", seeds=seeds, seed=seed, methods=methods, out=out)), \
-            claim(None if out is None else out / "check.json", "out"):
-        result = run_check(cfg, seeds, seed, methods, progress=inputs.flag(progress, "progress"))
+    out = _out(out, file)
+    _start([cfg], members, force_size, out)
+    with invoked(_call(name, **call, out=out)), claim(None if out is None else out / file, "out"):
+        result = run()
         if out is not None:
-            write_json(result, out)
+            write_json(result, out, file)
     return result
 
 
@@ -213,22 +223,13 @@ def dose(cfg: Config, seeds: int = 10, seed: int = 0, sizes=None, *, out=None,
     """The teacher dose-response (multiview/dose.py): the dict of dose.json, also written to
     OUT/dose.json when `out` is given. sizes: teacher ensemble sizes (default 2, 4, ..., L)."""
     from .dose import run_dose
-    from .outputs import claim
-    from .provenance import invoked
-    from .results import write_json
 
     seeds, seed = inputs.count(seeds, "seeds"), inputs.seed(seed, "seed")
     if sizes is not None:
         sizes = [inputs.integer(j, "sizes", 1, seeds) for j in inputs.values(sizes, "sizes")]
-    _cfg(cfg)
-    out = _out(out, "dose.json")
-    _start([cfg], seeds, force_size, out)
-    with invoked(_call("dose", seeds=seeds, seed=seed, sizes=sizes, out=out)), \
-            claim(None if out is None else out / "dose.json", "out"):
-        rec = run_dose(cfg, seeds, seed, sizes, progress=inputs.flag(progress, "progress"))
-        if out is not None:
-            write_json(rec, out, "dose.json")
-    return rec
+    return _produce("dose", cfg, seeds, force_size, out, lambda: run_dose(
+        cfg, seeds, seed, sizes, progress=inputs.flag(progress, "progress")),
+        seeds=seeds, seed=seed, sizes=sizes)
 
 
 def plot(kind: str, path, out=None, *, name: str | None = None, x: str | None = None,
