@@ -504,7 +504,7 @@ def validate(cfg: Config) -> Config:
     # the scaling rule (multiview/scaling.py, docs/model.md section 6)
     sc = cfg.scale
     need(sc.rule in RULES, "scale.rule", sc.rule, "allowed: 'none' or 'paper'")
-    for name in ("varrho_c", "lr_c", "steps_c"):
+    for name in ("sigma0_c", "varrho_c", "lr_c", "steps_c"):
         need(getattr(sc, name) > 0, f"scale.{name}", getattr(sc, name), "allowed: > 0")
     for name in ("varrho_pow", "lr_pow", "steps_pow"):
         need(getattr(sc, name) >= 0, f"scale.{name}", getattr(sc, name), "allowed: >= 0")

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .data import limit_patch
-from .model import phi_lam, smoothed_relu
+from .model import phi_lam, smoothed_relu_fused
 from .train import FitResult, fit
 
 
@@ -53,7 +53,7 @@ def limit_logits(q: int) -> Callable:
         k, m, _ = U["a"].shape
         n = shared["y"].shape[0]
         H = U["a"].reshape(k * m, V) @ c.T + s * U["u"].reshape(k * m, NP)
-        return smoothed_relu(H, q, shared["varrho"]).reshape(k, m, n, NP // n).sum((1, 3)).T
+        return smoothed_relu_fused(H, q, shared["varrho"]).reshape(k, m, n, NP // n).sum((1, 3)).T
     return logits
 
 

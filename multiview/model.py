@@ -8,8 +8,11 @@ as (c, s, j) (data.limit_patch), and ⟨w, x⟩ = ⟨a, c⟩ + s·W[2k + j], wit
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
 
 from .config import DataConfig, ModelConfig
 from .data import limit_patch
@@ -21,6 +24,33 @@ def smoothed_relu(z: jax.Array, q: int, varrho) -> jax.Array:
     zc = jnp.clip(z, 0.0, varrho)
     low = zc**q / (q * varrho ** (q - 1))
     return jnp.where(z >= varrho, z - (1.0 - 1.0 / q) * varrho, low)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def smoothed_relu_fused(z: jax.Array, q: int, varrho) -> jax.Array:
+    """`smoothed_relu`, the same values, with its derivative written in closed form:
+    ∂/∂z = r^(q−1) and ∂/∂ϱ = −(q−1)/q · r^q with r = clip(z, 0, ϱ)/ϱ (both branches and the
+    ReLU's zero in one expression). Autodiff of the piecewise form spends more elementwise
+    passes over the [k·m, N·P] pre-activations in the backward; the d = ∞ engine, whose step
+    is those passes (docs/performance.md), uses this one. The direct and patch engines keep
+    autodiff of `smoothed_relu`, so their numbers stay bit for bit what they were; the two
+    gradients agree to float rounding (tests/test_limit.py)."""
+    return smoothed_relu(z, q, varrho)
+
+
+def _smoothed_relu_fused_jvp(q, primals, tangents):
+    z, varrho = primals
+    dz, dvarrho = tangents
+    r = jnp.clip(z, 0.0, varrho) / varrho
+    slope = r ** (q - 1)
+    out = smoothed_relu(z, q, varrho)
+    tangent = jnp.zeros_like(out) if type(dz) is SymbolicZero else slope * dz
+    if type(dvarrho) is not SymbolicZero:
+        tangent = tangent - (q - 1) / q * slope * r * dvarrho
+    return out, tangent
+
+
+smoothed_relu_fused.defjvp(_smoothed_relu_fused_jvp, symbolic_zeros=True)
 
 
 def coordinates(data: DataConfig) -> int:

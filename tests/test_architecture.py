@@ -16,7 +16,7 @@ FLOORS = {   # docs/architecture.md
     3: ["learners", "ntk"],
     4: ["recipe"],
     5: ["verdict", "ratchet", "theory", "check", "dose", "runs", "dynamics", "bench", "bench_torch",
-        "analysis"],
+        "analysis", "theorems_k"],
     6: ["sweep", "cluster", "plots", "search"],
     7: ["cli", "api", "process", "__main__"],
 }

@@ -208,3 +208,20 @@ def test_no_noise_push_along_the_views_at_d_inf(x64):
         assert np.all(p["noise"] == 0), grp
         np.testing.assert_allclose(p["feature"], total[grp], rtol=1e-6, atol=1e-12)
         assert np.abs(total[grp]).max() > 0 or grp != "own_multi"
+
+
+@pytest.mark.parametrize("q", [3, 4, 5])
+def test_fused_smoothed_relu_has_autodiffs_values_and_gradients(q, x64):
+    """The d = ∞ engine's smoothed ReLU (closed-form derivative) is the same function as the
+    piecewise one, and its gradients in z and ϱ are autodiff's to float64 rounding, on a grid
+    crossing both kinks (z = 0 and z = ϱ, where the one-sided derivatives agree)."""
+    from multiview.model import smoothed_relu, smoothed_relu_fused
+    z = jnp.linspace(-2.0, 5.0, 1401, dtype=jnp.float64)
+    for varrho in (0.5, 3.0):
+        plain = lambda z, v: smoothed_relu(z, q, v).sum()          # noqa: E731
+        fused = lambda z, v: smoothed_relu_fused(z, q, v).sum()    # noqa: E731
+        assert float(plain(z, varrho)) == float(fused(z, varrho))
+        (gz0, gv0), (gz1, gv1) = (jax.grad(f, (0, 1))(z, jnp.float64(varrho))
+                                  for f in (plain, fused))
+        np.testing.assert_allclose(np.asarray(gz1), np.asarray(gz0), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(float(gv1), float(gv0), rtol=1e-12)

@@ -76,3 +76,34 @@ def test_new_fields_at_their_neutral_values_keep_old_sweep_points_found():
     key = point_key(cfg, ["single"], 4, 0)
     assert point_key(override(cfg, {"distill.smooth_level": 0.8}), ["single"], 4, 0) != key
     assert point_key(override(cfg, {"scale.rule": "paper"}), ["single"], 4, 0) != key
+
+
+def test_sigma0_c_scales_the_init_and_k_slices_of_a_sweep_are_one_study():
+    """σ0 = sigma0_c·k^(−1/(q−2)); and a sweep directory over data.k under the rule holds one
+    study: the rescaled fields are functions of k, not another base config, while a field
+    pinned by --set still tells two studies apart."""
+    from multiview.results.store import study
+    a = resolve("scaled", sets=["scale.sigma0_c=0.02", "data.k=5"])
+    assert a.model.sigma0 == pytest.approx(0.02 * 5 ** (-1 / (a.model.q - 2)))
+    b = resolve("scaled", sets=["scale.sigma0_c=0.02", "data.k=8"])
+    assert a.model.varrho != b.model.varrho and a.data.N_train != b.data.N_train
+    assert study(a, ["data.k"], ["single"], 3, 0) == study(b, ["data.k"], ["single"], 3, 0)
+    c = resolve("scaled", sets=["scale.sigma0_c=0.02", "data.k=8", "model.varrho=0.5"])
+    assert study(c, ["data.k"], ["single"], 3, 0) != study(b, ["data.k"], ["single"], 3, 0)
+
+
+def test_a_sweep_over_k_under_the_rule_resumes_its_points_and_slices_share_its_folder(tmp_path):
+    """Slices of a grid over data.k under the scaling rule (one k at a time, as
+    experiments/theorems_vs_k.sh runs them) share one folder, and a rerun reads every finished
+    point back instead of training it again (their rescaled fields are part of each point's
+    identity, not of the study's)."""
+    from multiview.sweep import run_sweep
+    base = resolve("scaled", sets=["data.d=40", "data.N_test=60", "model.m=2",
+                                   "scale.steps_c=4", "train.chunk=10"])
+    run = lambda k: run_sweep(base, {"data.k": [k]}, ["single"], 2, 0, tmp_path,  # noqa: E731
+                              progress=False, log=lambda m: None)
+    assert run(3)["run"]["computed"] == 1
+    assert run(4)["run"]["computed"] == 1                     # another slice, same folder
+    again = run(3)
+    assert again["run"]["cached"] == 1 and again["run"]["computed"] == 0
+    assert not list(tmp_path.glob("*.corrupt"))

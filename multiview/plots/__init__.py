@@ -24,6 +24,7 @@ from .checks import fig_fixed, fig_methods, prepare_fixed, prepare_methods
 from .doses import dose_labels, fig_dose, prepare_dose
 from .search import fig_search, prepare as prepare_search
 from .stability import fig_stability, prepare_stability
+from .theorems_k import fig_theorems_k, prepare_theorems_k
 from .style import METHOD_COLOR, METHOD_LABEL, OKABE_ITO, paper_style, save
 from .sweeps import (fig_phase, fig_phase_teacher, fig_teacher_vs_k, phase_axes, phase_name,
                      prepare_phase, prepare_phase_teacher)
@@ -65,6 +66,8 @@ FIGURES: dict[str, Figure] = {
                      needs=("trials", "a search.json with at least one trial")),
     "atlas": Figure("atlas", prepare_atlas, fig_atlas, "atlas",
                     note="a folder of PRESET/seedS/check.json"),
+    "theorems-vs-k": Figure("ksweep", prepare_theorems_k, fig_theorems_k, "theorems_vs_k",
+                            note="a folder of OBJECTIVE/seedS/ sweeps over data.k"),
 }
 KINDS = tuple(FIGURES)
 __all__ = ["FIGURES", "Figure", "INPUT", "KINDS", "METHOD_COLOR", "METHOD_LABEL", "OKABE_ITO",

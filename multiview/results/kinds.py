@@ -28,6 +28,9 @@ KINDS = {
     "search": ("search.json", "multiview search"),
     # a folder of PRESET/seedS/check.json (base seeds per preset), read as one by results.load
     "atlas": ("atlas folder", "experiments/atlas_runs.sh"),
+    # a folder of OBJECTIVE/seedS/ sweep directories over data.k (base seeds per objective),
+    # read as one by results.load
+    "ksweep": ("k-sweep folder", "experiments/theorems_vs_k.sh"),
 }
 # every result JSON names its kind in a top-level "format" key
 FORMATS = {k: f"multiview.{'sweep.point' if k == 'point' else k}/1"
@@ -128,6 +131,8 @@ SPECS = {
                            "points": ["str"], "error?": "any", "commands?": ["str"]}]},
     # results.load's reading of an atlas folder (each check is checked as a check.json first)
     "atlas": {"runs": {"*": [{"seed": "int", "path": "str", "check": "dict"}]}},
+    # results.load's reading of a k-sweep folder (each point is checked as a point file first)
+    "ksweep": {"runs": {"*": [{"seed": "int", "path": "str", "points": ["dict"]}]}},
 }
 _TYPES = {"num": "a number or null", "int": "an integer", "str": "a string",
           "bool?": "true, false or null", "dict": "an object", "list": "a list"}

@@ -60,6 +60,8 @@ def load(path: str | Path, kind: str | None = None, flag: str = "--in") -> Loade
     p = Path(path)
     if kind == "atlas":
         return Loaded("atlas", p, _read_atlas(p, flag))
+    if kind == "ksweep":
+        return Loaded("ksweep", p, _read_ksweep(p, flag))
     if p.is_dir():
         p = _in_dir(p, kind, flag)
     if not p.is_file():
@@ -108,12 +110,43 @@ def _read_atlas(folder: Path, flag: str) -> dict:
                               f"{seed} (move it to seed{check['seed']}/)")
         runs.setdefault(path.parent.parent.name, []).append(
             {"seed": int(seed), "path": str(path.relative_to(folder)), "check": check})
+    return _runs_tree("atlas", runs, folder, flag, "PRESET/seedS/check.json")
+
+
+def _runs_tree(kind: str, runs: dict, folder: Path, flag: str, layout: str) -> dict:
+    """{"runs": {name: runs by seed}} of a folder of NAME/seedS/ runs, validated as `kind`;
+    a folder without any is one ConfigError naming the expected `layout`."""
     if not runs:
-        raise ConfigError(f"{flag}: {str(folder)!r} holds no PRESET/seedS/check.json; expected "
-                          f"{a_kind('atlas')}")
-    tree = {"runs": {p: sorted(rs, key=lambda r: r["seed"]) for p, rs in sorted(runs.items())}}
-    validate("atlas", tree, f"{flag}: {str(folder)!r} ")
+        raise ConfigError(f"{flag}: {str(folder)!r} holds no {layout}; expected {a_kind(kind)}")
+    tree = {"runs": {n: sorted(rs, key=lambda r: r["seed"]) for n, rs in sorted(runs.items())}}
+    validate(kind, tree, f"{flag}: {str(folder)!r} ")
     return tree
+
+
+def _read_ksweep(folder: Path, flag: str) -> dict:
+    """The runs of a k-sweep folder, {"runs": {objective: [{seed, path, points}]}} by seed:
+    every FOLDER/OBJECTIVE/seedS/ sweep directory's point files (its sweep.json is not needed),
+    each read and checked as a point file, its base seed the folder's."""
+    if not folder.is_dir():
+        raise ConfigError(f"{flag}: {str(folder)!r} is not a folder; expected {a_kind('ksweep')}")
+    runs: dict[str, list] = {}
+    for sub in sorted(p for p in folder.glob("*/seed*") if p.is_dir()):
+        seed = sub.name[len("seed"):]
+        if not seed.isdigit():
+            continue
+        points = []
+        for path in sorted(sub.glob("*.json")):
+            if path.name == "sweep.json":
+                continue
+            point = load(path, "point", flag).content
+            if point["seed"] != int(seed):
+                raise ConfigError(f"{flag}: {str(path)!r} has base seed {point['seed']}; its "
+                                  f"folder says {seed} (move it to seed{point['seed']}/)")
+            points.append(point)
+        if points:
+            runs.setdefault(sub.parent.name, []).append(
+                {"seed": int(seed), "path": str(sub.relative_to(folder)), "points": points})
+    return _runs_tree("ksweep", runs, folder, flag, "OBJECTIVE/seedS/ sweep point files")
 
 
 ARRAYS_NEEDED = ("config", "single_lam", "single_lam0", "single_step", "single_test_logits",

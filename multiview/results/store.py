@@ -141,9 +141,22 @@ def without_grid(config: dict, fields) -> dict:
     return config
 
 
+def _study_base(config: dict, fields) -> dict:
+    """The base config of a study: without_grid, and under the scaling rule without the scaled
+    fields that are not pinned (functions of the grid's k and q: slices over k are one study
+    though their rescaled fields differ) and without scale.pinned (which the grid extends)."""
+    fields = list(fields)
+    scale = config.get("scale") or {}
+    if scale.get("rule") == "paper":
+        from ..scaling import SCALED_FIELDS
+        pinned = set(scale.get("pinned", ())) - set(fields)
+        fields += [f for f in SCALED_FIELDS if f not in pinned] + ["scale.pinned"]
+    return without_grid(config, fields)
+
+
 def _study(config: dict, fields, methods: list[str], L: int, seed: int) -> dict:
     return {"fields": sorted(fields), "methods": methods, "seeds": L, "seed": seed,
-            "base": without_grid(config, fields)}
+            "base": _study_base(config, fields)}
 
 
 def study(cfg, fields, methods, L: int, seed: int) -> dict:
