@@ -31,6 +31,10 @@ to recompute it):
                                     (experiments/search_t1_stable_limit.toml, docs/search.md;
                                     committed, never searched here; --search names another
                                     search.json or folder)            -> search_t1_stable_limit
+  figures/theorems_vs_k_runs/OBJECTIVE/seedS/  the k sweep in the limit, both objectives
+                                    (experiments/theorems_vs_k.sh, docs/studies/20; its point
+                                    files committed, never trained here; --ksweep names another
+                                    folder)                            -> theorems_vs_k
 
 --tiny swaps in the `tiny` preset (the tests' configuration) and tiny grids (a self-check in a
 minute; do not commit its figures). Wall times of the last full run are in docs/figures.md.
@@ -80,7 +84,7 @@ FIGURES = {"methods": "methods", "fixed": "fixed", "views": "views", "lottery": 
            "ensemble_size": "ensemble-size", "phase_mu_sigma0": "phase",
            "phase_q_varrho": "phase", "dose": "dose", "phase_teacher": "phase-teacher",
            "stability": "stability", "teacher_vs_k": "teacher-vs-k", "atlas": "atlas",
-           "search_t1_stable_limit": "search"}
+           "search_t1_stable_limit": "search", "theorems_vs_k": "theorems-vs-k"}
 assert set(FIGURES.values()) == set(plots.FIGURES), "a figure of multiview.plots not drawn here"
 
 
@@ -146,6 +150,8 @@ def main(argv=None) -> int:
                     help="the atlas's recorded runs (experiments/atlas_runs.sh)")
     ap.add_argument("--search", default="figures/search_runs/t1_stable_limit/search.json",
                     help="the recorded search the search figure draws (docs/search.md)")
+    ap.add_argument("--ksweep", default="figures/theorems_vs_k_runs",
+                    help="the k sweep's recorded points (experiments/theorems_vs_k.sh)")
     ap.add_argument("--only", default=",".join(FIGURES),
                     help=f"comma-separated subset of {', '.join(FIGURES)}")
     args = ap.parse_args(argv)
@@ -225,6 +231,8 @@ def main(argv=None) -> int:
         draw("atlas", load(args.atlas, "atlas").content)
     if "search_t1_stable_limit" in only:
         draw("search_t1_stable_limit", load(args.search, "search").content)
+    if "theorems_vs_k" in only:
+        draw("theorems_vs_k", load(args.ksweep, "ksweep").content)
     for p in written:
         print(p)
     log(f"{len(written)} files in {time.perf_counter() - t0:.0f} s")

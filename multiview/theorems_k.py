@@ -21,13 +21,16 @@ import math
 
 import numpy as np
 
-from .analysis import joint_resamples, percentile_ci, teacher_share
+from .analysis import (SHARE_FORMS, extrapolations, joint_resamples, k_at, percentile_ci,
+                       share_fits, teacher_share)
 
 # theory and verdict (which import jax) are imported where they are used: the command line's
 # help builds the figures' table, which imports this module
 
 # the methods whose single-view accuracy the figure draws, in its legend's order
 SHOWN = ("single", "ensemble", "kd", "kd_twin", "kd_smooth", "kd_shuffled", "self_distill")
+# and the study's tables also give the label channel's controls beside kd_smooth, and kd_random
+TABLED = SHOWN + ("kd_smooth_twin", "kd_smooth_fixed", "kd_random")
 THEOREMS = ("Theorem 1", "Theorem 2", "Theorem 3", "Theorem 4")
 
 
@@ -89,16 +92,16 @@ def at_k(results: list[tuple[int, dict]], resamples: int = 10_000, seed: int = 0
     n = len(res)
     idx = joint_resamples(n, resamples, seed)
     acc = {}
-    for m in SHOWN:
+    for m in TABLED:
         v = np.array([_acc(r, m) for r in res])
         acc[m] = {"mean": float(np.mean(v)), "per_seed": v.tolist(), "ci": _interval(v, idx)}
     kd, twin = (np.array([_acc(r, m) for r in res]) for m in ("kd", "kd_twin"))
     alone = np.array([_alone(r) for r in res])
     share = teacher_share(float(kd.mean()), float(twin.mean()), float(alone.mean()))
-    share_ci = None
+    share_ci, samples = None, np.full(len(idx), np.nan)
     if n >= 2 and np.all(np.isfinite(kd + twin + alone)):
-        samples = [teacher_share(float(kd[i].mean()), float(twin[i].mean()),
-                                 float(alone[i].mean())) for i in idx]
+        samples = np.array([teacher_share(float(kd[i].mean()), float(twin[i].mean()),
+                                          float(alone[i].mean())) for i in idx])
         share_ci = percentile_ci(samples)
     lam = np.array([_students_lam(r) for r in res])
     lam_single = np.array([r["methods"]["single"].get("lam_over_varrho") or float("nan")
@@ -114,7 +117,7 @@ def at_k(results: list[tuple[int, dict]], resamples: int = 10_000, seed: int = 0
     return {"seeds": seeds, "n": n,
             "acc": acc,
             "labels_alone": {"mean": float(alone.mean()), "per_seed": alone.tolist()},
-            "teacher": {"mean": share, "ci": share_ci},
+            "teacher": {"mean": share, "ci": share_ci, "samples": samples},
             "students_lam": {"mean": float(np.mean(lam)), "per_seed": lam.tolist(),
                              "ci": _interval(lam, idx)},
             "single_lam": {"mean": float(np.mean(lam_single))},
@@ -134,8 +137,27 @@ def theorems_vs_k(content: dict, resamples: int = 10_000, seed: int = 0) -> dict
             ks = [k for k, a in at.items() if a["passes"][name]["n"] == a["n"]
                   and a["passes"][name]["rate"] == 1.0]
             smallest[name] = min(ks) if ks else None
-        out[objective] = {"k": list(at), "at": at, "smallest_k": smallest}
+        out[objective] = {"k": list(at), "at": at, "smallest_k": smallest,
+                          "teacher_trend": teacher_trend(at)}
     return {"objectives": out}
+
+
+def teacher_trend(at: dict, target: float = 0.5) -> dict:
+    """Where T3.teacher (kd's teacher share) would reach its band's edge `target`: the share's
+    fits against log k and 1/k over the k's with a share (analysis.share_fits; at least two),
+    the better form's k at the target and that k's percentile interval over the resamples of
+    each k's base seeds (an unreachable fit counts as +inf), and the share of resamples whose
+    fit never reaches it; {} with fewer than two k's with a share."""
+    ks = list(at)
+    fits = share_fits(ks, [at[k]["teacher"]["mean"] for k in ks])
+    if not fits:
+        return {}
+    form = fits["best"]
+    samples = np.array([at[k]["teacher"]["samples"] for k in ks]).T
+    ext = extrapolations(ks, samples, form, target)
+    return {"form": form, "fits": {f: fits[f] for f in SHARE_FORMS}, "target": target,
+            "k_at_target": k_at(fits[form], form, target), "k_ci": percentile_ci(ext),
+            "never": float(np.mean(np.isinf(ext)))}
 
 
 def _ci_text(ci) -> str:
@@ -150,12 +172,12 @@ def table(prepared: dict) -> str:
     lines = []
     for objective, o in prepared["objectives"].items():
         lines += [f"**{objective}**", "",
-                  "| k | seeds | " + " | ".join(SHOWN) + " | labels_alone | T3.teacher | "
+                  "| k | seeds | " + " | ".join(TABLED) + " | labels_alone | T3.teacher | "
                   "students' Λ/ϱ | " + " | ".join(f"T{i} pass" for i in range(1, 5)) + " |",
-                  "|" + "---|" * (len(SHOWN) + 8)]
+                  "|" + "---|" * (len(TABLED) + 8)]
         for k in o["k"]:
             a = o["at"][k]
-            cells = [f"{a['acc'][m]['mean']:.3f}{_ci_text(a['acc'][m]['ci'])}" for m in SHOWN]
+            cells = [f"{a['acc'][m]['mean']:.3f}{_ci_text(a['acc'][m]['ci'])}" for m in TABLED]
             t = a["teacher"]
             teacher = "n/a" if t["mean"] is None or not math.isfinite(t["mean"]) else \
                 f"{t['mean']:.2f}{_ci_text(t['ci'])}"
@@ -168,6 +190,19 @@ def table(prepared: dict) -> str:
                           for t, k in o["smallest_k"].items())
         lines += ["", f"Smallest k at which each theorem holds with all its controls on every "
                       f"base seed: {first}.", ""]
+        tr = o.get("teacher_trend")
+        if tr:
+            from .analysis import k_bound, k_text
+            ci, target = tr["k_ci"], tr["target"]
+            fit = f"the {tr['form']} fit (R² {tr['fits'][tr['form']]['r2']:.2f})"
+            if tr["never"] == 1.0:
+                said = f"{fit} never reaches {target}, nor does any resample's"
+            else:
+                said = (f"{fit} reaches {target} at " + (k_text(tr["k_at_target"]) if
+                        tr["k_at_target"] is not None else "no k") + f" (95 % interval "
+                        f"{k_bound(ci[0])} to {k_bound(ci[1])}; {100 * tr['never']:.0f} % of "
+                        "resamples never)")
+            lines += [f"T3.teacher's trend over k: {said}.", ""]
     return "\n".join(lines)
 
 

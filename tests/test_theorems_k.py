@@ -8,9 +8,9 @@ import pytest
 from multiview.errors import ConfigError
 from multiview.plots import plot
 from multiview.results import load
-from multiview.theorems_k import SHOWN, pooled_table, table, theorems_vs_k
+from multiview.theorems_k import TABLED, pooled_table, table, theorems_vs_k
 
-METHODS = SHOWN + ("kd_hard",)
+METHODS = TABLED + ("kd_hard",)
 
 
 def _result(k: int, acc: dict, alone: float, verdicts: dict, lam=(50.0, 2.0)) -> dict:
@@ -97,3 +97,19 @@ def test_a_point_in_another_seeds_folder_or_an_empty_folder_is_refused(folder, t
         load(folder, "ksweep")
     with pytest.raises(ConfigError, match="holds no OBJECTIVE/seedS/"):
         load(tmp_path_factory.mktemp("empty"), "ksweep")
+
+
+def test_the_teacher_share_trend_is_fitted_and_extrapolated_to_its_band(folder):
+    """Shares 0.1, 0.2, 0.3 at k = 5, 10, 20 (every resample alike) lie on the log k line
+    0.1 + 0.1·log2(k/5), which fits better than any a + b/k and reaches T3.teacher's edge 0.5
+    at k = 5·2^4 = 80. A single k gives no trend."""
+    import numpy as np
+    from multiview.theorems_k import teacher_trend
+    at = {k: {"teacher": {"mean": v, "samples": np.full(50, v)}} for k, v in ((5, 0.1), (10, 0.2),
+                                                                           (20, 0.3))}
+    trend = teacher_trend(at)
+    assert trend["form"] == "log k" and trend["target"] == 0.5
+    assert trend["k_at_target"] == pytest.approx(80.0)
+    assert trend["k_ci"] == pytest.approx([80.0, 80.0]) and trend["never"] == 0.0
+    got = theorems_vs_k(load(folder, "ksweep").content, resamples=200)
+    assert got["objectives"]["bounded"]["teacher_trend"] == {}        # one k: no fit
