@@ -69,6 +69,20 @@ def _students_lam(result: dict) -> float:
     return max(vals) if vals else float("nan")
 
 
+def ratchet(res: list[dict]) -> dict | None:
+    """kd's ratchet diagnostic (check's diagnostics.ratchet, the theorem update only) over the
+    base seeds: the mean saturated share (pairs with τ²F ≥ 1), and the mean measured and
+    predicted growth of Λ per step (in ϱ); None where no seed has it."""
+    found = [r.get("diagnostics", {}).get("ratchet", {}).get("students", {}).get("kd")
+             for r in res]
+    found = [f for f in found if f]
+    if not found:
+        return None
+    mean = lambda key: float(np.mean([f[key] for f in found]))  # noqa: E731
+    return {"saturated_share": mean("saturated_share"), "growth": mean("lam_growth"),
+            "predicted": mean("lam_growth_predicted"), "n": len(found)}
+
+
 def passes(result: dict, reads: tuple[str, ...]) -> bool | None:
     """Whether every prediction of the theorem (those whose `theorem` is in `reads`, claims and
     controls) holds by its verdict on this run; None when the run has none of them."""
@@ -115,7 +129,7 @@ def at_k(results: list[tuple[int, dict]], resamples: int = 10_000, seed: int = 0
         out_pass[name] = {"rate": (sum(known) / len(known)) if known else None,
                           "held": sum(known), "n": len(known)}
     return {"seeds": seeds, "n": n,
-            "acc": acc,
+            "acc": acc, "ratchet": ratchet(res),
             "labels_alone": {"mean": float(alone.mean()), "per_seed": alone.tolist()},
             "teacher": {"mean": share, "ci": share_ci, "samples": samples},
             "students_lam": {"mean": float(np.mean(lam)), "per_seed": lam.tolist(),
@@ -186,6 +200,13 @@ def table(prepared: dict) -> str:
             lines.append(f"| {k} | {a['n']} | " + " | ".join(cells)
                          + f" | {a['labels_alone']['mean']:.3f} | {teacher} | {lam:,.1f} | "
                          + " | ".join(passes_) + " |")
+        rows = [(k, o["at"][k]["ratchet"]) for k in o["k"] if o["at"][k]["ratchet"]]
+        if rows:
+            lines += ["", "kd's ratchet (the theorem update), means over the base seeds:", "",
+                      "| k | saturated share | Λ growth per step, measured | predicted "
+                      "η′·\\|gap\\|·E[z]/k |", "|---|---|---|---|"]
+            lines += [f"| {k} | {r['saturated_share']:.3f} | {r['growth']:.2f}ϱ | "
+                      f"{r['predicted']:.2f}ϱ |" for k, r in rows]
         first = ", ".join(f"{t}: {'k = ' + str(k) if k else 'none measured'}"
                           for t, k in o["smallest_k"].items())
         lines += ["", f"Smallest k at which each theorem holds with all its controls on every "
