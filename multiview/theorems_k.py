@@ -151,8 +151,10 @@ def theorems_vs_k(content: dict, resamples: int = 10_000, seed: int = 0) -> dict
             ks = [k for k, a in at.items() if a["passes"][name]["n"] == a["n"]
                   and a["passes"][name]["rate"] == 1.0]
             smallest[name] = min(ks) if ks else None
+        first = next(iter(per_k.values()))[0][1]["config"].get("distill", {})
         out[objective] = {"k": list(at), "at": at, "smallest_k": smallest,
-                          "teacher_trend": teacher_trend(at)}
+                          "teacher_trend": teacher_trend(at),
+                          "distill": {f: first.get(f) for f in ("objective", "alpha", "lr")}}
     return {"objectives": out}
 
 

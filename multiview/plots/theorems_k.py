@@ -12,6 +12,29 @@ from .style import METHOD_COLOR, METHOD_LABEL, OKABE_ITO, SMALL, WIDTH, _note, p
 EXTRA_COLOR = {"kd_smooth": OKABE_ITO["sky"], "kd_shuffled": OKABE_ITO["vermillion"]}
 THEOREM_STYLE = {"Theorem 1": (OKABE_ITO["blue"], "o"), "Theorem 2": (OKABE_ITO["orange"], "s"),
                  "Theorem 3": (OKABE_ITO["green"], "^"), "Theorem 4": (OKABE_ITO["purple"], "D")}
+# the pass-rate lines are drawn this far apart (rate units) so that equal rates stay visible
+RATE_OFFSET = {"Theorem 1": 0.015, "Theorem 2": 0.005, "Theorem 3": -0.005, "Theorem 4": -0.015}
+
+
+def _row_title(objective: str, distill: dict) -> str:
+    """The objective's folder name, and the distillation objective it ran where they differ."""
+    name = distill.get("objective")
+    return objective if not name or name == objective else f"{objective} ({name})"
+
+
+def _settings(objective: str, distill: dict) -> str | None:
+    """The note's line on a bounded objective's settings (α, the students' step)."""
+    if distill.get("objective") in (None, "theorem"):
+        return None
+    step = f", students' step {distill['lr']:.3g}" if distill.get("lr") else ""
+    return f"{objective}: {distill['objective']}, α {distill['alpha']:g}{step}"
+
+
+def _log_limits(ax, values) -> None:
+    """A log axis spanning whole decades around the values (at least one tick each end)."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x) and x > 0], float)
+    if v.size:
+        ax.set_ylim(10 ** np.floor(np.log10(v.min())), 10 ** np.ceil(np.log10(v.max()) + 1e-9))
 
 
 def prepare_theorems_k(result: dict) -> dict:
@@ -58,9 +81,15 @@ def fig_theorems_k(prepared: dict, ax=None):
                           color=METHOD_COLOR.get(m, EXTRA_COLOR.get(m)),
                           label=METHOD_LABEL.get(m, m))
             a.set(ylabel="single-view test acc.", ylim=(0.3, 1.02),
-                  title=f"{objective}: accuracy")
+                  title=_row_title(objective, o.get("distill", {})))
             mid, lo, hi = _bars([x["teacher"] for x in at])
+            finite = np.r_[mid[np.isfinite(mid)], lo[np.isfinite(lo)], hi[np.isfinite(hi)]]
+            ylim = (min(-0.05, finite.min() - 0.05) if finite.size else -0.05,
+                    max(0.6, finite.max() + 0.05) if finite.size else 0.6)
+            # an interval open on a side (resamples without a share) reaches the axis edge
+            lo, hi = np.where(lo == -np.inf, ylim[0], lo), np.where(hi == np.inf, ylim[1], hi)
             _errorbar(b, ks, mid, lo, hi, fmt="o", color=METHOD_COLOR["kd"])
+            b.set_ylim(ylim)
             b.axhline(0.5, color=OKABE_ITO["grey"], lw=0.6, ls=":")
             b.axhline(0.0, color=OKABE_ITO["grey"], lw=0.5)
             for k, x in zip(ks, at):
@@ -73,12 +102,14 @@ def fig_theorems_k(prepared: dict, ax=None):
             c.plot(ks, [x["single_lam"]["mean"] for x in at], "-o", ms=2.5, lw=0.8,
                    color=METHOD_COLOR["single"], label="single")
             c.set_yscale("log")
+            _log_limits(c, list(lo) + list(hi) + list(mid)
+                        + [x["single_lam"]["mean"] for x in at])
             c.set(ylabel=r"$\Lambda/\varrho$", title="weights' scale")
             for name in THEOREMS:
                 colour, marker = THEOREM_STYLE[name]
                 rate = [x["passes"][name]["rate"] for x in at]
                 rate = np.array([np.nan if r is None else r for r in rate], float)
-                d.plot(ks, rate, "-" + marker, ms=3, lw=0.8, color=colour,
+                d.plot(ks, rate + RATE_OFFSET[name], "-" + marker, ms=3, lw=0.8, color=colour,
                        label=name.replace("Theorem ", "T"))
             d.set(ylabel="seeds where it holds", ylim=(-0.05, 1.05),
                   title="theorem with all controls")
@@ -88,14 +119,20 @@ def fig_theorems_k(prepared: dict, ax=None):
                 x_ax.minorticks_off()
                 x_ax.set_xlabel("k (classes)")
             if row == 0:
-                a.legend(loc="lower left", fontsize=SMALL - 1, ncol=2, handlelength=1.2)
-                c.legend(loc="upper left", fontsize=SMALL - 1, handlelength=1.2)
+                handles, labels = a.get_legend_handles_labels()
+                fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.985),
+                           ncol=len(SHOWN), fontsize=SMALL, handlelength=1.2)
+                c.legend(loc="best", fontsize=SMALL - 1, handlelength=1.2)
                 d.legend(loc="center right", fontsize=SMALL - 1, handlelength=1.2)
         seeds = sorted({x["n"] for o in objectives.values() for x in o["at"].values()})
-        fig.text(0.01, -0.02, _note([
+        settings = [t for t in (_settings(n, o.get("distill", {}))
+                                for n, o in objectives.items()) if t]
+        fig.text(0.01, -0.02, _note(settings + [
             f"{'/'.join(map(str, seeds))} base seeds per k (members: each seed's mean)",
             "bars: 95% paired bootstrap CI over the base seeds",
             "right: share of base seeds on which every prediction and control of the "
-            "theorem holds by its interval verdict", "x: no teacher share (gain < 1 point)"],
+            "theorem holds by its interval verdict (lines offset by up to ±0.015 to stay "
+            "visible)", "x: no teacher share (gain < 1 point); an interval open on a side "
+            "reaches the axis edge"],
             width=150), fontsize=SMALL - 1, va="top")
     return fig
