@@ -113,3 +113,15 @@ def test_the_teacher_share_trend_is_fitted_and_extrapolated_to_its_band(folder):
     assert trend["k_ci"] == pytest.approx([80.0, 80.0]) and trend["never"] == 0.0
     got = theorems_vs_k(load(folder, "ksweep").content, resamples=200)
     assert got["objectives"]["bounded"]["teacher_trend"] == {}        # one k: no fit
+
+
+def test_the_folder_is_a_table_per_objective_seed_k_and_method(folder):
+    rows = load(folder, "ksweep").frame()
+    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
+    # theorem: 3 seeds at k = 4 and 2 at k = 8; bounded: 3 at k = 4; each with every method
+    assert len(rows) == (3 + 2 + 3) * len(METHODS)
+    kd = [r for r in rows if r["objective"] == "theorem" and r["data.k"] == 4
+          and r["method"] == "kd"]
+    assert sorted(r["seed"] for r in kd) == [0, 1, 2]
+    assert [r["test_acc_single"] for r in sorted(kd, key=lambda r: r["seed"])] == \
+        pytest.approx([0.90, 0.91, 0.92])

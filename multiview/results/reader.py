@@ -264,8 +264,12 @@ def table_rows(kind: str, content) -> list[dict]:
                  "verdict": p.get("verdict"), "measured": p["measured"]}
                 for preset, rs in content["runs"].items() for r in rs
                 for p in r["check"]["predictions"]]
+    if kind == "ksweep":           # one row per objective, base seed, k and method
+        return [{"objective": o, "seed": r["seed"], **pt["grid"], **_method_row(n, m)}
+                for o, rs in content["runs"].items() for r in rs for pt in r["points"]
+                for n, m in pt["result"]["methods"].items()]
     raise ConfigError(f"frame(): a {KINDS[kind][0]} is not a table; tables: check, sweep, "
-                      f"sweep point, dose, train, search and atlas results")
+                      f"sweep point, dose, train, search, atlas and k-sweep results")
 
 
 
