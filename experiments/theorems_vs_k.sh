@@ -8,7 +8,7 @@
 # One sweep directory per objective and base seed, OUT/<objective>/seed<S>, each a grid over
 # data.k filled one k at a time, smallest k first and both objectives at each k before the next,
 # so that an interrupted run holds whole k's. Every point is a resumable sweep point: rerunning
-# skips what is done. The constants live in experiments/theorems_vs_k.toml.
+# skips what is done. The constants live in experiments/studies/theorems-vs-k.toml.
 #   theorem: the paper's distillation update (distill.objective = theorem, eta'/eta = 20)
 #   bounded: Hinton's objective at alpha 0.73 and the students' step 10.9, the bounded setting
 #            with the largest kd gain over labels_alone in `multiview search` at k = 5
@@ -37,7 +37,7 @@ for k in $K; do
       else extra=(--set distill.objective=theorem); fi
       mkdir -p "$OUT/$obj"
       start=$(date +%s)
-      $MV sweep --preset limit --config experiments/theorems_vs_k.toml "${extra[@]}" \
+      $MV sweep --preset limit --config experiments/studies/theorems-vs-k.toml "${extra[@]}" \
         --grid data.k=$k --seeds "$MEMBERS" --seed "$seed" --methods "$METHODS" \
         --no-progress --out "$OUT/$obj/seed$seed" > "$OUT/$obj/seed$seed.k$k.log" 2>&1 \
         || { echo "k=$k seed=$seed $obj failed: see $OUT/$obj/seed$seed.k$k.log"; exit 1; }

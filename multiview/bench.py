@@ -41,11 +41,12 @@ from .train import fit
 FULL = dict(matmul_n=2048, steps={1: 200, 10: 100, 100: 20}, reps={1: 5, 10: 5, 100: 3},
             loop_steps=100, ref_steps=50, ref_seeds=10, k_list=(5, 10, 20, 40), k_steps=3,
             d_list=(1_000, 3_000, 10_000, 30_000, 100_000), d_steps=20,
-            engines_k=(5, 10, 20, 30), engines_steps=20)
+            engines_k=(5, 10, 20, 30), engines_steps=20, engines_limit_steps=100)
 # one step count everywhere: every timed block reuses the same compiled chunks
 QUICK = dict(matmul_n=256, steps={1: 10, 10: 10, 100: 10}, reps={1: 2, 10: 2, 100: 2},
              loop_steps=10, ref_steps=10, ref_seeds=10, k_list=(2, 4), k_steps=10,
-             d_list=(40, 400), d_steps=10, engines_k=(2, 4), engines_steps=10)
+             d_list=(40, 400), d_steps=10, engines_k=(2, 4), engines_steps=10,
+             engines_limit_steps=10)
 
 
 def step_flops(cfg: Config, L: int) -> float:
@@ -334,9 +335,15 @@ def limit_step(cfg: Config, steps: int, L: int = 10, reps: int = 2) -> float:
     return _best(run, reps) / steps
 
 
-def k_engines(quick: bool, k_list, steps: int, L: int = 10, log=lambda msg: None) -> dict:
+def k_engines(quick: bool, k_list, steps: int, L: int = 10, log=lambda msg: None,
+              limit_steps: int | None = None) -> dict:
     """Seconds per step of L members under the direct engine (d of `small`) and the d = ∞
-    engine for each k, with P = 2k and N_train = 40k (`tiny`'s N_train and d with quick=True)."""
+    engine for each k, with P = 2k and N_train = 40k (`tiny`'s N_train and d with quick=True).
+    The direct engine runs steps // k steps a timed call (≥ 0.4 s a step at k ≥ 20, so a call's
+    own overhead is a few per cent), the limit engine `limit_steps` (default `steps`): a call's
+    overhead (the state's permutation, the history) is then spread over as many steps as the
+    step's own time needs to dominate it."""
+    limit_steps = steps if limit_steps is None else limit_steps
     direct, limit = [], []
     for k in k_list:
         sets = {"data.k": k, "data.P": 2 * k, "data.N_train": 0 if not quick else 10 * k,
@@ -348,10 +355,11 @@ def k_engines(quick: bool, k_list, steps: int, L: int = 10, log=lambda msg: None
         _block(run(W0))
         direct.append(_best(lambda: run(W0), 2) / n)
         del W0, shared
-        limit.append(limit_step(cfg, steps, L))
+        limit.append(limit_step(cfg, limit_steps, L))
         log(f"k = {k}: direct {direct[-1] * 1e3:.1f} ms/step, limit {limit[-1] * 1e3:.2f} "
             f"ms/step ({direct[-1] / limit[-1]:.1f}x)")
     return {"k": list(k_list), "direct_s": direct, "limit_s": limit, "L": L,
+            "limit_steps": limit_steps,
             "note": "P = 2k, N_train = 40k (quick: 10k), d of the preset for the direct engine"}
 
 
@@ -445,7 +453,8 @@ def run_bench(out_dir, quick: bool = False, progress: bool = True,
     result["k_scaling"] = k_scaling(quick, S["k_list"], S["k_steps"])
     log(f"k scaling exponent {result['k_scaling']['exponent']:.2f}")
     result["d_scaling"] = d_scaling(quick, S["d_list"], S["d_steps"], log=log)
-    result["k_engines"] = k_engines(quick, S["engines_k"], S["engines_steps"], log=log)
+    result["k_engines"] = k_engines(quick, S["engines_k"], S["engines_steps"], log=log,
+                                    limit_steps=S["engines_limit_steps"])
     for L in throughput:
         result.setdefault("throughput", {})[f"L{L}"] = tp = sweep_throughput(L, quick)
         log(f"throughput L={L}: {tp['models_per_s']:.2f} trained models/s ({tp['steps_run']} steps)")
