@@ -309,9 +309,11 @@ def test_a_ray_client_server_that_dies_at_start_is_replaced_and_the_results_are_
     # one retry, or more where a replacement server came up later than the channel timeout
     retried = [line for line in proc.stderr.splitlines() if "Ray Client" in line]
     assert 1 <= len(retried) < cluster_module.CLIENT_ATTEMPTS, proc.stderr
+    # the cause as the head reports it: which error its dying server left (a RuntimeError, or
+    # psutil's ZombieProcess when the head looks at the killed process first) is Ray's
     assert retried[0].startswith("sweep: Ray Client: the cluster could not start this client's "
                                  "server (ConnectionAbortedError: Initialization failure from "
-                                 "server: RuntimeError: ")
+                                 "server: ")
     assert retried[0].endswith(f"connecting again (2 of {cluster_module.CLIENT_ATTEMPTS})")
     assert json.loads((tmp_path / "sweep.json").read_text())["run"]["cluster"] == client
     assert _files(tmp_path) == _files(reference[3])

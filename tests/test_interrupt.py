@@ -31,16 +31,22 @@ MOMENTS = {   # name -> (command, (text on stderr to wait for, then seconds to w
 }
 
 
+def _as_from_a_terminal():
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 class Run:
     """One program, its stderr collected by a thread, interrupted once `when` has come."""
 
     def __init__(self, argv, when, cwd, signum=signal.SIGINT):
         env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-        # as from a terminal: SIGINT not ignored (a shell's background job inherits SIG_IGN)
+        # as from a terminal: SIGINT and SIGHUP not ignored (a shell's background job inherits
+        # SIG_IGN for SIGINT, a run under `nohup` for SIGHUP; the program keeps an ignored
+        # signal ignored, by design)
         self.proc = subprocess.Popen([sys.executable, "-m", "multiview", *argv], cwd=cwd,
                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     preexec_fn=lambda: signal.signal(signal.SIGINT,
-                                                                      signal.SIG_DFL))
+                                     preexec_fn=_as_from_a_terminal)
         self.err = bytearray()
         self.when, self.cwd, self.sent, self.signum = when, cwd, None, signum
         self.reader = threading.Thread(target=self._read)
