@@ -31,9 +31,6 @@ class ScaleConfig:
 
 
 RULES = ("none", "paper")
-# the fields paper_scales sets (those not pinned follow k and q under rule "paper")
-SCALED_FIELDS = ("data.N_train", "data.P", "model.varrho", "model.sigma0", "distill.tau",
-                 "train.lr", "distill.eta_ratio", "train.steps", "distill.steps")
 
 
 def paper_scales(k: int, q: int, c: ScaleConfig, C_p: int = 1) -> dict[str, float | int]:
@@ -54,3 +51,7 @@ def paper_scales(k: int, q: int, c: ScaleConfig, C_p: int = 1) -> dict[str, floa
             "distill.tau": 1.0 / log_k ** 2,
             "train.lr": lr, "distill.eta_ratio": c.eta_ratio_c * k ** c.eta_ratio_pow,
             "train.steps": steps, "distill.steps": steps}
+
+
+# the fields paper_scales sets (those not pinned follow k and q under rule "paper")
+SCALED_FIELDS = tuple(paper_scales(3, 3, ScaleConfig()))

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .analysis import (SHARE_FORMS, extrapolations, joint_resamples, k_at, percentile_ci,
-                       share_fits, teacher_share)
+                       share_fits, teacher_samples, teacher_share)
 
 # theory and verdict (which import jax) are imported where they are used: the command line's
 # help builds the figures' table, which imports this module
@@ -93,7 +93,8 @@ def passes(result: dict, reads: tuple[str, ...]) -> bool | None:
 
 
 def _interval(values: np.ndarray, idx: np.ndarray) -> list[float] | None:
-    """Mean and the percentile interval of the mean over resampled base seeds (idx)."""
+    """The percentile interval of the mean over the resampled base seeds (idx); None with
+    fewer than two seeds or an undefined value."""
     if len(values) < 2 or not np.all(np.isfinite(values)):
         return None
     return percentile_ci(values[idx].mean(1))
@@ -112,10 +113,11 @@ def at_k(results: list[tuple[int, dict]], resamples: int = 10_000, seed: int = 0
     kd, twin = (np.array([_acc(r, m) for r in res]) for m in ("kd", "kd_twin"))
     alone = np.array([_alone(r) for r in res])
     share = teacher_share(float(kd.mean()), float(twin.mean()), float(alone.mean()))
-    share_ci, samples = None, np.full(len(idx), np.nan)
+    share_ci, samples = None, np.full(resamples, np.nan)
     if n >= 2 and np.all(np.isfinite(kd + twin + alone)):
-        samples = np.array([teacher_share(float(kd[i].mean()), float(twin[i].mean()),
-                                          float(alone[i].mean())) for i in idx])
+        # the same draws of base seeds as every column (joint_resamples at this seed)
+        samples = teacher_samples({"kd": kd, "kd_twin": twin, "labels_alone": alone},
+                                  resamples, seed)[0]
         share_ci = percentile_ci(samples)
     lam = np.array([_students_lam(r) for r in res])
     lam_single = np.array([r["methods"]["single"].get("lam_over_varrho") or float("nan")
