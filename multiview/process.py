@@ -51,22 +51,55 @@ def _quit(signum, frame):
     os._exit(128 + signum)
 
 
-def _interrupt(signum, frame):
-    """A signal while a command runs: Interrupted, so that writers unwind. Not inside a
-    garbage-collector callback or a __del__ (JAX registers a callback; Python reports an
-    exception raised there as "Exception ignored" and goes on, and the run would finish as if
-    never interrupted): there the signal is sent again 20 ms later, once that code returned."""
-    import gc
+# Where a signal must not raise: the import machinery (an exception inside a C extension's
+# module initialisation aborts the process: measured, `terminate called after throwing an
+# instance of 'nanobind::python_error'` while jax imported), a garbage-collector callback or a
+# __del__ (Python reports an exception raised there as "Exception ignored" and goes on).
+_IMPORTING = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+
+# The signal raised as Interrupted that no `run` has caught yet (this process's signal state,
+# as the handlers themselves are): set by `_interrupt`, cleared where `run` catches it. Still
+# set when a command's body returns, the interrupt was swallowed on its way up (a bare
+# `except:`, a weakref callback), and the command ends as interrupted all the same.
+_raised: list[int] = []
+
+
+def _again(signum: int) -> None:
+    """Send `signum` to this process again 20 ms from now, once the code it landed in returned."""
     import threading
+
+    threading.Timer(0.02, os.kill, (os.getpid(), signum)).start()
+
+
+def _interrupt(signum, frame):
+    """A signal while a command runs: Interrupted, so that writers unwind. Not while a module
+    imports, nor inside a garbage-collector callback or a __del__ (see _IMPORTING): there the
+    signal is sent again 20 ms later, until the program is out of that code."""
+    import gc
 
     callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
     f = frame
     while f is not None:
-        if f.f_code in callbacks or f.f_code.co_name == "__del__":
-            threading.Timer(0.02, os.kill, (os.getpid(), signum)).start()
+        code = f.f_code
+        if code in callbacks or code.co_name == "__del__" or code.co_filename in _IMPORTING:
+            _again(signum)
             return
         f = f.f_back
+    _raised[:] = [signum]
     raise Interrupted(signum)
+
+
+def _unraisable(hook):
+    """sys.unraisablehook for a command: an interrupt Python could not raise (it landed in a
+    weakref callback, a finaliser: "Exception ignored in ...") is sent again; anything else
+    goes to `hook`, the one before."""
+    def unraisable(u):
+        if isinstance(u.exc_value, KeyboardInterrupt):
+            _again(getattr(u.exc_value, "signum", signal.SIGINT))
+        else:
+            hook(u)
+    unraisable.multiview = True
+    return unraisable
 
 
 def on_start() -> None:
@@ -78,10 +111,13 @@ def on_start() -> None:
 
 
 def on_run() -> None:
-    """The imports are done: SIGNALS that `on_start` took now raise Interrupted."""
+    """The command starts: SIGNALS that `on_start` took now raise Interrupted (`_interrupt`),
+    and an interrupt Python swallows as unraisable is sent again (`_unraisable`)."""
     for sig in SIGNALS:
         if signal.getsignal(sig) is _quit:
             signal.signal(sig, _interrupt)
+    if not getattr(sys.unraisablehook, "multiview", False):
+        sys.unraisablehook = _unraisable(sys.unraisablehook)
 
 
 def interrupt_behind(e: BaseException | None) -> BaseException | None:
@@ -104,9 +140,13 @@ def run(command: str, body: Callable[[], int]) -> int:
     """Run a command's body; its exit status, with one line on stderr for each way it can
     fail that the user can act on (module docstring)."""
     prefix = f"multiview {command}"
+    _raised.clear()
     try:
         try:
-            return int(body() or 0)
+            rc = int(body() or 0)
+            if _raised:                  # interrupted, and the interrupt swallowed on its way
+                raise Interrupted(_raised[0])
+            return rc
         except Exception as e:
             behind = interrupt_behind(e)
             if behind is not None:
@@ -123,6 +163,7 @@ def run(command: str, body: Callable[[], int]) -> int:
         print(f"{prefix}: training diverged: {e}", file=sys.stderr)
         return 3
     except KeyboardInterrupt as e:
+        _raised.clear()
         print(f"{prefix}: interrupted{_said(getattr(e, 'signum', signal.SIGINT))}",
               file=sys.stderr)
         return status_of(e)

@@ -178,3 +178,86 @@ def test_an_error_raised_while_a_sigterm_unwinds_exits_143(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_data", cleanup_fails)
     assert cli.main(["data", "--preset", "tiny", "--npz", "unused.npz"]) == 143
     assert "multiview data: interrupted (SIGTERM)" in capsys.readouterr().err
+
+
+def test_a_signal_while_a_module_imports_waits_for_the_import_to_finish(tmp_path):
+    # measured before the fix: Ctrl-C while jax imported (the command's own lazy import)
+    # raised inside a C extension's initialisation and aborted the process (`terminate called
+    # after throwing an instance of 'nanobind::python_error'`, exit status -6)
+    (tmp_path / "slowmod.py").write_text(
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(0.2)                  # the handler runs here, inside the import\n"
+        "DONE = True\n")
+    script = (
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from multiview import process\n"
+        "def body():\n"
+        "    import slowmod\n"
+        "    print('imported', slowmod.DONE, flush=True)\n"
+        "    time.sleep(5)\n"
+        "    print('not interrupted', flush=True)\n"
+        "process.on_start()\n"
+        "process.on_run()\n"
+        "sys.exit(process.run('probe', body))\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=60, preexec_fn=_as_from_a_terminal)
+    assert r.returncode == 130, r.stderr
+    assert r.stdout.split("\n")[0] == "imported True"      # the import finished first
+    assert "not interrupted" not in r.stdout
+    assert "multiview probe: interrupted" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_interrupt_python_reports_as_unraisable_is_sent_again(monkeypatch):
+    # a weakref callback (JAX registers many) that the signal lands in: Python prints
+    # "Exception ignored in ..." and goes on; the hook sends the signal again instead
+    import weakref
+
+    from multiview import process
+
+    sent, others = [], []
+    monkeypatch.setattr(process.os, "kill", lambda pid, sig: sent.append(sig))
+    monkeypatch.setattr(sys, "unraisablehook", process._unraisable(others.append))
+
+    class Thing:
+        pass
+
+    def callback(ref):
+        raise process.Interrupted(signal.SIGTERM)
+
+    thing = Thing()
+    ref = weakref.ref(thing, callback)
+    del thing                                         # the callback runs and raises here
+    deadline = time.monotonic() + 5
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sent == [signal.SIGTERM] and others == [] and ref() is None
+
+    def fails(ref):
+        raise ValueError("not an interrupt")
+    thing = Thing()
+    ref = weakref.ref(thing, fails)
+    del thing
+    assert [type(u.exc_value) for u in others] == [ValueError]   # passed on, not sent
+
+
+def test_an_interrupt_swallowed_on_its_way_up_still_ends_the_command_as_interrupted(
+        monkeypatch, capsys):
+    # a bare `except:` in some library between the signal and the command: the body returns
+    # as if never interrupted, and the command ends with 128 + the signal all the same
+    from multiview import cli, process
+
+    def swallows(args):
+        try:
+            process._interrupt(signal.SIGHUP, sys._getframe())
+        except:                                           # noqa: E722 (the point of the test)
+            pass
+        return 0
+    monkeypatch.setattr(cli, "cmd_data", swallows)
+    assert cli.main(["data", "--preset", "tiny", "--npz", "unused.npz"]) == 129
+    assert "multiview data: interrupted (SIGHUP)" in capsys.readouterr().err
+
+    # the next command starts afresh: nothing of the last one's interrupt is left
+    monkeypatch.setattr(cli, "cmd_data", lambda args: 0)
+    assert cli.main(["data", "--preset", "tiny", "--npz", "unused.npz"]) == 0
