@@ -270,7 +270,7 @@ def cmd_search(args) -> int:
          "(see `multiview search --help`)")
     cfg = _cfg(args)
     job = prepare(cfg, args.config, args.seeds, args.base_seeds, args.seed, args.methods,
-                  args.require, args.force_size)
+                  args.require, args.force_size, args.first)
     summary = run_search(**job, out=args.out, trials=args.trials, seed=args.seed,
                          storage=args.storage, name=args.study,
                          progress=not args.no_progress, log=_log,
@@ -361,6 +361,9 @@ def _search_arguments(p: argparse.ArgumentParser) -> None:
                    "the required predictions need)")
     p.add_argument("--require", default=None, metavar="ID,PATTERN,...",
                    help="the required predictions (default: the table's require)")
+    p.add_argument("--first", default=None, metavar="ID,PATTERN,...",
+                   help="required predictions ranked before the score (default: the table's "
+                   "first, if any)")
     p.add_argument("--storage", metavar="URL", help="an optuna database URL that several "
                    "hosts share (default: sqlite in OUT/search.db)")
     p.add_argument("--study", default="search", help="the optuna study name (default search)")

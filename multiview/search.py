@@ -7,6 +7,11 @@ so a search and a sweep of one study share them. A trial's score is the number o
 predictions that hold on every base seed; the fraction of (prediction, base seed) pairs that
 hold breaks ties. optuna maximises score + fraction, which orders trials exactly as
 (score, fraction) does: a trial one prediction short has fraction <= 1 - 1/(R B) < 1.
+With `first` (some of the required predictions: the claims, say, before their controls), the
+number of those held on every base seed F counts before the rest: optuna maximises
+F (R + 1) + score + fraction, which orders trials as (F, score, fraction) does. Without it, a
+trial where nothing gains can win on its controls alone (a control that says "no gain without
+the teacher" holds wherever nothing gains).
 
 The optuna study lives in OUT/search.db (SQLite) or a shared database (`storage`); it carries
 the search's definition, and a search of another definition into the same folder or study is
@@ -92,6 +97,7 @@ class Space:
 
     fields: tuple[Field, ...]
     require: tuple[str, ...]
+    first: tuple[str, ...] = ()
 
 
 # --- the [search] table -------------------------------------------------------------------
@@ -105,13 +111,17 @@ the [search] table of the --config file (TOML; JSON: an object "search"):
   "distill.objective" = ["theorem", "logits"]      # a choice list (pairs: [[1, 2], [1, 3]])
 the rest of the file is the base config, as for `check`. Patterns select the theorems'
 predictions; a control (T3.teacher, T4.twin, ...) is required only when named by its exact id.
+  first = ["T3.single"]                           # optional: required predictions that count
+                                                  # first (the claims before their controls)
 Not searchable: train.devices, train.engine, train.dtype, model.learned_factor.
 --seed S: the base seeds S .. S+B-1 of every trial, and the seed of the TPE sampler.
 A prediction holds on a base seed where its check.json entry says so: its "verdict" field
 (holds / fails / inconclusive) where the file has one, else its plain "holds" (true / false /
 null = inconclusive). Score: the required predictions that hold on every base seed; the
 fraction of (prediction, base seed) pairs that hold breaks ties; optuna maximises score +
-fraction. Trials: OUT/seed-<b>/<key>.json (sweep's point files), OUT/search.db, OUT/search.json."""
+fraction. With `first`: the `first` predictions held on every base seed count before the
+score (trials ordered by first, then score, then fraction), so that a trial with no gain
+cannot win on controls that hold wherever nothing gains. Trials: OUT/seed-<b>/<key>.json (sweep's point files), OUT/search.db, OUT/search.json."""
 
 
 def read_space(path: str | Path) -> dict:
@@ -136,22 +146,26 @@ def _flat(table: dict) -> dict:
     return out
 
 
-def parse_space(table: dict, cfg: Config, L: int, require=None) -> Space:
+def parse_space(table: dict, cfg: Config, L: int, require=None, first=None) -> Space:
     """Check a [search] table against the base config `cfg` before any work: each field known
     and searchable, a range with low < high (low > 0 with log; integers for an integer field),
     a non-empty list of distinct valid choices; `require` (the table's, unless given) a
-    non-empty list of patterns each of which names a prediction of `theory.predictions(L)`."""
+    non-empty list of patterns each of which names a prediction of `theory.predictions(L)`;
+    `first` (the table's, unless given; optional) patterns each naming a required one."""
     if not isinstance(table, dict):
         raise ConfigError(f"search: value {table!r} is not allowed; allowed: a table of "
                           "SECTION.FIELD = range or choices, and require = [...]")
     table = _flat(table)
     req = table.pop("require", None) if require is None else require
     table.pop("require", None)
+    fst = table.pop("first", None) if first is None else first
+    table.pop("first", None)
     fields = tuple(_field(key, spec, cfg) for key, spec in table.items())
     if not fields:
         raise ConfigError("search: value {} is not allowed; allowed: at least one field, e.g. "
                           "\"model.varrho\" = {low = 0.5, high = 3}")
-    return Space(fields, tuple(required_patterns(req, L)))
+    req = required_patterns(req, L)
+    return Space(fields, tuple(req), tuple(first_patterns(fst, req, L)))
 
 
 def _type(key: str):
@@ -240,6 +254,25 @@ def required_patterns(require, L: int) -> list[str]:
     return list(require)
 
 
+def first_patterns(first, require, L: int) -> list[str]:
+    """`first`: None or [] (none), or a list of ids or patterns each naming at least one of the
+    predictions `require` names."""
+    if first is None:
+        return []
+    if isinstance(first, str):
+        first = [r.strip() for r in first.split(",") if r.strip()]
+    if not isinstance(first, (list, tuple)) or \
+            not all(isinstance(r, str) and r for r in first):
+        raise ConfigError(f"search.first: value {first!r} is not allowed; allowed: a list of "
+                          "required prediction ids or patterns, e.g. [\"T3.single\"]")
+    required = required_ids(require, L)
+    for r in first:
+        if not [i for i in required_ids([r], L) if i in required]:
+            raise ConfigError(f"search.first: pattern {r!r} names no required prediction; "
+                              f"allowed: ids or patterns of {', '.join(required)}")
+    return list(first)
+
+
 def _matching(preds, patterns) -> list:
     """Predictions named by the patterns: a control only by its exact id."""
     return [p for p in preds
@@ -281,7 +314,7 @@ def check_methods(methods, patterns, L: int) -> list[str]:
 
 
 def prepare(cfg: Config, space, L: int, B: int, seed: int, methods=None, require=None,
-            force_size: bool = False) -> dict:
+            force_size: bool = False, first=None) -> dict:
     """What the command line and `mv.search` check before any work, as run_search's first
     arguments: the space (a [search] table, or the --config file holding one) parsed on the
     base config `cfg`, the methods (default: what the required predictions need; given ones
@@ -298,7 +331,7 @@ def prepare(cfg: Config, space, L: int, B: int, seed: int, methods=None, require
     need(seed + B - 1 <= SEED_MAX, "seed", seed,
          f"0 <= seed and seed + base_seeds - 1 <= {SEED_MAX}")
     table = read_space(space) if isinstance(space, (str, Path)) else space
-    sp = parse_space(table, cfg, L, require)
+    sp = parse_space(table, cfg, L, require, first)
     if methods is None:
         methods = methods_needed(sp.require, L)
     else:
@@ -317,19 +350,21 @@ def definition(cfg: Config, space: Space, methods, L: int, base_seeds: list[int]
     required patterns, methods, seeds, base seeds, sampler seed and the base config without the
     searched fields."""
     s = study(cfg, [f.name for f in space.fields], methods, L, base_seeds[0])
+    first = {"first": list(space.first)} if space.first else {}   # absent: as before `first`
     return json.loads(json.dumps(plain({
         "space": {f.name: f.spec() for f in space.fields}, "require": list(space.require),
-        "methods": s["methods"], "seeds": L, "base_seeds": list(base_seeds), "seed": seed,
-        "base": s["base"]})))
+        **first, "methods": s["methods"], "seeds": L, "base_seeds": list(base_seeds),
+        "seed": seed, "base": s["base"]})))
 
 
-WORDS = {"space": "fields and ranges", "require": "required predictions", "base": "base config",
+WORDS = {"space": "fields and ranges", "require": "required predictions",
+         "first": "predictions counted first", "base": "base config",
          "base_seeds": "base seeds", "seed": "sampler seed"}
 
 
 def _differences(a: dict, b: dict) -> str:
     """'its X and Y differ' for the parts of two definitions that differ."""
-    parts = [WORDS.get(k, k) for k in a if a.get(k) != b.get(k)] or ["definition"]
+    parts = [WORDS.get(k, k) for k in {**a, **b} if a.get(k) != b.get(k)] or ["definition"]
     return f"its {' and '.join(parts)} differ" + ("s" if len(parts) == 1 else "")
 
 
@@ -344,7 +379,7 @@ def claim(out: Path, mine: dict, flag: str = "--out") -> None:
         if theirs is not None and theirs != mine:
             raise ConfigError(f"{flag}: value {str(out)!r} is not allowed: it holds another "
                               f"search ({_differences(mine, theirs)}); allowed: "
-                              "another --out, or the same [search] table, require, base "
+                              "another --out, or the same [search] table, require, first, base "
                               "config, methods, seeds, base seeds and seed")
     fields = list(mine["space"])
     for b in mine["base_seeds"]:
@@ -453,11 +488,12 @@ def held(prediction: dict) -> str:
     return {True: "holds", False: "fails"}.get(prediction.get("holds"), "inconclusive")
 
 
-def score(results: list[dict], required: list[str]) -> dict:
+def score(results: list[dict], required: list[str], first: list[str] = ()) -> dict:
     """The score of a trial from its check.json results (one per base seed): per required
     prediction its state on each base seed, `score` (held on every base seed), `fraction`
-    (of prediction x base seed pairs held) and `value` = score + fraction (what optuna
-    maximises; it orders trials as (score, fraction) does)."""
+    (of prediction x base seed pairs held), `first` (of the ids `first`, those held on every
+    base seed) and `value` = first (R + 1) + score + fraction (what optuna maximises; it orders
+    trials as (first, score, fraction) does, since score + fraction < R + 1)."""
     states = {}
     for pid in required:
         row = []
@@ -468,7 +504,9 @@ def score(results: list[dict], required: list[str]) -> dict:
     s = sum(all(v == "holds" for v in row) for row in states.values())
     pairs = [v for row in states.values() for v in row]
     fraction = sum(v == "holds" for v in pairs) / len(pairs) if pairs else 0.0
-    return {"predictions": states, "score": s, "fraction": fraction, "value": s + fraction}
+    f = sum(all(v == "holds" for v in states[pid]) for pid in first)
+    return {"predictions": states, "score": s, "fraction": fraction, "first": f,
+            "value": f * (len(required) + 1) + s + fraction}
 
 
 def trial_config(cfg: Config, params: dict) -> Config:
@@ -529,6 +567,7 @@ def run_search(cfg: Config, space: Space, methods, L: int, base_seeds: list[int]
     out = Path(out)
     methods = canonical_methods(methods)
     required = required_ids(space.require, L)
+    first = [i for i in required_ids(space.first, L) if i in required] if space.first else []
     mine = definition(cfg, space, methods, L, base_seeds, seed)
     out.mkdir(parents=True, exist_ok=True)
     claim(out, mine)                    # another search's folder: refused before any work
@@ -569,9 +608,10 @@ def run_search(cfg: Config, space: Space, methods, L: int, base_seeds: list[int]
         tr = t.trial
         if t.error is None and len(t.records) == len(base_seeds):
             results = [t.records[b]["result"] for b in base_seeds]
-            sc = score(results, required)
+            sc = score(results, required, first)
             tr.set_user_attr("predictions", sc["predictions"])
             tr.set_user_attr("score", sc["score"])
+            tr.set_user_attr("first", sc["first"])
             tr.set_user_attr("fraction", sc["fraction"])
             tr.set_user_attr("points", [t.records[b]["key"] for b in base_seeds])
             st.tell(tr, sc["value"])
@@ -648,6 +688,7 @@ def read_trials(st) -> list[dict]:
                     "params": {k: _unchoice(v) for k, v in t.params.items()},
                     "score": t.user_attrs.get("score") if done else None,
                     "fraction": t.user_attrs.get("fraction") if done else None,
+                    "first": t.user_attrs.get("first", 0) if done else None,
                     "value": t.value if done else None,
                     "predictions": t.user_attrs.get("predictions", {}) if done else {},
                     "points": t.user_attrs.get("points", []) if done else [],
@@ -656,9 +697,28 @@ def read_trials(st) -> list[dict]:
 
 
 def best(trials: list[dict], n: int) -> list[dict]:
-    """The n best complete trials: score, then fraction, then the earlier trial."""
+    """The n best complete trials: `first` (0 without it), then score, then fraction, then the
+    earlier trial."""
     done = [t for t in trials if t["state"] == "complete"]
-    return sorted(done, key=lambda t: (-t["score"], -t["fraction"], t["number"]))[:n]
+    return sorted(done, key=lambda t: (-(t.get("first") or 0), -t["score"], -t["fraction"],
+                                       t["number"]))[:n]
+
+
+def ranked(summary: dict, first=None) -> list[dict]:
+    """The complete trials of a search.json ranked as a search with `first` (ids or patterns
+    among its required predictions; default: the search's own) would rank them, from the
+    states it recorded: no training. Each trial gains `first`, the count held on every base
+    seed. How a finished search reads under another ranking (docs/search.md)."""
+    L, required = summary["seeds"], summary["required"]
+    if first is None:
+        first = summary["definition"].get("first", [])
+    ids = [i for i in required_ids(first_patterns(first, required, L), L) if i in required]
+    out = []
+    for t in summary["trials"]:
+        if t["state"] == "complete":
+            f = sum(all(v == "holds" for v in t["predictions"][i]) for i in ids)
+            out.append({**t, "first": f})
+    return best(out, len(out))
 
 
 def write_summary(out: Path, st, cfg: Config, mine: dict, required: list[str], base_seeds: list[int],
@@ -675,7 +735,10 @@ def write_summary(out: Path, st, cfg: Config, mine: dict, required: list[str], b
     states = [t["state"] for t in trials]
     summary = {
         "format": "multiview.search/1", "definition": mine, "space": mine["space"],
-        "require": mine["require"], "required": required, "methods": list(methods),
+        "require": mine["require"], "required": required,
+        **({"first": [i for i in required_ids(mine["first"], L) if i in required]}
+           if mine.get("first") else {}),
+        "methods": list(methods),
         "seeds": L, "base_seeds": list(base_seeds), "seed": mine["seed"],
         "base_config": mine["base"], "study": name,
         "storage": url if url.startswith("sqlite") else url.split("://")[0] + "://...",
@@ -694,19 +757,23 @@ def format_best(summary: dict, n: int = 5) -> str:
     `multiview check` command of its first base seed."""
     fields = list(summary["space"])
     top = best(summary["trials"], n)
-    R = len(summary["required"])
+    R, F = len(summary["required"]), len(summary.get("first", []))
     w = {f: max(10, len(f) + 2) for f in fields}
-    head = f"{'trial':>6}{'score':>8}{'held':>7}" + "".join(f"{f:>{w[f]}}" for f in fields)
+    head = f"{'trial':>6}" + (f"{'first':>8}" if F else "") + f"{'score':>8}{'held':>7}" + \
+        "".join(f"{f:>{w[f]}}" for f in fields)
     lines = [head, "-" * len(head)]
     for t in top:
         vals = "".join(f"{_fmt(t['params'].get(f)):>{w[f]}}" for f in fields)
-        lines.append(f"{t['number']:>6}{t['score']:>5}/{R:<2}{t['fraction']:>7.2f}{vals}")
+        fst = f"{t.get('first') or 0:>5}/{F:<2}" if F else ""
+        lines.append(f"{t['number']:>6}{fst}{t['score']:>5}/{R:<2}{t['fraction']:>7.2f}{vals}")
         if t.get("commands"):
             lines.append(f"       {t['commands'][0]}")
     if not top:
         lines.append("(no complete trial)")
     b = summary["base_seeds"]
-    lines.append(f"(score: required predictions held on all {len(b)} base seeds; held: "
+    lines.append((f"(first: of {', '.join(summary['first'])}, those held on all {len(b)} "
+                  "base seeds, ranked before the score; " if F else "(") +
+                 f"score: required predictions held on all {len(b)} base seeds; held: "
                  f"fraction of prediction x base seed pairs; each command is for base seed "
                  f"{b[0]}" + (f", repeat with --seed {', '.join(map(str, b[1:]))}" if
                               len(b) > 1 else "") + ")")

@@ -208,6 +208,96 @@ def test_the_objective_orders_trials_by_score_then_fraction():
     assert one["value"] > none["value"]
 
 
+def test_first_ranks_its_predictions_before_the_score():
+    """A trial where nothing gains holds the no-gain controls; with `first` naming the claim,
+    the trial that holds the claim ranks above it whatever the controls say."""
+    def res(*holds):
+        return {"predictions": [{"id": f"P{i}", "holds": h} for i, h in enumerate(holds)]}
+    ids = ["P0", "P1", "P2"]                       # P0 the claim, P1 and P2 its controls
+    claim = score([res(True, False, False)] * 2, ids, ["P0"])          # first 1, score 1
+    controls = score([res(False, True, True)] * 2, ids, ["P0"])        # first 0, score 2
+    assert (claim["first"], controls["first"]) == (1, 0)
+    assert claim["value"] > controls["value"]
+    assert claim["value"] == pytest.approx(1 * 4 + 1 + claim["fraction"])
+    # without `first`, the controls win: the ranking this option exists to change
+    assert score([res(False, True, True)] * 2, ids)["value"] > \
+        score([res(True, False, False)] * 2, ids)["value"]
+    trials = [{"number": 0, "state": "complete", "score": 2, "fraction": 2 / 3, "first": 0},
+              {"number": 1, "state": "complete", "score": 1, "fraction": 1 / 3, "first": 1}]
+    assert [t["number"] for t in search_mod.best(trials, 2)] == [1, 0]
+    for t in trials:
+        t.pop("first")                              # a search.json from before `first`
+    assert [t["number"] for t in search_mod.best(trials, 2)] == [0, 1]
+
+
+def test_first_names_required_predictions_only(tiny, tmp_path):
+    space = parse_space({"require": ["T1.*", "T3.teacher"], "first": ["T1.single"],
+                         "data.mu": [0.1, 0.2]}, tiny, 2)
+    assert space.first == ("T1.single",)
+    assert parse_space({"require": ["T1.*"], "data.mu": [0.1, 0.2]}, tiny, 2).first == ()
+    for first, words in [(["T2.single"], "'T2.single' names no required prediction"),
+                         (["T3.*"], "'T3.*' names no required prediction"),  # controls: exact
+                         ("T1.single", None), (3, "value 3 is not allowed")]:
+        table = {"require": ["T1.*", "T3.teacher"], "first": first, "data.mu": [0.1, 0.2]}
+        if words is None:                  # a comma-separated string, as --first gives it
+            assert parse_space(table, tiny, 2).first == ("T1.single",)
+            continue
+        with pytest.raises(ConfigError, match="search.first: ") as e:
+            parse_space(table, tiny, 2)
+        assert words in str(e.value) and "\n" not in str(e.value)
+    assert parse_space({"require": ["T1.*", "T3.teacher"], "first": ["T3.teacher"],
+                        "data.mu": [0.1, 0.2]}, tiny, 2).first == ("T3.teacher",)
+    cfg = tmp_path / "space.json"
+    cfg.write_text(json.dumps({"search": {"require": ["T1.*"], "data.mu": [0.1, 0.2]}}))
+    assert cli.main(["search", *tiny_sets(), "--config", str(cfg), "--first", "T2.single",
+                     "--out", str(tmp_path / "o"), "--trials", "1"]) == 2
+    assert not (tmp_path / "o" / "search.db").exists()
+
+
+def test_a_search_with_first_scores_and_ranks_by_it(tmp_path):
+    summary = mv.search(mv.configure("tiny"), {**SPACE, "first": ["T2.*"]}, out=tmp_path,
+                        trials=3, seeds=2, base_seeds=1, seed=0)
+    assert summary["definition"]["first"] == ["T2.*"] and summary["first"] == ["T2.single"]
+    R = len(summary["required"])
+    for t in summary["trials"]:
+        f = int(t["predictions"]["T2.single"] == ["holds"])
+        assert t["first"] == f
+        assert t["value"] == pytest.approx(f * (R + 1) + t["score"] + t["fraction"])
+    ranked = sorted(summary["trials"], key=lambda t: (-t["first"], -t["score"],
+                                                      -t["fraction"], t["number"]))
+    assert summary["best"] == [t["number"] for t in ranked]
+    assert "first" in mv.load(tmp_path).frame().columns
+
+
+def test_a_finished_search_reranked_under_first_without_training(searched):
+    _, summary = searched
+    assert [t["number"] for t in search_mod.ranked(summary)][:5] == summary["best"]
+    again = search_mod.ranked(summary, ["T2.single"])
+    holds = {t["number"]: int(t["predictions"]["T2.single"] == ["holds", "holds"])
+             for t in summary["trials"]}
+    assert [t["first"] for t in again] == [holds[t["number"]] for t in again]
+    assert [t["first"] for t in again] == sorted((t["first"] for t in again), reverse=True)
+    with pytest.raises(ConfigError, match="search.first: pattern 'T3.single'"):
+        search_mod.ranked(summary, ["T3.single"])
+
+
+def test_first_added_to_a_searchs_folder_is_refused_and_the_table_shows_it(searched,
+                                                                             monkeypatch):
+    out, summary = searched
+    monkeypatch.setattr(search_mod, "compute_points", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(ConfigError, match="predictions counted first differs"):
+        mv.search(mv.configure("tiny"), {**SPACE, "first": ["T2.single"]}, out=out, **RUN)
+    assert "first" not in summary["definition"] and "first" not in summary
+    text = search_mod.format_best(summary)
+    assert "first" not in text.split("\n")[0]
+    shown = {**summary, "first": ["T2.single"],
+             "trials": [{**t, "first": int(t["number"] == 4)} for t in summary["trials"]]}
+    lines = search_mod.format_best(shown).split("\n")
+    assert lines[0].split()[:3] == ["trial", "first", "score"]
+    assert lines[2].split()[:2] == ["4", "1/1"]             # the one trial holding it, first
+    assert "(first: of T2.single, those held on all 2 base seeds" in lines[-1]
+
+
 def test_help_documents_the_table_format():
     text = cli.build_parser().subcommands["search"].format_help()
     assert "[search]" in text and "low = 0.1, high = 3, log = true" in text

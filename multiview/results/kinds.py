@@ -123,11 +123,13 @@ SPECS = {
                   "seconds?": "num", "name?": "str"},
     # search.run_search: every trial, per required prediction its state on each base seed
     "search": {"format": "str", "definition": "dict", "space": {"*": "dict"},
-               "require": ["str"], "required": ["str"], "methods": ["str"], "seeds": "int",
+               "require": ["str"], "required": ["str"], "first?": ["str"], "methods": ["str"],
+               "seeds": "int",
                "base_seeds": ["int"], "seed": "int", "base_config": "dict", "study?": "str",
                "storage?": "str", "best": ["int"], "run?": "dict",
                "trials": [{"number": "int", "state": "str", "params": "dict", "score": "num",
-                           "fraction": "num", "value": "num", "predictions": {"*": ["str"]},
+                           "fraction": "num", "first?": "num", "value": "num",
+                           "predictions": {"*": ["str"]},
                            "points": ["str"], "error?": "any", "commands?": ["str"]}]},
     # results.load's reading of an atlas folder (each check is checked as a check.json first)
     "atlas": {"runs": {"*": [{"seed": "int", "path": "str", "check": "dict"}]}},

@@ -256,7 +256,7 @@ def table_rows(kind: str, content) -> list[dict]:
                 zip(content["seeds"], content["stopped_at"], content["final_train_acc"])]
     if kind == "search":           # one row per trial: its values, score, held per prediction
         return [{"trial": t["number"], "state": t["state"], **t["params"], "score": t["score"],
-                 "fraction": t["fraction"], "value": t["value"],
+                 "fraction": t["fraction"], "first": t.get("first"), "value": t["value"],
                  **{f"held.{p}": states.count("holds") for p, states in t["predictions"].items()},
                  "error": t.get("error")} for t in content["trials"]]
     if kind == "atlas":
