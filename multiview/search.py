@@ -121,7 +121,8 @@ null = inconclusive). Score: the required predictions that hold on every base se
 fraction of (prediction, base seed) pairs that hold breaks ties; optuna maximises score +
 fraction. With `first`: the `first` predictions held on every base seed count before the
 score (trials ordered by first, then score, then fraction), so that a trial with no gain
-cannot win on controls that hold wherever nothing gains. Trials: OUT/seed-<b>/<key>.json (sweep's point files), OUT/search.db, OUT/search.json."""
+cannot win on controls that hold wherever nothing gains.
+Trials: OUT/seed-<b>/<key>.json (sweep's point files), OUT/search.db, OUT/search.json."""
 
 
 def read_space(path: str | Path) -> dict:
