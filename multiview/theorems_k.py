@@ -12,7 +12,8 @@ Per objective and k, over the base seeds that finished that k:
 - each theorem's pass rate: the share of base seeds on which every one of its predictions and
   controls that was run holds by its interval verdict (theory.VERDICTS groups "Theorems 3-4"
   with Theorems 3 and 4), and the predictions pooled over the base seeds (verdict.pool);
-- the smallest k at which a theorem holds with all its controls on every base seed.
+- the smallest k at which a theorem holds with all its controls on every base seed, among the
+  k's with at least MIN_SEEDS base seeds (on one or two seeds "every seed" says little).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ SHOWN = ("single", "ensemble", "kd", "kd_twin", "kd_smooth", "kd_shuffled", "sel
 # and the study's tables also give the label channel's controls beside kd_smooth, and kd_random
 TABLED = SHOWN + ("kd_smooth_twin", "kd_smooth_fixed", "kd_random")
 THEOREMS = ("Theorem 1", "Theorem 2", "Theorem 3", "Theorem 4")
+MIN_SEEDS = 3      # base seeds a k needs before "holds on every base seed" counts there
 
 
 def theorem_reads() -> dict[str, tuple[str, ...]]:
@@ -141,20 +143,23 @@ def at_k(results: list[tuple[int, dict]], resamples: int = 10_000, seed: int = 0
             "pooled": pool(res) if n >= 2 else []}
 
 
-def theorems_vs_k(content: dict, resamples: int = 10_000, seed: int = 0) -> dict:
+def theorems_vs_k(content: dict, resamples: int = 10_000, seed: int = 0,
+                  min_seeds: int = MIN_SEEDS) -> dict:
     """{"objectives": {objective: {"k": [...], "at": {k: at_k(...)}, "smallest_k": {theorem:
-    k or None}}}} of a loaded k-sweep folder (results.load(path, "ksweep").content)."""
+    k or None}, "min_seeds": min_seeds}}} of a loaded k-sweep folder (results.load(path,
+    "ksweep").content); smallest_k counts only the k's with at least min_seeds base seeds."""
     out = {}
     for objective, runs in content["runs"].items():
         per_k = by_k(runs)
         at = {k: at_k(rs, resamples, seed) for k, rs in per_k.items()}
         smallest = {}
         for name in THEOREMS:
-            ks = [k for k, a in at.items() if a["passes"][name]["n"] == a["n"]
+            ks = [k for k, a in at.items() if a["passes"][name]["n"] == a["n"] >= min_seeds
                   and a["passes"][name]["rate"] == 1.0]
             smallest[name] = min(ks) if ks else None
         first = next(iter(per_k.values()))[0][1]["config"].get("distill", {})
         out[objective] = {"k": list(at), "at": at, "smallest_k": smallest,
+                          "min_seeds": min_seeds,
                           "teacher_trend": teacher_trend(at),
                           "distill": {f: first.get(f) for f in ("objective", "alpha", "lr")}}
     return {"objectives": out}
@@ -213,8 +218,11 @@ def table(prepared: dict) -> str:
                       f"{r['predicted']:.2f}ϱ |" for k, r in rows]
         first = ", ".join(f"{t}: {'k = ' + str(k) if k else 'none measured'}"
                           for t, k in o["smallest_k"].items())
+        few = [k for k in o["k"] if o["at"][k]["n"] < o["min_seeds"]]
         lines += ["", f"Smallest k at which each theorem holds with all its controls on every "
-                      f"base seed: {first}.", ""]
+                      f"base seed: {first}" + (f" (k = {', '.join(map(str, few))}: fewer than "
+                                               f"{o['min_seeds']} base seeds, not counted)"
+                                               if few else "") + ".", ""]
         tr = o.get("teacher_trend")
         if tr:
             from .analysis import k_bound, k_text

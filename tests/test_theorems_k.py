@@ -74,11 +74,16 @@ def test_numbers_are_seed_means_with_paired_intervals_and_pass_rates(folder):
     assert a["passes"]["Theorem 3"] == {"rate": pytest.approx(2 / 3), "held": 2, "n": 3}
     assert a["passes"]["Theorem 4"]["held"] == 3
     assert a["students_lam"]["mean"] == pytest.approx(50.0)
-    # the smallest k at which a theorem holds with every control on every base seed
-    assert o["smallest_k"] == {"Theorem 1": 4, "Theorem 2": 4, "Theorem 3": 8, "Theorem 4": 4}
+    # the smallest k at which a theorem holds with every control on every base seed, among the
+    # k's run on at least 3 base seeds: k = 8 (2 seeds) does not count by default
+    assert o["smallest_k"] == {"Theorem 1": 4, "Theorem 2": 4, "Theorem 3": None,
+                               "Theorem 4": 4}
     assert got["objectives"]["bounded"]["smallest_k"]["Theorem 3"] == 4
+    assert "(k = 8: fewer than 3 base seeds, not counted)" in table(got)
+    two = theorems_vs_k(load(folder, "ksweep").content, resamples=200, min_seeds=2)
+    assert two["objectives"]["theorem"]["smallest_k"]["Theorem 3"] == 8
     text = table(got)
-    assert "| 4 | 3 |" in text and "Theorem 3: k = 8" in text
+    assert "| 4 | 3 |" in text and "Theorem 3: none measured" in text
     pooled = pooled_table(got, "theorem")       # pooled: the predictions every seed evaluated
     assert "| T1.single | 0.500 [0.50, 0.50] holds |" in pooled and "T3.teacher" not in pooled
 
