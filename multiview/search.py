@@ -274,6 +274,11 @@ def first_patterns(first, require, L: int) -> list[str]:
     return list(first)
 
 
+def first_ids(first, required: list[str], L: int) -> list[str]:
+    """The ids of `required` that the `first` patterns name, in theory.predictions' order."""
+    return [i for i in required_ids(first or [], L) if i in required]
+
+
 def _matching(preds, patterns) -> list:
     """Predictions named by the patterns: a control only by its exact id."""
     return [p for p in preds
@@ -568,7 +573,7 @@ def run_search(cfg: Config, space: Space, methods, L: int, base_seeds: list[int]
     out = Path(out)
     methods = canonical_methods(methods)
     required = required_ids(space.require, L)
-    first = [i for i in required_ids(space.first, L) if i in required] if space.first else []
+    first = first_ids(space.first, required, L)
     mine = definition(cfg, space, methods, L, base_seeds, seed)
     out.mkdir(parents=True, exist_ok=True)
     claim(out, mine)                    # another search's folder: refused before any work
@@ -713,7 +718,7 @@ def ranked(summary: dict, first=None) -> list[dict]:
     L, required = summary["seeds"], summary["required"]
     if first is None:
         first = summary["definition"].get("first", [])
-    ids = [i for i in required_ids(first_patterns(first, required, L), L) if i in required]
+    ids = first_ids(first_patterns(first, required, L), required, L)
     out = []
     for t in summary["trials"]:
         if t["state"] == "complete":
@@ -737,7 +742,7 @@ def write_summary(out: Path, st, cfg: Config, mine: dict, required: list[str], b
     summary = {
         "format": "multiview.search/1", "definition": mine, "space": mine["space"],
         "require": mine["require"], "required": required,
-        **({"first": [i for i in required_ids(mine["first"], L) if i in required]}
+        **({"first": first_ids(mine["first"], required, L)}
            if mine.get("first") else {}),
         "methods": list(methods),
         "seeds": L, "base_seeds": list(base_seeds), "seed": mine["seed"],
