@@ -15,7 +15,11 @@
 #            (experiments/search_bounded_k5.toml, trial 5; the search's top score, logit
 #            matching at a step of 0.45, is degenerate: its students learn less than labels
 #            alone, so only the no-gain controls hold; docs/studies/20-theorems-vs-k.md)
-# OBJECTIVES picks which of the two run (default both).
+# OBJECTIVES picks which of the two run (default both). Both keep their finished stages in
+# OUT/stages (sweep --stages): the bounded run of a (k, seed) reads back the theorem run's
+# single models, single_long, twins on labels and sum, and trains only its students; a stopped
+# run resumes from its last finished stage. The folder grows by a few GB per (k, seed) at k = 20
+# (each stage's parameters over the limit's coordinates); delete it once the sweep is done.
 # Members: MEMBERS (default 5) per base seed; base seeds 0-4 up to k = 12 (SEEDS_LOW) and 0-2
 # above (SEEDS_HIGH).
 set -euo pipefail
@@ -39,7 +43,8 @@ for k in $K; do
       start=$(date +%s)
       $MV sweep --preset limit --config experiments/studies/theorems-vs-k.toml "${extra[@]}" \
         --grid data.k=$k --seeds "$MEMBERS" --seed "$seed" --methods "$METHODS" \
-        --no-progress --out "$OUT/$obj/seed$seed" > "$OUT/$obj/seed$seed.k$k.log" 2>&1 \
+        --no-progress --stages "$OUT/stages" --out "$OUT/$obj/seed$seed" \
+        > "$OUT/$obj/seed$seed.k$k.log" 2>&1 \
         || { echo "k=$k seed=$seed $obj failed: see $OUT/$obj/seed$seed.k$k.log"; exit 1; }
       echo "k=$k seed=$seed $obj: $(( $(date +%s) - start )) s" | tee -a "$OUT/times.txt"
     done

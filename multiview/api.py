@@ -95,16 +95,26 @@ def _out(out, name: str | None):
 
 
 def check(cfg: Config, seeds: int = 10, seed: int = 0, methods="all", *, out=None,
-          progress: bool = False, force_size: bool = False) -> dict:
+          progress: bool = False, force_size: bool = False, stages=None) -> dict:
     """Train the learners `methods` need on `seeds` members and compare with the theorems:
-    the dict of check.json (README), also written to OUT/check.json when `out` is given."""
+    the dict of check.json (README), also written to OUT/check.json when `out` is given.
+    `stages`: a folder of finished stages (`check --stages`): each stage is read back from it
+    when there and written to it once trained."""
     from .check import run_check
 
     methods = _methods(methods)
     seeds, seed = inputs.count(seeds, "seeds"), inputs.seed(seed, "seed")
+    stages = _folder(stages, "stages")
     return _produce("check", cfg, seeds, force_size, out, lambda: run_check(
-        cfg, seeds, seed, methods, progress=inputs.flag(progress, "progress")),
-        seeds=seeds, seed=seed, methods=methods)
+        cfg, seeds, seed, methods, progress=inputs.flag(progress, "progress"), stages=stages),
+        seeds=seeds, seed=seed, methods=methods, **_given(stages=stages))
+
+
+def _folder(path, name: str):
+    """An optional folder argument (None: none), checked before any work as --out is."""
+    from .outputs import out_dir
+
+    return None if path is None else out_dir(inputs.path(path, name), None, name)
 
 
 def _produce(name: str, cfg, members: int, force_size: bool, out, run, **call) -> dict:
@@ -128,12 +138,14 @@ def _produce(name: str, cfg, members: int, force_size: bool, out, run, **call) -
 
 def sweep(cfg: Config, grid, methods=("single", "ensemble"), seeds: int = 10, seed: int = 0, *,
           out, batch_points: int = 4, progress: bool = False, cluster: str | None = None,
-          force_size: bool = False) -> dict:
+          force_size: bool = False, stages=None) -> dict:
     """Run (or resume) `check` over a grid on top of `cfg` into the directory `out` (one result
     file per point, sweep.json): grid is {"data.mu": [0.0, 0.1], ...}, a list of --grid
     strings ("data.mu=0,0.1"), or the path of a TOML/JSON file with a [grid] table. Returns
     the summary (sweep.json); a point that fails (training diverged) is listed under
-    "failed" and reported on stderr, as the command does."""
+    "failed" and reported on stderr, as the command does. `stages`: the folder points
+    computed one at a time share for their finished stages (`sweep --stages`; None:
+    OUT/stages/POINT, removed once the point is written)."""
     from .provenance import invoked
     from .sweep import check_grid_points, grid_points, parse_grid, run_sweep, validate_grid
 
@@ -142,6 +154,7 @@ def sweep(cfg: Config, grid, methods=("single", "ensemble"), seeds: int = 10, se
     batch_points = inputs.count(batch_points, "batch_points")
     _cfg(cfg)
     out = _out(inputs.path(out, "out"), None)          # required: the sweep's folder
+    stages = _folder(stages, "stages")
     grid_arg = grid = native(grid)                     # a numpy array of --grid strings too
     if isinstance(grid, str) and "=" in grid and not Path(grid).exists():
         grid = [grid]                            # one --grid string: "data.mu=0.1,0.2"
@@ -161,11 +174,12 @@ def sweep(cfg: Config, grid, methods=("single", "ensemble"), seeds: int = 10, se
     check_grid_points(points, "grid")
     _start([p.cfg for p in points], seeds, force_size, out, members=seeds * batch_points)
     with invoked(_call("sweep", grid=grid_arg, methods=methods, seeds=seeds, seed=seed,
-                       out=out, batch_points=batch_points, cluster=cluster)), \
+                       out=out, batch_points=batch_points, cluster=cluster,
+                       **_given(stages=stages))), \
             _named({"--out": "out"}):
         return run_sweep(cfg, grid, methods, seeds, seed, out, batch_points=batch_points,
                          progress=inputs.flag(progress, "progress"),
-                         cluster=_cluster(cluster))
+                         cluster=_cluster(cluster), stages=stages)
 
 
 def _cluster(cluster) -> str | None:
@@ -180,6 +194,12 @@ def _cluster(cluster) -> str | None:
          "cluster", cluster, "None, 'ray' (Ray on this machine), 'auto', HOST:PORT or "
          "ray://HOST:PORT of a running Ray cluster")
     return "local" if cluster == "ray" else cluster
+
+
+def _given(**kw) -> dict:
+    """The keyword arguments that are not None (a call's provenance names an option only when
+    it was used)."""
+    return {k: v for k, v in kw.items() if v is not None}
 
 
 def _call(name: str, **kw) -> str:

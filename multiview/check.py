@@ -137,6 +137,10 @@ def report(run: Run, methods) -> dict:
                            if STAGES[n].learner in ("net", "net_long", "student")}}
     if run.student_steps is not None:
         run_info["student_steps"] = run.student_steps
+    if run.read_back:
+        # stages read back from a stages folder: their stage_seconds are those of the run
+        # that trained them
+        run_info["stages_read_back"] = [RUN_NAMES.get(n, n) for n in run.read_back]
     # the step of the teacher stage a student stage read (kd_random: 0; kd_early: the largest
     # off-class spread), where its teacher rule picked one
     picked = {n: r.target.step for n, r in run.stages.items()
@@ -156,13 +160,14 @@ def report(run: Run, methods) -> dict:
 
 @in_precision   # float64 configs compute in float64 (multiview/runtime.py)
 def run_check(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble"),
-              progress: bool = True, log=None) -> dict:
-    """Train what `methods` need (recipe.train_methods), then `report` the run."""
+              progress: bool = True, log=None, stages=None) -> dict:
+    """Train what `methods` need (recipe.train_methods), then `report` the run. `stages`: a
+    folder of finished stages to read back from and write to (multiview/results/stages.py)."""
     t0 = time.perf_counter()
     # stages_for refuses unknown methods (one message for every command)
     students = any(STAGES[s].learner == "student" for s in stages_for(methods))
     run = train_methods(cfg, L, seed, methods, extra_stages=("alone",) if students else (),
-                        progress=progress, log=log)
+                        progress=progress, log=log, stages=stages)
     out = report(run, methods)
     out["run"]["seconds"] = time.perf_counter() - t0      # with the records and predictions
     return out

@@ -102,11 +102,12 @@ def cmd_check(args) -> int:
     from .results import write_json
 
     out = out_dir(args.out, "check.json")
+    stages = None if args.stages is None else out_dir(args.stages, None, "--stages")
     methods = parse_methods(args.methods, METHOD_NAMES)
     cfg = _cfg(args, args.seeds)
     with claim(out / "check.json", force=args.force), precision(cfg):
         result = run_check(cfg, args.seeds, args.seed, methods, progress=not args.no_progress,
-                           log=None if args.no_progress else _log)
+                           log=None if args.no_progress else _log, stages=stages)
         path = write_json(result, out)
     print(format_table(result))
     print(f"\n{len(result['seeds'])} seeds, {result['run']['seconds']:.1f} s; wrote {path}")
@@ -237,6 +238,7 @@ def cmd_sweep(args) -> int:
     from .sweep import check_grid_points, format_summary, grid_points, parse_grid, run_sweep
 
     out_dir(args.out)
+    stages = None if args.stages is None else out_dir(args.stages, None, "--stages")
     cfg = _cfg(args)            # checks --devices against the machine, cached points or not
     grid = parse_grid(args.grid, cfg, args.config)
     methods = parse_methods(args.methods, METHOD_NAMES)
@@ -248,7 +250,7 @@ def cmd_sweep(args) -> int:
     with precision(points[0].cfg):
         summary = run_sweep(cfg, grid, methods, args.seeds, args.seed, args.out,
                             batch_points=args.batch_points, progress=not args.no_progress,
-                            cluster=cluster)
+                            cluster=cluster, stages=stages)
     print(format_summary(summary))
     r = summary["run"]
     print(f"\n{r['points']} points ({r['cached']} cached, {r['computed']} computed"
@@ -329,6 +331,11 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated learners (default single,ensemble), or 'all'")
     p.add_argument("--seeds", type=_positive("--seeds"), default=10, help="ensemble size L")
     p.add_argument("--out", required=True, help="directory of the per-point results and sweep.json")
+    _stages_argument(p, "where points computed one at a time keep their finished stages, "
+                     "shared by every point and kept (runs that differ only in distill.* then "
+                     "train their single models, twins and sums once); default: "
+                     "OUT/stages/POINT, removed once the point is written. Either way an "
+                     "interrupted point resumes from its last finished stage")
     p.add_argument("--batch-points", type=_positive("--batch-points"), default=4,
                    help="grid points trained together in one vmapped call (single/ensemble; "
                         "default 4); 1: point by point")
@@ -413,9 +420,18 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
                    "the check.json itself)")
     _force_argument(p)
     _devices_argument(p, "shard ensemble members across N devices (jax.sharding)")
+    _stages_argument(p, "a folder of finished stages: each stage is read back from it when "
+                     "it is there and written to it once trained, so a stopped check resumes "
+                     "from its last finished stage (default: none kept)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when a prediction fails (verdict 'fails': its 95%% interval "
                         "lies outside the band; 'inconclusive' and not evaluable do not count)")
+
+
+def _stages_argument(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--stages", metavar="DIR", default=None,
+                   help=text + "; the numbers are those of a run without it "
+                        "(docs/architecture.md, 'Finished stages')")
 
 
 def _force_argument(p: argparse.ArgumentParser) -> None:

@@ -92,7 +92,9 @@ class Teacher:
     """A teacher rule: TeacherInputs -> Target, and what it needs besides G and y."""
 
     rule: Callable[[TeacherInputs], Target]
-    history: bool = False            # the teacher stage's logits at its snapshots (train.chunk apart)
+    # the teacher stage's logits at its snapshots (train.chunk apart): True, every one of them;
+    # "first", step 0's only (the stage then keeps one snapshot, not one per chunk)
+    history: bool | str = False
     stream: str | None = None        # a PRNG stream (keys.STREAMS) its randomness comes from
 
 
@@ -192,7 +194,7 @@ TEACHERS: dict[str, Teacher] = {
     "members": Teacher(lambda t: Target(t.G, True)),          # student l from member l
     "argmax": Teacher(lambda t: Target(None, False, t.G.mean(0).argmax(-1))),   # its labels
     # the random controls (docs/learners.md): what kd's students get with the knowledge removed
-    "start": Teacher(_start, history=True),                   # the ensemble untrained
+    "start": Teacher(_start, history="first"),                   # the ensemble untrained
     "smooth": Teacher(_smooth),                               # its confidence, no off-class pattern
     "shuffled": Teacher(_shuffled, stream="shuffle"),         # another point's pattern, same label
     "early": Teacher(_early, history=True),                   # before it saturated

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
@@ -27,6 +28,7 @@ from .losses import teacher_logits, teacher_probs
 from .methods import (METHODS, STAGES, TEACHERS, Stage, Target, TeacherInputs, stages_for,
                       teacher_target)
 from .ntk import ntk_eval_logits, ntk_lam, train_ntk
+from .results.stages import load_stage, save_stage, stage_key, upstream
 from .train import FitResult
 from .runtime import in_precision
 
@@ -54,12 +56,14 @@ class Run(NamedTuple):
     # [n, k] for a mean (methods.METHODS)
     logits: dict[str, tuple[np.ndarray, np.ndarray]]
     student_steps: int | None        # steps every student ran (None: no single models trained)
+    read_back: tuple[str, ...] = ()  # stages read back from the stages folder, not trained
 
 
 def run_of(cfg: Config, seed: int, L: int, problem: Problem, stages: dict[str, StageResult],
-           seconds: float = 0.0) -> Run:
+           seconds: float = 0.0, read_back: tuple[str, ...] = ()) -> Run:
     """The Run of trained stages: the single models' step budget, the students' steps and each
-    method's logits (its stage's members, or their mean)."""
+    method's logits (its stage's members, or their mean). `read_back`: the stages read from a
+    stages folder (results/stages.py) rather than trained."""
     budget = _budget(stages, cfg)
     logits = {}
     for method, (stage, how) in METHODS.items():
@@ -68,7 +72,7 @@ def run_of(cfg: Config, seed: int, L: int, problem: Problem, stages: dict[str, S
             logits[method] = ((r.train_logits.mean(0), r.test_logits.mean(0)) if how == "mean"
                               else (r.train_logits, r.test_logits))
     return Run(cfg, seed, L, problem, stages, budget, seconds, logits,
-               None if budget is None else student_steps(cfg, budget))
+               None if budget is None else student_steps(cfg, budget), tuple(read_back))
 
 
 # --- the students' budget -------------------------------------------------------------------
@@ -128,7 +132,7 @@ class StageInputs(NamedTuple):
     budget: int | None               # the single models' steps (students' default budget)
     progress: bool
     desc: str
-    snapshots: bool
+    snapshots: bool | str            # train.fit's snapshots mode (`_kept`)
     fitted: int | None = None        # the step at which the last single model fit (`fit_step`)
 
 
@@ -200,13 +204,17 @@ class _Walk(NamedTuple):
     snapshots: frozenset             # stages whose parameters are kept after every chunk
     log: Callable[[str], None]
     t0: float
-    history: frozenset = frozenset()  # stages whose snapshots a teacher rule reads
+    history: dict = {}                # stage -> the snapshots a teacher rule reads of it
+    stages: Path | None = None        # the folder of finished stages (results/stages.py)
+    keys: dict = {}                   # stage -> its key there, as the walk reaches it
+    read_back: list = []              # stages read back from that folder
 
 
 @in_precision   # float64 configs compute in float64 (multiview/runtime.py)
 def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemble"), *,
                   extra_stages=(), progress: bool = True, snapshots: bool | Iterable[str] = False,
-                  log: Callable[[str], None] | None = None) -> Run:
+                  log: Callable[[str], None] | None = None,
+                  stages: str | Path | None = None) -> Run:
     """Train every stage the methods need (plus `extra_stages`) for the run with base seed `seed`.
 
     Data from keys.data_key(seed); stage s's members from stream STAGES[s].stream. Students
@@ -214,6 +222,10 @@ def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemb
     its stopping rule. `log` receives one line per finished stage ("[i/n] name: ...").
     `snapshots`: the stages whose parameters are kept after every chunk (fit's snapshots), of
     a learner that keeps them (Learner.snapshots); True: the single stage.
+    `stages`: a folder of finished stages (multiview/results/stages.py). Each stage is read
+    back from it where it is there and written to it once trained, so an interrupted run
+    resumes from its last finished stage and runs that differ only in their students share
+    the rest. The numbers are those of a run without it.
     """
     order = stages_for(methods, extra_stages)
     kept = frozenset(("single",) if snapshots is True else () if snapshots is False else snapshots)
@@ -226,10 +238,13 @@ def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemb
     if progress:
         log(f"generating data (k={cfg.data.k}, d={cfg.data.d}, N_train={cfg.data.n_train}, "
             f"N_test={cfg.data.N_test}) and compiling the first training step ...")
-    history = frozenset(STAGES[s].teacher[0] for s in order if STAGES[s].teacher is not None
-                        and TEACHERS[STAGES[s].teacher[1]].history)
+    history: dict[str, bool | str] = {}       # stage -> the snapshots its readers need
+    for s in order:
+        if STAGES[s].teacher is not None and TEACHERS[STAGES[s].teacher[1]].history:
+            source, wants = STAGES[s].teacher[0], TEACHERS[STAGES[s].teacher[1]].history
+            history[source] = wants if history.get(source, wants) == wants else True
     walk = _Walk(cfg, L, seed, make_problem(data_key(seed), cfg.data), order, {}, progress,
-                 kept, log, t0, history)
+                 kept, log, t0, history, None if stages is None else Path(stages), {}, [])
     overall = progress_bar(total=len(order), desc=f"{len(order)} stages", unit="stage",
                    disable=not progress, leave=False, position=0)
     try:
@@ -239,7 +254,8 @@ def train_methods(cfg: Config, L: int, seed: int = 0, methods=("single", "ensemb
             overall.update(1)
     finally:
         overall.close()
-    return run_of(cfg, seed, L, walk.problem, walk.done, time.perf_counter() - t0)
+    return run_of(cfg, seed, L, walk.problem, walk.done, time.perf_counter() - t0,
+                  tuple(walk.read_back))
 
 
 def _budget(done: dict[str, StageResult], cfg: Config) -> int | None:
@@ -253,26 +269,46 @@ def _stage(walk: _Walk, i: int, name: str) -> None:
     learner = LEARNERS[stage.learner]
     t = time.perf_counter()
     n = cfg.train.sum_models if stage.wide else walk.L
+    keep = _kept(walk, name, stage)
+    if walk.stages is not None:
+        walk.keys[name] = stage_key(cfg, walk.seed, walk.L, name, keep,
+                                    {u: walk.keys[u] for u in upstream(name)})
+        stored = load_stage(walk.stages, walk.keys[name], StageResult, n,
+                            [(len(problem.train.y), cfg.data.k),
+                             (len(problem.test.y), cfg.data.k)], walk.log)
+        if stored is not None:
+            done[name] = stored
+            walk.read_back.append(name)
+            walk.log(f"[{i}/{len(walk.order)}] {name}: read back from {walk.stages} "
+                     f"({stored.trained.fit.steps_run} steps, trained in {stored.seconds:.1f} s)")
+            return
     target = None if stage.teacher is None else teacher_target(stage, _teacher_inputs(walk, stage))
     keys = stream_keys(walk.seed, stream=stage.stream, n=n)
     fitted = fit_step(done["single"].trained.fit) if "single" in done else None
     tr = learner.train(StageInputs(stage, cfg, walk.L, keys, problem, target, _budget(done, cfg),
-                                   walk.progress, f"{name} ×{n}",
-                                   name in walk.snapshots or name in walk.history
-                                   or _ratchet_snapshots(stage, cfg),
-                                   fitted))
-    if _ratchet_snapshots(stage, cfg) and name not in walk.history and name not in walk.snapshots:
-        # the ratchet diagnostic reads the last chunk: two snapshots kept, not one per chunk
-        tr = tr._replace(fit=tr.fit._replace(snapshots=tr.fit.snapshots[-2:]))
+                                   walk.progress, f"{name} ×{n}", keep, fitted))
     lt, le = (np.asarray(learner.logits(tr, x, cfg)) for x in (problem.train.x, problem.test.x))
     lam = learner.lam(tr, problem)
     seconds = time.perf_counter() - t
     done[name] = StageResult(tr, lt, le, None if lam is None else np.asarray(lam), seconds, target)
+    if walk.stages is not None:
+        save_stage(walk.stages, walk.keys[name], done[name])
     acc = float((lt.argmax(-1) == np.asarray(problem.train.y)).mean())
     read_at = "" if target is None or target.step is None else f", teacher at step {target.step}"
     log = walk.log
     log(f"[{i}/{len(walk.order)}] {name}: {tr.fit.steps_run} steps, train acc {acc:.3f}{read_at}, "
         f"{seconds:.1f} s (total {time.perf_counter() - walk.t0:.0f} s)")
+
+
+def _kept(walk: _Walk, name: str, stage: Stage) -> bool | str:
+    """What stage `name` keeps of its parameters over training (train.fit's `snapshots`): every
+    chunk when asked for (`snapshots=`), what its teacher rules read ("first": step 0), the
+    last two under the theorem update (the ratchet diagnostic); every chunk where two of these
+    differ."""
+    wants = {mode for mode, on in ((True, name in walk.snapshots),
+                                   (walk.history.get(name), name in walk.history),
+                                   ("last2", _ratchet_snapshots(stage, walk.cfg))) if on}
+    return False if not wants else wants.pop() if len(wants) == 1 else True
 
 
 def _ratchet_snapshots(stage: Stage, cfg: Config) -> bool:

@@ -275,11 +275,12 @@ def plan(todo: list[tuple[int, Point]], methods, batch_points: int) -> list[list
 
 
 def compute_points(cfgs: list[Config], L: int, seed: int, methods, progress: bool = True,
-                   desc: str = "points") -> list:
+                   desc: str = "points", stages: Path | None = None) -> list:
     """The results of one planned run: `run_batched` for several points, `check.run_check`
     for one (the call a Ray task makes). A point whose training fails inside the program
     (TrainingDiverged) gives its one-line message (a str) in place of a result; a batch that
-    fails is rerun point by point, so only the failing points fail."""
+    fails is rerun point by point, so only the failing points fail. `stages`: the folder of
+    finished stages of a point computed on its own (results/stages.py)."""
     from . import check
     from .train import TrainingDiverged
 
@@ -289,9 +290,21 @@ def compute_points(cfgs: list[Config], L: int, seed: int, methods, progress: boo
         except TrainingDiverged:
             return [compute_points([c], L, seed, methods, progress)[0] for c in cfgs]
     try:
-        return [check.run_check(cfgs[0], L, seed, methods, progress=progress)]
+        return [check.run_check(cfgs[0], L, seed, methods, progress=progress, stages=stages)]
     except TrainingDiverged as e:
         return [f"training diverged: {e}"]
+
+
+def _drop_stages(out: Path, key: str) -> None:
+    """Remove a written point's own stages folder (OUT/stages/KEY), and OUT/stages once it is
+    empty."""
+    import shutil
+
+    shutil.rmtree(out / "stages" / key, ignore_errors=True)
+    try:
+        (out / "stages").rmdir()
+    except OSError:
+        pass            # absent, or another point's stages are still there
 
 
 def cached_point(out: Path, key: str, cfg: Config, methods, log: Callable[[str], None],
@@ -315,7 +328,8 @@ def cached_point(out: Path, key: str, cfg: Config, methods, log: Callable[[str],
 
 def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, out: str | Path, *,
               batch_points: int = 4, progress: bool = True,
-              log: Callable[[str], None] | None = None, cluster: str | None = None) -> dict:
+              log: Callable[[str], None] | None = None, cluster: str | None = None,
+              stages: str | Path | None = None) -> dict:
     """Run (or resume) the sweep over the Cartesian product of `grid` on top of `cfg`; return
     the summary, also written to OUT/sweep.json.
 
@@ -324,6 +338,12 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
     Ray address ("local", HOST:PORT, ray://HOST:PORT) whose tasks compute the runs
     (multiview/cluster.py). Points that fail are listed under "failed", not written, and
     computed again by a rerun.
+
+    stages: where a point computed on its own (not in a batch, not on Ray) keeps its finished
+    stages (results/stages.py), so that an interrupted point resumes from its last finished
+    stage. None: OUT/stages/POINT_KEY, removed once the point is written. A folder given here
+    is shared by every point and kept: sweeps that differ only in their students' settings
+    (distill.*) then train their single models, twins and sums once.
     """
     from .progress import bar as progress_bar
 
@@ -348,12 +368,19 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
     bar = progress_bar(total=len(points), initial=len(records), desc="sweep", unit="point",
                disable=not progress, dynamic_ncols=True)
 
+    def own_stages(items) -> Path | None:
+        """The stages folder of a run of one point (None for a batch)."""
+        if len(items) > 1:
+            return None
+        return Path(stages) if stages is not None else out / "stages" / keys[items[0][0]]
+
     def in_process():
         for n, items in enumerate(runs):
             label = ", ".join(f"{k.split('.')[-1]}={v}" for k, v in items[0][1].values.items())
             bar.set_postfix_str(label + (f" (+{len(items) - 1} more)" if len(items) > 1 else ""))
             yield n, compute_points([p.cfg for _, p in items], L, seed, methods,
-                                    progress=progress, desc=f"{len(items)} points × {L} seeds")
+                                    progress=progress, desc=f"{len(items)} points × {L} seeds",
+                                    stages=own_stages(items))
 
     if cluster is None:
         outcomes = in_process()
@@ -370,6 +397,8 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
                     continue
                 path = write_point(out, keys[i], p.values, methods, L, seed, result)
                 records[i] = json.loads(path.read_text())
+                if stages is None and cluster is None:
+                    _drop_stages(out, keys[i])
             bar.update(len(runs[n]))
     finally:
         outcomes.close()

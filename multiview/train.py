@@ -84,16 +84,22 @@ def _run_chunk(params, opt_state, done, stopped_at, step0, shared, member, *, lo
     return carry, logs
 
 
+# what `fit` keeps of the parameters over training: nothing, every chunk, step 0, the last two
+SNAPSHOT_MODES = (False, True, "first", "last2")
+
+
 def fit(loss_fn: Callable, params, shared: dict, member: dict | None, tc: TrainConfig, *,
         monitor: Callable | None = None, progress: bool = True, desc: str = "train",
-        snapshots: bool = False, compact: bool = True) -> FitResult:
+        snapshots: bool | str = False, compact: bool = True) -> FitResult:
     """Train L members (leading axis of `params`) by full-batch steps of `loss_fn`.
 
     loss_fn(p, shared, member_slice) -> (loss, train_accuracy); `shared` is the same for every
     member, `member` has a leading L axis (or is None). loss_fn and monitor must be module-level
     functions (they are static under jit, so the same learner never recompiles).
     monitor(p, shared, member_slice) -> dict of arrays logged every step. With snapshots=True the parameters
-    after every chunk are kept (for the dynamics probes).
+    at step 0 and after every chunk are kept (for the dynamics probes); "first": at step 0 only
+    (an untrained teacher's logits); "last2": the last two of them only (the ratchet's per-step
+    change). The last two modes hold one or two copies of the parameters, not one per chunk.
 
     With compact=True, members that have met the stopping rule leave the batch between chunks
     (`_batch`): a stopped member is frozen, so its remaining history rows repeat its last one and
@@ -101,6 +107,7 @@ def fit(loss_fn: Callable, params, shared: dict, member: dict | None, tc: TrainC
     """
     from .progress import bar as progress_bar
 
+    assert snapshots in SNAPSHOT_MODES, snapshots
     member = {} if member is None else member
     L = jax.tree_util.tree_leaves(params)[0].shape[0]
     place = _placement(tc.devices)
@@ -139,8 +146,10 @@ def fit(loss_fn: Callable, params, shared: dict, member: dict | None, tc: TrainC
             last, rows = _rows(chunk_log, real, last, L)
             logs.append(rows)
             step += n
-            if snapshots:
+            if snapshots and snapshots != "first":
                 snaps.append((step, jax.device_get(state[0])))
+                if snapshots == "last2":
+                    del snaps[:-2]
             d = np.asarray(state[2])
             bar.update(n)
             bar.set_postfix(loss=f"{rows['loss'][-1].mean():.3g}",

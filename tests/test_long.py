@@ -116,3 +116,25 @@ def test_any_stage_of_a_snapshot_learner_keeps_its_snapshots_when_asked(tiny):
     with pytest.raises(ConfigError, match="snapshots"):
         train_methods(cfg, 2, 0, ("single", "rf_single"), progress=False,
                       snapshots=("rf_single",))
+
+
+def test_a_stage_keeps_only_the_snapshots_its_readers_need(tiny):
+    """kd_random reads its teacher stage at step 0 only: single then keeps one snapshot, not one
+    per chunk (at k = 20 in the limit one per chunk held about 13 GB). With kd_early, which
+    reads every chunk, it keeps them all, and the step-0 snapshot is the same. Students of the
+    theorem update keep the last two (the ratchet), the same two as when every chunk is kept;
+    the trained numbers do not depend on what is kept."""
+    cfg = override(tiny, {"distill.objective": "theorem"})
+    few = train_methods(cfg, 2, 0, ("single", "kd_random", "kd"), progress=False)
+    every = train_methods(cfg, 2, 0, ("single", "kd_random", "kd_early", "kd"), progress=False,
+                          snapshots=("single", "kd"))
+    one = few.stages["single"].trained.fit.snapshots
+    full = every.stages["single"].trained.fit.snapshots
+    assert [s for s, _ in one] == [0] and len(full) > 2
+    np.testing.assert_array_equal(one[0][1], full[0][1])
+    two, all_kd = few.stages["kd"].trained.fit.snapshots, every.stages["kd"].trained.fit.snapshots
+    assert [s for s, _ in two] == [s for s, _ in all_kd[-2:]] and len(all_kd) > 2
+    for (_, a), (_, b) in zip(two, all_kd[-2:]):
+        np.testing.assert_array_equal(a, b)
+    for name in ("single", "kd_random", "kd"):
+        np.testing.assert_array_equal(few.stages[name].test_logits, every.stages[name].test_logits)
