@@ -339,11 +339,12 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
     (multiview/cluster.py). Points that fail are listed under "failed", not written, and
     computed again by a rerun.
 
-    stages: where a point computed on its own (not in a batch, not on Ray) keeps its finished
-    stages (results/stages.py), so that an interrupted point resumes from its last finished
-    stage. None: OUT/stages/POINT_KEY, removed once the point is written. A folder given here
-    is shared by every point and kept: sweeps that differ only in their students' settings
-    (distill.*) then train their single models, twins and sums once.
+    stages: where a point computed on its own (not in a batch) keeps its finished stages
+    (results/stages.py), so that an interrupted point resumes from its last finished stage.
+    None: OUT/stages/POINT_KEY, removed once the point is written (on Ray: none kept). A
+    folder given here is shared by every point and kept, on Ray too (a path every task can
+    reach): sweeps that differ only in their students' settings (distill.*) then train their
+    single models, twins and sums once.
     """
     from .progress import bar as progress_bar
 
@@ -386,8 +387,12 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
         outcomes = in_process()
     else:
         from .cluster import run_on_ray
+        # a stages folder given is every task's (a path all of them can reach); by default the
+        # tasks keep none
+        compute = (compute_points if stages is None else
+                   functools.partial(compute_points, stages=Path(stages).resolve()))
         outcomes = run_on_ray(cluster, [[p.cfg for _, p in items] for items in runs], L, seed,
-                              methods, compute_points, log)
+                              methods, compute, log)
     try:
         for n, results in outcomes:
             for (i, p), result in zip(runs[n], results):

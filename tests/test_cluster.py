@@ -248,6 +248,23 @@ def test_a_sweep_on_the_cluster_writes_the_in_process_files(cluster, reference, 
     assert again["run"]["cached"] == 2 and again["points"] == summary["points"]
 
 
+def test_a_sweep_on_the_cluster_keeps_its_stages_in_the_folder_given(cluster, tiny, tmp_path):
+    """sweep --stages on Ray: the tasks write their finished stages to the folder given (a
+    path every task reaches), and an in-process rerun into another folder reads them back."""
+    stages, methods = tmp_path / "stages", ["single", "ensemble", "kd"]
+    summary = run_sweep(tiny, {"data.mu": [0.2]}, methods, L, 0, tmp_path / "ray",
+                        progress=False, log=lambda m: None, cluster=cluster[0], stages=stages)
+    assert summary["run"]["computed"] == 1 and len(list(stages.glob("*.stage.pkl"))) == 3
+    run_sweep(tiny, {"data.mu": [0.2]}, methods, L, 0, tmp_path / "here", progress=False,
+              log=lambda m: None, stages=stages)
+    (ray,) = [json.loads(p.read_text()) for p in (tmp_path / "ray").glob("*.json")
+              if p.name != "sweep.json"]
+    (here,) = [json.loads(p.read_text()) for p in (tmp_path / "here").glob("*.json")
+               if p.name != "sweep.json"]
+    assert set(here["result"]["run"]["stages_read_back"]) == {"single", "labels_alone", "kd"}
+    assert _untimed(here["result"]["methods"]) == _untimed(ray["result"]["methods"])
+
+
 def _kill_first(sessions, is_target, killed: list, stop: threading.Event):
     """Kill (SIGKILL) the first process of the cluster whose command line `is_target` accepts
     and which did not exist when this started."""
