@@ -194,7 +194,7 @@ TEACHERS: dict[str, Teacher] = {
     "members": Teacher(lambda t: Target(t.G, True)),          # student l from member l
     "argmax": Teacher(lambda t: Target(None, False, t.G.mean(0).argmax(-1))),   # its labels
     # the random controls (docs/learners.md): what kd's students get with the knowledge removed
-    "start": Teacher(_start, history="first"),                   # the ensemble untrained
+    "start": Teacher(_start, history="first"),                # the ensemble untrained
     "smooth": Teacher(_smooth),                               # its confidence, no off-class pattern
     "shuffled": Teacher(_shuffled, stream="shuffle"),         # another point's pattern, same label
     "early": Teacher(_early, history=True),                   # before it saturated

@@ -399,6 +399,8 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
                 if isinstance(result, str):
                     failed[i] = result
                     log(f"sweep: point {p.values} failed: {result}")
+                    if stages is None and cluster is None:
+                        _drop_stages(out, keys[i])      # a divergence is deterministic
                     continue
                 path = write_point(out, keys[i], p.values, methods, L, seed, result)
                 records[i] = json.loads(path.read_text())
