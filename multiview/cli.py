@@ -102,7 +102,7 @@ def cmd_check(args) -> int:
     from .results import write_json
 
     out = out_dir(args.out, "check.json")
-    stages = None if args.stages is None else out_dir(args.stages, None, "--stages")
+    stages = _stages_dir(args)
     methods = parse_methods(args.methods, METHOD_NAMES)
     cfg = _cfg(args, args.seeds)
     with claim(out / "check.json", force=args.force), precision(cfg):
@@ -238,7 +238,7 @@ def cmd_sweep(args) -> int:
     from .sweep import check_grid_points, format_summary, grid_points, parse_grid, run_sweep
 
     out_dir(args.out)
-    stages = None if args.stages is None else out_dir(args.stages, None, "--stages")
+    stages = _stages_dir(args)
     cfg = _cfg(args)            # checks --devices against the machine, cached points or not
     grid = parse_grid(args.grid, cfg, args.config)
     methods = parse_methods(args.methods, METHOD_NAMES)
@@ -426,6 +426,13 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when a prediction fails (verdict 'fails': its 95%% interval "
                         "lies outside the band; 'inconclusive' and not evaluable do not count)")
+
+
+def _stages_dir(args):
+    """--stages checked before any work as --out is (None when not given)."""
+    from .outputs import out_dir
+
+    return None if args.stages is None else out_dir(args.stages, None, "--stages")
 
 
 def _stages_argument(p: argparse.ArgumentParser, text: str) -> None:

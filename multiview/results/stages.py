@@ -12,7 +12,7 @@ of everything that decides the stage's result:
   So the theorem update's run and the bounded objective's run of one (k, seed) share their
   single models, their twins, single_long and the sum.
 - the base seed, the members L, the stage's name and its record in methods.STAGES;
-- whether its parameters were kept after every chunk (snapshots);
+- what it kept of its parameters over training (train.fit's snapshot mode);
 - the keys of the stages it reads (its needs and its teacher);
 - the file format, the package version and JAX's backend.
 
