@@ -210,12 +210,13 @@ def _call(name: str, **kw) -> str:
 def search(cfg: Config, space, *, out, trials: int = 20, seeds: int = 5, base_seeds: int = 3,
            seed: int = 0, methods=None, require=None, first=None, storage: str | None = None,
            study: str = "search", progress: bool = False, cluster: str | None = None,
-           parallel: int | None = None, force_size: bool = False) -> dict:
+           parallel: int | None = None, force_size: bool = False, stages=None) -> dict:
     """Run (or resume) `multiview search` into the directory `out` (docs/search.md): space is a
     [search] table as a dict ({"model.varrho": {"low": 0.5, "high": 3, "log": True},
     "require": ["T1.*"]}) or the path of a TOML/JSON file holding one, whose other sections
-    override `cfg` as `--config` does; require and first override the table's. Returns the
-    summary (search.json)."""
+    override `cfg` as `--config` does; require and first override the table's. `stages`: the
+    folder of finished stages every trial shares and keeps (`search --stages`; None:
+    OUT/stages/POINT, removed once the point is written). Returns the summary (search.json)."""
     from .config import load_file
     from .provenance import invoked
     from .search import prepare, run_search
@@ -229,14 +230,17 @@ def search(cfg: Config, space, *, out, trials: int = 20, seeds: int = 5, base_se
     _cluster(cluster)
     out = _out(out, None)
     need(out is not None, "out", out, "a folder for the points, the study and search.json")
+    stages = _folder(stages, "stages")
     job = prepare(cfg, space, seeds, base_seeds, seed, methods, require, force_size, first)
     _start([], job["L"], force_size, out)
     with invoked(_call("search", space=space, trials=trials, seeds=job["L"],
                        base_seeds=len(job["base_seeds"]), seed=job["base_seeds"][0],
-                       methods=methods, require=require, first=first, out=out)):
+                       methods=methods, require=require, first=first, out=out,
+                       **_given(stages=stages))):
         return run_search(**job, out=out, trials=trials, seed=job["base_seeds"][0],
                           storage=storage, name=study, progress=progress,
-                          cluster=_cluster(cluster), parallel=parallel or (4 if cluster else 1))
+                          cluster=_cluster(cluster), parallel=parallel or (4 if cluster else 1),
+                          stages=stages)
 
 
 def dose(cfg: Config, seeds: int = 10, seed: int = 0, sizes=None, *, out=None,

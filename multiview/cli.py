@@ -270,6 +270,7 @@ def cmd_search(args) -> int:
     probe_dir(args.out)
     need(args.config is not None, "--config", None, "a TOML/JSON file with a [search] table "
          "(see `multiview search --help`)")
+    stages = _stages_dir(args)
     cfg = _cfg(args)
     job = prepare(cfg, args.config, args.seeds, args.base_seeds, args.seed, args.methods,
                   args.require, args.force_size, args.first)
@@ -278,7 +279,7 @@ def cmd_search(args) -> int:
                          progress=not args.no_progress, log=_log,
                          cluster=address_of(args.cluster, args.address),
                          parallel=args.parallel or (4 if args.cluster else 1),
-                         preset_name=args.preset)
+                         preset_name=args.preset, stages=stages)
     print(format_best(summary, args.best))
     r = summary["run"]
     print(f"\n{r['complete']} trials complete, {r['failed']} failed ({r['computed']} points "
@@ -358,6 +359,11 @@ def _search_arguments(p: argparse.ArgumentParser) -> None:
     _add_config_args(p)
     p.add_argument("--out", required=True, help="directory of the points (seed-<b>/), the "
                    "optuna study (search.db) and search.json")
+    _stages_argument(p, "a folder of finished stages every trial shares and keeps: trials "
+                     "that differ only in distill.* train their single models, twins and sums "
+                     "once per base seed; default: OUT/stages/POINT, removed once the point is "
+                     "written. Either way an interrupted point resumes from its last finished "
+                     "stage")
     p.add_argument("--trials", type=_positive("--trials"), default=20,
                    help="finish this many trials (a rerun continues to N; default 20)")
     p.add_argument("--seeds", type=_positive("--seeds"), default=5,

@@ -24,6 +24,7 @@ goes on. OUT/search.json (results.SPECS["search"]) lists every trial after each 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import math
 import os
@@ -38,7 +39,7 @@ from typing import Callable
 from .config import SECTIONS, Config, ConfigError, override, preset
 from .results import (canonical_methods, claim_sweep_dir, plain, point_key,
                       study, write_json, write_point)
-from .sweep import _get, cached_point, compute_points
+from .sweep import _drop_stages, _get, cached_point, compute_points
 
 # fields a search may not vary: they change how a result is computed or measured, not what is
 # trained (devices: the same numbers; engine: the same trajectory; dtype: one precision per
@@ -558,14 +559,18 @@ def run_search(cfg: Config, space: Space, methods, L: int, base_seeds: list[int]
                progress: bool = True, log: Callable[[str], None] | None = None,
                cluster: str | None = None, parallel: int = 1,
                size_guard: Callable[[Config], None] | None = None,
-               preset_name: str = "small") -> dict:
+               preset_name: str = "small", stages: str | Path | None = None) -> dict:
     """Run (or resume) the search until `trials` trials are finished; return the summary, also
     written to OUT/search.json after every trial. Each trial is one `check` point per base
     seed (OUT/seed-<b>/<key>.json); points on disk are read back, not recomputed. cluster:
     the Ray address whose tasks compute the points (multiview/cluster.py), `parallel` trials
     at a time; None computes them here, one trial at a time. size_guard(cfg) refuses a trial's
     config that the machine cannot hold (a ConfigError: the trial fails). preset_name: the
-    preset the printed `check` commands start from."""
+    preset the printed `check` commands start from. stages: the folder of finished stages
+    (results/stages.py) every point shares and keeps, so that trials which differ only in
+    distill.* train their single models, twins and sums once per base seed; None: each point
+    computed here keeps its own in OUT/stages/POINT_KEY, removed once the point is written (on
+    Ray: none kept). Either way an interrupted point resumes from its last finished stage."""
     from optuna.trial import TrialState
     from .progress import bar as progress_bar
 
@@ -651,12 +656,20 @@ def run_search(cfg: Config, space: Space, methods, L: int, base_seeds: list[int]
                     if t.error is not None:      # an earlier base seed diverged
                         continue
                     bar.set_postfix_str(f"trial {t.trial.number}, base seed {b}")
+                    key = point_key(t.cfg, methods, L, b)
+                    own = Path(stages) if stages is not None else out / "stages" / key
                     store(t, b, compute_points([t.cfg], L, b, methods, progress=progress,
-                                               desc=f"trial {t.trial.number} seed {b}")[0])
+                                               desc=f"trial {t.trial.number} seed {b}",
+                                               stages=own)[0])
+                    if stages is None:           # written, or diverged (deterministic)
+                        _drop_stages(out, key)
             elif todo:                         # Ray only for points not on disk
                 from .cluster import run_on_ray
+                # a stages folder given is every task's (a path all of them can reach)
+                compute = (compute_points if stages is None else
+                           functools.partial(compute_points, stages=Path(stages).resolve()))
                 outcomes = run_on_ray(cluster, [[t.cfg] for t, _ in todo], L,
-                                      [b for _, b in todo], methods, compute_points, log)
+                                      [b for _, b in todo], methods, compute, log)
                 try:
                     for n, results in outcomes:
                         store(todo[n][0], todo[n][1], results[0])

@@ -63,6 +63,8 @@ def test_a_bad_seed_is_refused_by_the_api_as_by_the_command_line(tiny, seed, cap
     (lambda c: mv.sweep(c, {"data.mu": [0.1]}, seeds=2, out="x", cluster="foo"), "cluster"),
     (lambda c: mv.sweep(c, {"data.mu": [0.1]}, seeds=2, out="x", stages=""), "stages"),
     (lambda c: mv.check(c, seeds=2, methods="single", stages=3), "stages"),
+    (lambda c: mv.search(c, {"require": ["T1.single"], "data.mu": {"low": 0.1, "high": 0.2}},
+                         out="s", stages=["x"]), "stages"),
     (lambda c: mv.dose(c, seeds=4, sizes=[2, 5]), "sizes"),
     (lambda c: mv.dose(c, seeds=4, sizes=[np.int64(2), 2.5]), "sizes"),
     (lambda c: mv.load(123), "path"),

@@ -117,3 +117,27 @@ def test_sweep_stages_shares_one_kept_folder_between_sweeps(tiny, tmp_path, caps
     assert main(["check", "--preset", "tiny", "--seeds", "2", "--methods", "single",
                  "--out", str(tmp_path / "c"), "--stages", str(tmp_path / "file")]) == 2
     assert "--stages" in capsys.readouterr().err
+
+
+def test_search_trials_that_differ_in_distill_share_the_label_stages(tiny, tmp_path):
+    """With `stages`, a search over distill.* trains the single models and twins on labels once
+    per base seed: the second trial reads them back and gives the numbers of a fresh check.
+    Without it, every point's own stages are removed once the point is written."""
+    import multiview as mv
+
+    cfg = override(tiny, {"distill.objective": "hinton"})
+    space = {"require": ["T2.single"], "distill.alpha": {"low": 0.5, "high": 1.0}}
+    run = dict(trials=2, seeds=2, base_seeds=1, methods=["single", "ensemble", "kd"])
+    shared = tmp_path / "stages"
+    mv.search(cfg, space, out=tmp_path / "kept", stages=shared, **run)
+    records = [json.loads(p.read_text()) for p in (tmp_path / "kept").glob("seed-0/*.json")]
+    assert len(records) == 2
+    read = [set(r["result"]["run"].get("stages_read_back", ())) for r in records]
+    assert sorted(read, key=len) == [set(), {"single", "labels_alone"}]
+    assert len(_files(shared)) == 4               # single, labels_alone and two kd's
+    second = records[read.index({"single", "labels_alone"})]
+    fresh = run_check(override(cfg, second["grid"]), 2, 0, ["single", "ensemble", "kd"],
+                      progress=False)
+    assert _numbers(second["result"]) == _numbers(fresh)
+    mv.search(cfg, space, out=tmp_path / "own", **run)
+    assert not (tmp_path / "own" / "stages").exists()
