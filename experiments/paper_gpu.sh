@@ -4,8 +4,8 @@
 # with the d = infinity engine (multiview/limit.py), both objectives, the CPU run's 5 members
 # per base seed (a sweep folder holds one ensemble size: MEMBERS=10 needs another OUT).
 #
-#   bash experiments/paper_gpu.sh [OUT]        (default OUT=runs/theorems_vs_k)
-#   K="16 20 30" bash experiments/paper_gpu.sh     (other k's)
+#   bash experiments/paper_gpu.sh [OUT]        (default OUT=runs/theorems_vs_k, K=30)
+#   K="30 40" bash experiments/paper_gpu.sh        (other k's)
 #
 # It writes into the same folder layout as the CPU run (OUT/<objective>/seed<S>/), so the
 # figure draws every k recorded there: `multiview plot theorems-vs-k --in OUT`. Every point is
@@ -13,13 +13,14 @@
 # Expected time on one H100: not measured (no GPU has been lent to this project yet). The
 # limit engine's step is memory-bound: at k = 20 with 10 members its state is 51 MB, streamed
 # a few times a step (about 45 ms a step on the 2-core CPU, docs/performance.md; 5 members
-# halve both). A run of the
-# default K (20, 30: k <= 16 ran on the CPU) is 3 base seeds x 2 objectives x 2 k's = 12
-# checks of ~3e5 steps, the bounded ones reading back the theorem run's label stages
-# (OUT/stages); at the 0.1-0.3 ms per step that kernel launches allow, 5-20 minutes.
+# halve both). The default K is 30, the next k after the CPU's (k = 5 to 20 ran there, 4.7
+# hours for k = 20 alone): 3 base seeds x 2 objectives = 6 checks of about 3e5 steps (single
+# models fit at about half the cap T = 2000k/eta = 29,340, single_long, the twins on labels and
+# 11 students), the bounded ones reading back the theorem run's label stages (OUT/stages); at
+# the 0.1-0.3 ms per step that kernel launches allow, 3-9 minutes plus compilation.
 set -euo pipefail
 OUT=${1:-runs/theorems_vs_k}
-export K=${K:-20 30}
+export K=${K:-30}
 export MEMBERS=${MEMBERS:-5}
 export SEEDS_HIGH=${SEEDS_HIGH:-0 1 2}
 here=$(dirname "$0")
