@@ -24,7 +24,6 @@ goes on. OUT/search.json (results.SPECS["search"]) lists every trial after each 
 from __future__ import annotations
 
 import fnmatch
-import functools
 import json
 import math
 import os
@@ -39,7 +38,7 @@ from typing import Callable
 from .config import SECTIONS, Config, ConfigError, override, preset
 from .results import (canonical_methods, claim_sweep_dir, plain, point_key,
                       study, write_json, write_point)
-from .sweep import _drop_stages, _get, cached_point, compute_points
+from .sweep import _drop_stages, _get, cached_point, compute_points, point_stages, ray_compute
 
 # fields a search may not vary: they change how a result is computed or measured, not what is
 # trained (devices: the same numbers; engine: the same trajectory; dtype: one precision per
@@ -657,19 +656,15 @@ def run_search(cfg: Config, space: Space, methods, L: int, base_seeds: list[int]
                         continue
                     bar.set_postfix_str(f"trial {t.trial.number}, base seed {b}")
                     key = point_key(t.cfg, methods, L, b)
-                    own = Path(stages) if stages is not None else out / "stages" / key
                     store(t, b, compute_points([t.cfg], L, b, methods, progress=progress,
                                                desc=f"trial {t.trial.number} seed {b}",
-                                               stages=own)[0])
+                                               stages=point_stages(out, key, stages))[0])
                     if stages is None:           # written, or diverged (deterministic)
                         _drop_stages(out, key)
             elif todo:                         # Ray only for points not on disk
                 from .cluster import run_on_ray
-                # a stages folder given is every task's (a path all of them can reach)
-                compute = (compute_points if stages is None else
-                           functools.partial(compute_points, stages=Path(stages).resolve()))
                 outcomes = run_on_ray(cluster, [[t.cfg] for t, _ in todo], L,
-                                      [b for _, b in todo], methods, compute, log)
+                                      [b for _, b in todo], methods, ray_compute(stages), log)
                 try:
                     for n, results in outcomes:
                         store(todo[n][0], todo[n][1], results[0])

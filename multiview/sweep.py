@@ -295,6 +295,21 @@ def compute_points(cfgs: list[Config], L: int, seed: int, methods, progress: boo
         return [f"training diverged: {e}"]
 
 
+def point_stages(out: Path, key: str, stages) -> Path:
+    """Where a point computed on its own keeps its finished stages (results/stages.py): the
+    folder given, shared by every point and kept; by default OUT/stages/KEY, removed by
+    `_drop_stages` once the point is written."""
+    return Path(stages) if stages is not None else out / "stages" / key
+
+
+def ray_compute(stages) -> Callable:
+    """compute_points as Ray tasks run it: a stages folder given is every task's (a path all of
+    them can reach); by default the tasks keep none."""
+    if stages is None:
+        return compute_points
+    return functools.partial(compute_points, stages=Path(stages).resolve())
+
+
 def _drop_stages(out: Path, key: str) -> None:
     """Remove a written point's own stages folder (OUT/stages/KEY), and OUT/stages once it is
     empty."""
@@ -371,9 +386,7 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
 
     def own_stages(items) -> Path | None:
         """The stages folder of a run of one point (None for a batch)."""
-        if len(items) > 1:
-            return None
-        return Path(stages) if stages is not None else out / "stages" / keys[items[0][0]]
+        return None if len(items) > 1 else point_stages(out, keys[items[0][0]], stages)
 
     def in_process():
         for n, items in enumerate(runs):
@@ -387,12 +400,8 @@ def run_sweep(cfg: Config, grid: dict[str, list], methods, L: int, seed: int, ou
         outcomes = in_process()
     else:
         from .cluster import run_on_ray
-        # a stages folder given is every task's (a path all of them can reach); by default the
-        # tasks keep none
-        compute = (compute_points if stages is None else
-                   functools.partial(compute_points, stages=Path(stages).resolve()))
         outcomes = run_on_ray(cluster, [[p.cfg for _, p in items] for items in runs], L, seed,
-                              methods, compute, log)
+                              methods, ray_compute(stages), log)
     try:
         for n, results in outcomes:
             for (i, p), result in zip(runs[n], results):
