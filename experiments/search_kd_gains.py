@@ -14,9 +14,9 @@ from pathlib import Path
 from multiview.search import ranked
 
 
-def gains(out: Path) -> list[dict]:
-    """One row per complete trial: number, params, score, and per base seed (kd, labels_alone)."""
-    summary = json.loads((out / "search.json").read_text())
+def gains(out: Path, summary: dict) -> list[dict]:
+    """One row per complete trial of OUT's search.json `summary`: number, params, score, and per
+    base seed (kd, labels_alone)."""
     rows = []
     for t in summary["trials"]:
         if t["state"] != "complete":
@@ -40,7 +40,7 @@ def main() -> None:
     summary = json.loads((a.out / "search.json").read_text())
     first = None if a.first is None else a.first.split(",")
     order = [t["number"] for t in ranked(summary, first)]
-    rows = {r["number"]: r for r in gains(a.out)}
+    rows = {r["number"]: r for r in gains(a.out, summary)}
     print("| rank | trial | objective | α | step | score | " +
           " | ".join(f"kd − labels_alone, seed {b}" for b in summary["base_seeds"]) + " |")
     print("|---|---|---|---|---|---|" + "---|" * len(summary["base_seeds"]))
